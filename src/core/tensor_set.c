@@ -1,0 +1,106 @@
+// tensor_set.c: growable arrays of named tensors and settings.
+#include "tensor_set.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t br_numel(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+char *br_shape_str(char *buf, size_t size, int ndim, const int64_t *shape) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && used < size; i++) {
+        if (shape[i] < 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s*", i ? ", " : "");
+        else
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "",
+                                     (long long)shape[i]);
+    }
+    if (used < size) snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+static int grow(void **items, int *cap, int need, size_t item_size) {
+    if (need <= *cap) return 1;
+    int new_cap = *cap ? *cap * 2 : 8;
+    while (new_cap < need) new_cap *= 2;
+    void *p = realloc(*items, (size_t)new_cap * item_size);
+    if (!p) return 0;
+    *items = p;
+    *cap = new_cap;
+    return 1;
+}
+
+br_tensor *br_set_add(br_tensor_set *set, const char *name, int ndim, const int64_t *shape) {
+    if (strlen(name) >= BR_NAME_MAX || ndim < 0 || ndim > BR_MAX_DIMS) {
+        br_fail(BR_EINTERNAL, "tensor name or rank out of range: %s", name);
+        return NULL;
+    }
+    if (br_set_find(set, name)) {
+        br_fail(BR_EINPUT, "tensor %s given twice", name);
+        return NULL;
+    }
+    if (!grow((void **)&set->tensors, &set->cap_tensors, set->n_tensors + 1, sizeof(br_tensor))) {
+        br_fail(BR_ENOMEM, "out of memory adding tensor %s", name);
+        return NULL;
+    }
+    int64_t n = br_numel(ndim, shape);
+    float *data = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!data) {
+        br_fail(BR_ENOMEM, "out of memory for tensor %s (%lld floats)", name, (long long)n);
+        return NULL;
+    }
+    br_tensor *t = &set->tensors[set->n_tensors++];
+    memset(t, 0, sizeof *t);
+    strcpy(t->name, name);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->data = data;
+    return t;
+}
+
+br_status br_set_add_copy(br_tensor_set *set, const char *name, int ndim, const int64_t *shape,
+                          const float *data) {
+    br_tensor *t = br_set_add(set, name, ndim, shape);
+    if (!t) return BR_ENOMEM;
+    memcpy(t->data, data, (size_t)br_numel(ndim, shape) * sizeof(float));
+    return BR_OK;
+}
+
+br_status br_set_add_setting(br_tensor_set *set, const char *name, int count, const double *values) {
+    if (strlen(name) >= BR_NAME_MAX || count < 1 || count > BR_SETTING_MAX)
+        return br_fail(BR_EINPUT, "setting %s: name too long or %d values (1..%d allowed)", name,
+                       count, BR_SETTING_MAX);
+    if (br_set_find_setting(set, name)) return br_fail(BR_EINPUT, "setting %s given twice", name);
+    if (!grow((void **)&set->settings, &set->cap_settings, set->n_settings + 1, sizeof(br_setting)))
+        return br_fail(BR_ENOMEM, "out of memory adding setting %s", name);
+    br_setting *s = &set->settings[set->n_settings++];
+    memset(s, 0, sizeof *s);
+    strcpy(s->name, name);
+    s->count = count;
+    memcpy(s->values, values, (size_t)count * sizeof(double));
+    return BR_OK;
+}
+
+const br_tensor *br_set_find(const br_tensor_set *set, const char *name) {
+    for (int i = 0; i < set->n_tensors; i++)
+        if (strcmp(set->tensors[i].name, name) == 0) return &set->tensors[i];
+    return NULL;
+}
+
+const br_setting *br_set_find_setting(const br_tensor_set *set, const char *name) {
+    for (int i = 0; i < set->n_settings; i++)
+        if (strcmp(set->settings[i].name, name) == 0) return &set->settings[i];
+    return NULL;
+}
+
+void br_set_free(br_tensor_set *set) {
+    for (int i = 0; i < set->n_tensors; i++) free(set->tensors[i].data);
+    free(set->tensors);
+    free(set->settings);
+    memset(set, 0, sizeof *set);
+}

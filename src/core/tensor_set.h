@@ -1,0 +1,54 @@
+// tensor_set.h: named fp32 host tensors and named numeric settings, the currency of file I/O.
+// An inputs file (safetensors or HDF5) is read into one set; an output set is written the same way.
+// Tensors own their data (malloc). Settings are small numeric vectors: the JSON scalars of a
+// safetensors __metadata__ or the attributes of an HDF5 root group.
+#ifndef BR_TENSOR_SET_H
+#define BR_TENSOR_SET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define BR_NAME_MAX 128
+#define BR_MAX_DIMS 8
+#define BR_SETTING_MAX 16
+
+typedef struct {
+    char name[BR_NAME_MAX];
+    int ndim;
+    int64_t shape[BR_MAX_DIMS];
+    float *data; // product(shape) floats, owned
+} br_tensor;
+
+typedef struct {
+    char name[BR_NAME_MAX];
+    int count;                     // 1 for a scalar, up to BR_SETTING_MAX for a list
+    double values[BR_SETTING_MAX];
+} br_setting;
+
+typedef struct {
+    br_tensor *tensors;
+    int n_tensors, cap_tensors;
+    br_setting *settings;
+    int n_settings, cap_settings;
+} br_tensor_set;
+
+int64_t br_numel(int ndim, const int64_t *shape);
+// Writes "[2, 72, 32]" into buf (a negative dim prints as "*": any size); returns buf.
+char *br_shape_str(char *buf, size_t size, int ndim, const int64_t *shape);
+
+// Adds a tensor of the given shape (data allocated, uninitialised) and returns it, or NULL after
+// recording BR_ENOMEM / a duplicate name through br_fail().
+br_tensor *br_set_add(br_tensor_set *set, const char *name, int ndim, const int64_t *shape);
+// Adds a copy of data.
+br_status br_set_add_copy(br_tensor_set *set, const char *name, int ndim, const int64_t *shape,
+                          const float *data);
+br_status br_set_add_setting(br_tensor_set *set, const char *name, int count, const double *values);
+
+const br_tensor *br_set_find(const br_tensor_set *set, const char *name);
+const br_setting *br_set_find_setting(const br_tensor_set *set, const char *name);
+
+void br_set_free(br_tensor_set *set);
+
+#endif
