@@ -1,0 +1,41 @@
+// checkpoint.h: a diffusers model folder as users download it: config.json plus either one
+// diffusion_pytorch_model.safetensors or shards listed in diffusion_pytorch_model.safetensors.index.json
+// ({"weight_map": {tensor: shard file}}). Shards are opened (and validated) when a tensor in them
+// is first asked for, so a rank touches only the files and pages of the tensors it owns.
+#ifndef BR_CHECKPOINT_H
+#define BR_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "../core/status.h"
+#include "safetensors.h"
+
+typedef struct cJSON cJSON;
+
+typedef struct {
+    char *dir;
+    cJSON *config;          // parsed config.json, owned
+    int n_shards;
+    char **shard_paths;     // full paths
+    br_st_file *shards;     // shards[i].map == NULL until opened
+    int n_map;              // sharded only: tensor name -> shard index
+    char **map_names;
+    int *map_shard;
+} br_checkpoint;
+
+// Reads dir/config.json and finds the weights (single file or index). Errors name the file.
+br_status br_ckpt_open(br_checkpoint *c, const char *dir);
+void br_ckpt_close(br_checkpoint *c);
+
+// Loads tensor name as fp32 into a new malloc'd array *out, after checking that its shape is
+// exactly want_shape (ndim dims). Errors name the file and tensor, and the shapes.
+br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64_t *want_shape,
+                       float **out);
+
+// 1 when the checkpoint holds a tensor of that name (opens its shard if needed).
+int br_ckpt_has(br_checkpoint *c, const char *name);
+
+// The dtype of tensor name as stored, for reports ("BF16"); NULL when absent.
+const char *br_ckpt_dtype_name(br_checkpoint *c, const char *name);
+
+#endif

@@ -1,0 +1,373 @@
+// h5file.c: reading and writing brigade's HDF5 tensor files with the serial HDF5 C API.
+// Reading walks the root group: each dataset of integer or float type becomes an fp32 tensor
+// (HDF5 converts on read), each numeric attribute a setting. The file is untrusted, so ranks,
+// element counts and names are checked before anything is allocated. Writing goes through
+// path + ".tmp" and rename(), so a crash never leaves a half-written file under the final name.
+// HDF5's own error printing is switched off while we work: every failure is one br_fail() line
+// naming the file and the dataset or attribute at fault.
+#include "h5file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+// 2^34 elements (64 GiB of fp32): larger than any tensor brigade reads, small enough that a
+// corrupt header cannot make us ask for an absurd allocation.
+#define H5_MAX_NUMEL (1ull << 34)
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} h5_error_printing;
+
+// HDF5 prints a stack trace to stderr on every failed call unless told not to; we report our
+// own line instead, and put the previous setting back when done.
+static void errors_silence(h5_error_printing *saved) {
+    if (H5Eget_auto2(H5E_DEFAULT, &saved->func, &saved->data) < 0) saved->func = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void errors_restore(const h5_error_printing *saved) {
+    H5Eset_auto2(H5E_DEFAULT, saved->func, saved->data);
+}
+
+static const char *class_name(H5T_class_t c) {
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_TIME: return "time";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+typedef struct {
+    const char *path;
+    br_tensor_set *set;
+    br_status status; // the failure a callback stopped the iteration for
+} read_ctx;
+
+static int is_numeric(H5T_class_t c) { return c == H5T_INTEGER || c == H5T_FLOAT; }
+
+// The class of a dataset's or attribute's type id (which it closes), or H5T_NO_CLASS.
+static H5T_class_t take_class(hid_t type) {
+    if (type < 0) return H5T_NO_CLASS;
+    H5T_class_t c = H5Tget_class(type);
+    H5Tclose(type);
+    return c;
+}
+
+// The shape of a dataset's dataspace, checked: scalar or simple, rank <= BR_MAX_DIMS, at most
+// H5_MAX_NUMEL elements. A dimension of 0 is allowed (an empty tensor).
+static br_status dataset_shape(const read_ctx *ctx, const char *name, hid_t space, int *ndim,
+                               int64_t *shape) {
+    H5S_class_t kind = H5Sget_simple_extent_type(space);
+    if (kind == H5S_SCALAR) {
+        *ndim = 0;
+        return BR_OK;
+    }
+    if (kind != H5S_SIMPLE)
+        return br_fail(BR_EINPUT, "%s: dataset %s has no data (null dataspace)", ctx->path, name);
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank < 0 || rank > BR_MAX_DIMS)
+        return br_fail(BR_EINPUT, "%s: dataset %s has rank %d (at most %d)", ctx->path, name, rank,
+                       BR_MAX_DIMS);
+    hsize_t dims[BR_MAX_DIMS];
+    if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+        return br_fail(BR_EINPUT, "%s: cannot read the shape of dataset %s", ctx->path, name);
+    int empty = 0;
+    for (int i = 0; i < rank; i++) empty |= dims[i] == 0;
+    unsigned long long n = 1;
+    for (int i = 0; i < rank && !empty; i++) {
+        if (dims[i] > H5_MAX_NUMEL / n) // checked per step, so the product cannot overflow
+            return br_fail(BR_EINPUT, "%s: dataset %s has more than 2^34 elements", ctx->path,
+                           name);
+        n *= dims[i];
+    }
+    *ndim = rank;
+    for (int i = 0; i < rank; i++) shape[i] = (int64_t)dims[i];
+    return BR_OK;
+}
+
+// Names must fit a br_tensor / br_setting and be new to the set (which may not start empty).
+static br_status check_name(const read_ctx *ctx, const char *what, const char *name) {
+    if (strlen(name) >= BR_NAME_MAX)
+        return br_fail(BR_EINPUT, "%s: %s name %.40s... is longer than %d characters", ctx->path,
+                       what, name, BR_NAME_MAX - 1);
+    if (br_set_find(ctx->set, name) || br_set_find_setting(ctx->set, name))
+        return br_fail(BR_EINPUT, "%s: %s %s is already in the set", ctx->path, what, name);
+    return BR_OK;
+}
+
+// Drops the last tensor of set (added, then not filled because the read failed).
+static void drop_last_tensor(br_tensor_set *set) {
+    set->n_tensors--;
+    free(set->tensors[set->n_tensors].data);
+}
+
+// External storage and virtual datasets take their bytes from other files named inside this
+// one: from an untrusted file, that would read any file we can open. Neither is accepted.
+static br_status check_storage(const read_ctx *ctx, hid_t dset, const char *name) {
+    hid_t dcpl = H5Dget_create_plist(dset);
+    if (dcpl < 0) return br_fail(BR_EINPUT, "%s: cannot read dataset %s", ctx->path, name);
+    int foreign = H5Pget_layout(dcpl) == H5D_VIRTUAL || H5Pget_external_count(dcpl) != 0;
+    H5Pclose(dcpl);
+    if (foreign)
+        return br_fail(BR_EINPUT, "%s: dataset %s keeps its data in other files (not supported)",
+                       ctx->path, name);
+    return BR_OK;
+}
+
+static br_status read_dataset(const read_ctx *ctx, hid_t dset, const char *name) {
+    BR_TRY(check_name(ctx, "dataset", name));
+    BR_TRY(check_storage(ctx, dset, name));
+    H5T_class_t c = take_class(H5Dget_type(dset));
+    if (!is_numeric(c))
+        return br_fail(BR_EINPUT, "%s: dataset %s has %s type; tensors must be integer or float",
+                       ctx->path, name, class_name(c));
+    hid_t space = H5Dget_space(dset);
+    if (space < 0) return br_fail(BR_EINPUT, "%s: cannot read dataset %s", ctx->path, name);
+    int ndim = 0;
+    int64_t shape[BR_MAX_DIMS];
+    br_status st = dataset_shape(ctx, name, space, &ndim, shape);
+    H5Sclose(space);
+    if (st != BR_OK) return st;
+    br_tensor *t = br_set_add(ctx->set, name, ndim, shape);
+    if (!t) return BR_ENOMEM; // names were checked above, so only the allocation can fail
+    if (br_numel(ndim, shape) > 0 &&
+        H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0) {
+        drop_last_tensor(ctx->set);
+        return br_fail(BR_EINPUT, "%s: cannot read dataset %s (corrupt or unsupported storage)",
+                       ctx->path, name);
+    }
+    return BR_OK;
+}
+
+// H5Literate callback: datasets become tensors; groups and named datatypes are skipped.
+// Only hard links are followed: a soft link may dangle and an external one would open another
+// file, neither of which an inputs file needs.
+static herr_t read_link(hid_t group, const char *name, const H5L_info_t *info, void *op) {
+    read_ctx *ctx = op;
+    if (info->type != H5L_TYPE_HARD) {
+        ctx->status = br_fail(BR_EINPUT, "%s: %s is a soft or external link (not supported)",
+                              ctx->path, name);
+        return -1;
+    }
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) {
+        ctx->status = br_fail(BR_EINPUT, "%s: cannot open object %s", ctx->path, name);
+        return -1;
+    }
+    if (H5Iget_type(obj) == H5I_DATASET) ctx->status = read_dataset(ctx, obj, name);
+    H5Oclose(obj);
+    return ctx->status == BR_OK ? 0 : -1;
+}
+
+// The number of values of a setting attribute: 1 for a scalar, n for a 1-D array of
+// 1..BR_SETTING_MAX; 0 for anything else.
+static int setting_count(hid_t attr) {
+    hid_t space = H5Aget_space(attr);
+    if (space < 0) return 0;
+    int count = 0;
+    H5S_class_t kind = H5Sget_simple_extent_type(space);
+    if (kind == H5S_SCALAR) {
+        count = 1;
+    } else if (kind == H5S_SIMPLE && H5Sget_simple_extent_ndims(space) == 1) {
+        hsize_t n = 0;
+        H5Sget_simple_extent_dims(space, &n, NULL);
+        if (n >= 1 && n <= BR_SETTING_MAX) count = (int)n;
+    }
+    H5Sclose(space);
+    return count;
+}
+
+static br_status read_setting(const read_ctx *ctx, hid_t attr, const char *name) {
+    H5T_class_t c = take_class(H5Aget_type(attr));
+    if (c == H5T_STRING) return BR_OK; // descriptive text, not a setting
+    if (!is_numeric(c))
+        return br_fail(BR_EINPUT, "%s: attribute %s has %s type; settings must be numbers",
+                       ctx->path, name, class_name(c));
+    int count = setting_count(attr);
+    if (count == 0)
+        return br_fail(BR_EINPUT, "%s: attribute %s must be a scalar or a list of 1..%d numbers",
+                       ctx->path, name, BR_SETTING_MAX);
+    BR_TRY(check_name(ctx, "attribute", name));
+    double values[BR_SETTING_MAX];
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, values) < 0)
+        return br_fail(BR_EINPUT, "%s: cannot read attribute %s", ctx->path, name);
+    return br_set_add_setting(ctx->set, name, count, values);
+}
+
+// H5Aiterate2 callback: each attribute of the root group becomes a setting (strings skipped).
+static herr_t read_attribute(hid_t loc, const char *name, const H5A_info_t *info, void *op) {
+    read_ctx *ctx = op;
+    hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+    if (attr < 0) {
+        ctx->status = br_fail(BR_EINPUT, "%s: cannot open attribute %s", ctx->path, name);
+        return -1;
+    }
+    ctx->status = read_setting(ctx, attr, name);
+    H5Aclose(attr);
+    return ctx->status == BR_OK ? 0 : -1;
+}
+
+static int is_hdf5(const char *path) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Fis_accessible(path, H5P_DEFAULT) > 0;
+#else
+    return H5Fis_hdf5(path) > 0;
+#endif
+}
+
+// Reads the root group's datasets, then its attributes. An iteration stopped by one of our
+// callbacks carries the callback's status; one that HDF5 itself stopped gets a generic line.
+static br_status read_root(read_ctx *ctx, hid_t root) {
+    if (H5Literate(root, H5_INDEX_NAME, H5_ITER_INC, NULL, read_link, ctx) < 0)
+        return ctx->status != BR_OK
+                   ? ctx->status
+                   : br_fail(BR_EINPUT, "%s: cannot list the datasets of the root group",
+                             ctx->path);
+    if (H5Aiterate2(root, H5_INDEX_NAME, H5_ITER_INC, NULL, read_attribute, ctx) < 0)
+        return ctx->status != BR_OK
+                   ? ctx->status
+                   : br_fail(BR_EINPUT, "%s: cannot list the attributes of the root group",
+                             ctx->path);
+    return BR_OK;
+}
+
+static br_status read_file(const char *path, br_tensor_set *set) {
+    // fopen first: for a missing or unreadable file, errno says why better than HDF5 can.
+    FILE *f = fopen(path, "rb");
+    if (!f) return br_fail(BR_EIO, "cannot open %s: %s", path, strerror(errno));
+    fclose(f);
+    if (!is_hdf5(path)) return br_fail(BR_EINPUT, "%s is not an HDF5 file", path);
+    br_status st = BR_OK;
+    read_ctx ctx = {path, set, BR_OK};
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return br_fail(BR_EINPUT, "cannot open HDF5 file %s (corrupt?)", path);
+    hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
+    if (root < 0) {
+        st = br_fail(BR_EINPUT, "%s: cannot open the root group", path);
+        goto close_file;
+    }
+    st = read_root(&ctx, root);
+    H5Gclose(root);
+close_file:
+    H5Fclose(file);
+    return st;
+}
+
+br_status br_h5_read_all(const char *path, br_tensor_set *set) {
+    h5_error_printing saved;
+    errors_silence(&saved);
+    br_status st = read_file(path, set);
+    errors_restore(&saved);
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+// A dataspace of the given shape: scalar for rank 0, simple otherwise.
+static hid_t make_space(int ndim, const int64_t *shape) {
+    if (ndim == 0) return H5Screate(H5S_SCALAR);
+    hsize_t dims[BR_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) dims[i] = (hsize_t)shape[i];
+    return H5Screate_simple(ndim, dims, NULL);
+}
+
+static br_status write_tensor(hid_t file, const char *path, const br_tensor *t) {
+    int bad_shape = t->ndim < 0 || t->ndim > BR_MAX_DIMS;
+    for (int i = 0; i < t->ndim && !bad_shape; i++) bad_shape = t->shape[i] < 0;
+    if (bad_shape)
+        return br_fail(BR_EINTERNAL, "%s: tensor %s has an invalid shape", path, t->name);
+    br_status st = BR_OK;
+    hid_t space = make_space(t->ndim, t->shape);
+    if (space < 0) return br_fail(BR_EINPUT, "%s: cannot describe tensor %s", path, t->name);
+    // A '/' in the name would ask HDF5 for a (missing) group: that fails here, as it should.
+    hid_t dset = H5Dcreate2(file, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT);
+    if (dset < 0) {
+        st = br_fail(BR_EIO, "%s: cannot create dataset %s", path, t->name);
+        goto close_space;
+    }
+    if (br_numel(t->ndim, t->shape) > 0 &&
+        H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
+        st = br_fail(BR_EIO, "%s: cannot write dataset %s", path, t->name);
+    if (H5Dclose(dset) < 0 && st == BR_OK)
+        st = br_fail(BR_EIO, "%s: cannot write dataset %s", path, t->name);
+close_space:
+    H5Sclose(space);
+    return st;
+}
+
+static br_status write_setting(hid_t root, const char *path, const br_setting *s) {
+    if (s->count < 1 || s->count > BR_SETTING_MAX)
+        return br_fail(BR_EINTERNAL, "%s: setting %s has %d values", path, s->name, s->count);
+    br_status st = BR_OK;
+    int64_t n = s->count;
+    hid_t space = make_space(s->count == 1 ? 0 : 1, &n);
+    if (space < 0) return br_fail(BR_EINPUT, "%s: cannot describe attribute %s", path, s->name);
+    hid_t attr = H5Acreate2(root, s->name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr < 0) {
+        st = br_fail(BR_EIO, "%s: cannot create attribute %s", path, s->name);
+        goto close_space;
+    }
+    if (H5Awrite(attr, H5T_NATIVE_DOUBLE, s->values) < 0)
+        st = br_fail(BR_EIO, "%s: cannot write attribute %s", path, s->name);
+    H5Aclose(attr);
+close_space:
+    H5Sclose(space);
+    return st;
+}
+
+static br_status write_contents(hid_t file, const char *path, const br_tensor_set *set) {
+    for (int i = 0; i < set->n_tensors; i++) BR_TRY(write_tensor(file, path, &set->tensors[i]));
+    hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
+    if (root < 0) return br_fail(BR_EIO, "%s: cannot open the root group", path);
+    br_status st = BR_OK;
+    for (int i = 0; i < set->n_settings && st == BR_OK; i++)
+        st = write_setting(root, path, &set->settings[i]);
+    H5Gclose(root);
+    return st;
+}
+
+// Writes the whole file at tmp; errors name path, the file the caller asked for.
+static br_status write_file(const char *tmp, const char *path, const br_tensor_set *set) {
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) return br_fail(BR_EIO, "cannot create %s (as %s)", path, tmp);
+    br_status st = write_contents(file, path, set);
+    // Closing flushes everything to disk: a failure here is a failed write.
+    if (H5Fclose(file) < 0 && st == BR_OK) st = br_fail(BR_EIO, "cannot write %s", path);
+    return st;
+}
+
+br_status br_h5_write(const char *path, const br_tensor_set *set) {
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 5);
+    if (!tmp) return br_fail(BR_ENOMEM, "out of memory writing %s", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    h5_error_printing saved;
+    errors_silence(&saved);
+    br_status st = write_file(tmp, path, set);
+    errors_restore(&saved);
+    if (st == BR_OK && rename(tmp, path) != 0)
+        st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (st != BR_OK) remove(tmp);
+    free(tmp);
+    return st;
+}
