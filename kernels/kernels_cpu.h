@@ -1,0 +1,45 @@
+// kernels_cpu.h: the CPU kernels, one file per op family, in plain C (OpenBLAS for products).
+// They are the reference every GPU kernel is tested against, and the CPU backend's ops.
+// Layout: activations are row-major [rows, D] with rows = B*S (batch-major); a "modulation"
+// vector for batch element b is at mod + b*mod_stride (e.g. one slice of the 6*D AdaLN values).
+#ifndef BR_KERNELS_CPU_H
+#define BR_KERNELS_CPU_H
+
+#include <stddef.h>
+
+// y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T + bias[n_out] (bias may be NULL).
+void cpu_linear(float *y, const float *x, const float *w, const float *bias, int rows, int n_in,
+                int n_out);
+
+void cpu_silu(float *x, size_t n);      // x * sigmoid(x), in place
+void cpu_gelu_tanh(float *x, size_t n); // GELU, tanh approximation, in place
+
+// emb[B, channels]: [cos(t*f_i), sin(t*f_i)], f_i = exp(-ln(10000) * i / (channels/2)).
+void cpu_timestep_embedding(float *emb, const float *t, int B, int channels);
+
+// y = RMSNorm(x) * (1 + scale_b) + shift_b over rows of D; row r belongs to batch r / S.
+void cpu_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                      int mod_stride, int B, int S, int D, float eps);
+// x = x / rms(x) * w over rows of D, in place (w may be NULL: no weight).
+void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps);
+// y = LayerNorm(x) (no affine) * (1 + scale_b) + shift_b.
+void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                        int mod_stride, int B, int S, int D, float eps);
+
+// x[B*S, D] = x * cos + rot(x) * sin with rot(x)[2i] = -x[2i+1], rot(x)[2i+1] = x[2i];
+// cos, sin: [S, D], shared by the batch.
+void cpu_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D);
+
+// out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch and head, where q is
+// [B, Sq, H*dh], k and v [B, Sk, H*dh] (heads interleaved in the channel axis), and bias[B, Sk]
+// (may be NULL) is added to every query's scores.
+void cpu_attention(float *out, const float *q, const float *k, const float *v, const float *bias,
+                   int B, int Sq, int Sk, int H, int dh);
+
+// h += x * gate_b (gate may be NULL: plain add), rows of D, row r in batch r / S.
+void cpu_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B, int S,
+                   int D);
+// y[B, n] = table[n] + rows[B, n] (AdaLN: scale_shift_table + time embedding).
+void cpu_add_table(float *y, const float *table, const float *rows, int B, int n);
+
+#endif

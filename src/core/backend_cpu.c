@@ -1,0 +1,78 @@
+// backend_cpu.c: the CPU backend: host memory and the kernels of kernels/*.c behind the op table.
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "kernels_cpu.h"
+
+static float *cpu_alloc(br_backend *be, size_t n, const char *purpose) {
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    if (!p) br_fail(BR_ENOMEM, "out of host memory for %s (%zu MiB)", purpose, n * 4 >> 20);
+    return p;
+}
+static void cpu_release(br_backend *be, float *p) { free(p); }
+static void cpu_copy(br_backend *be, float *dst, const float *src, size_t n) {
+    memcpy(dst, src, n * sizeof(float));
+}
+static float *cpu_adopt(br_backend *be, float *host, size_t n, const char *purpose) { return host; }
+static void cpu_sync(br_backend *be) {}
+
+static void op_linear(br_backend *be, float *y, const float *x, const float *w, const float *b,
+                      int rows, int n_in, int n_out) {
+    cpu_linear(y, x, w, b, rows, n_in, n_out);
+}
+static void op_silu(br_backend *be, float *x, size_t n) { cpu_silu(x, n); }
+static void op_gelu_tanh(br_backend *be, float *x, size_t n) { cpu_gelu_tanh(x, n); }
+static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch) {
+    cpu_timestep_embedding(emb, t, B, ch);
+}
+static void op_rms_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
+                            const float *scale, int stride, int B, int S, int D, float eps) {
+    cpu_rms_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
+}
+static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
+    cpu_rms_norm(x, w, rows, D, eps);
+}
+static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
+                              const float *scale, int stride, int B, int S, int D, float eps) {
+    cpu_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
+}
+static void op_rope(br_backend *be, float *x, const float *c, const float *s, int B, int S, int D) {
+    cpu_rope(x, c, s, B, S, D);
+}
+static void op_attention(br_backend *be, float *out, const float *q, const float *k,
+                         const float *v, const float *bias, int B, int Sq, int Sk, int H, int dh) {
+    cpu_attention(out, q, k, v, bias, B, Sq, Sk, H, dh);
+}
+static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
+                         int B, int S, int D) {
+    cpu_add_gated(h, x, gate, stride, B, S, D);
+}
+static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
+                         int n) {
+    cpu_add_table(y, table, rows, B, n);
+}
+
+static br_backend cpu_backend = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .adopt_weights = cpu_adopt,
+    .sync = cpu_sync,
+    .linear = op_linear,
+    .silu = op_silu,
+    .gelu_tanh = op_gelu_tanh,
+    .timestep_embedding = op_timestep_embedding,
+    .rms_norm_mod = op_rms_norm_mod,
+    .rms_norm = op_rms_norm,
+    .layer_norm_mod = op_layer_norm_mod,
+    .rope = op_rope,
+    .attention = op_attention,
+    .add_gated = op_add_gated,
+    .add_table = op_add_table,
+};
+
+br_backend *br_backend_cpu(void) { return &cpu_backend; }

@@ -1,0 +1,236 @@
+// test_kernels.c: every CPU kernel against a direct (naive, double precision) formulation of its
+// definition, on random inputs, odd sizes and extreme values (large magnitudes, masked keys).
+// Tolerance: fp32 kernels against a double reference land within a few ulps times the length of
+// the reductions; 1e-5 relative to the output's scale leaves room for that and fails any
+// indexing or formula error, which shows up at order 1.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_cpu.h"
+
+static int passed, failed;
+static unsigned long long rng_state = 88172645463325252ull;
+
+static float uniform(void) { // xorshift64*, in [-1, 1)
+    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+    return (float)((rng_state * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+static float *randoms(size_t n, float scale) {
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = uniform() * scale;
+    return x;
+}
+
+static double *zeros(size_t n) { return calloc(n, sizeof(double)); }
+
+// Compares got with want: max |got - want| / max |want| <= tol, and no NaN/Inf anywhere.
+static void check(const char *what, const float *got, const double *want, size_t n, double tol) {
+    double err = 0, scale = 0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i]) || !isfinite(want[i])) bad = 1;
+        err = fmax(err, fabs(got[i] - want[i]));
+        scale = fmax(scale, fabs(want[i]));
+    }
+    double rel = err / (scale > 0 ? scale : 1);
+    if (bad || rel > tol) {
+        failed++;
+        printf("FAIL %s: relative error %.3g (tolerance %.1g)%s\n", what, rel, tol,
+               bad ? ", non-finite values" : "");
+    } else {
+        passed++;
+        printf("ok   %s: relative error %.3g\n", what, rel);
+    }
+}
+
+static void test_linear(int rows, int n_in, int n_out, float scale) {
+    float *x = randoms((size_t)rows * n_in, scale), *w = randoms((size_t)n_out * n_in, 1);
+    float *b = randoms(n_out, 1), *y = malloc((size_t)rows * n_out * sizeof(float));
+    double *want = zeros((size_t)rows * n_out);
+    for (int r = 0; r < rows; r++)
+        for (int o = 0; o < n_out; o++) {
+            double s = b[o];
+            for (int i = 0; i < n_in; i++) s += (double)x[r * n_in + i] * w[o * n_in + i];
+            want[r * n_out + o] = s;
+        }
+    cpu_linear(y, x, w, b, rows, n_in, n_out);
+    char what[64];
+    snprintf(what, sizeof what, "linear %dx%d->%d scale %g", rows, n_in, n_out, scale);
+    check(what, y, want, (size_t)rows * n_out, 1e-5);
+    free(x), free(w), free(b), free(y), free(want);
+}
+
+static void test_activations(void) {
+    const size_t n = 1001;
+    float *x = randoms(n, 12), *y = malloc(n * sizeof(float));
+    double *want = zeros(n);
+    memcpy(y, x, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) want[i] = x[i] / (1 + exp(-(double)x[i]));
+    cpu_silu(y, n);
+    check("silu", y, want, n, 1e-6);
+    memcpy(y, x, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        want[i] = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    }
+    cpu_gelu_tanh(y, n);
+    check("gelu_tanh", y, want, n, 1e-6);
+    free(x), free(y), free(want);
+}
+
+static void test_timestep(void) {
+    const int B = 3, C = 256;
+    float t[3] = {0.0f, 437.5f, 999.0f}, *emb = malloc(B * C * sizeof(float));
+    double *want = zeros(B * C);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < C / 2; i++) {
+            // the reference rounds the frequency to fp32 before multiplying
+            float f = (float)exp(-log(10000.0) * i / (C / 2));
+            double arg = (double)(float)(t[b] * f);
+            want[b * C + i] = cos(arg), want[b * C + C / 2 + i] = sin(arg);
+        }
+    cpu_timestep_embedding(emb, t, B, C);
+    // The argument t * f is an fp32 product (as in the reference): at t = 999 it is resolved to
+    // 2^-24 * 1024 = 6e-5, so cos and sin of it can differ from the exact ones by that much.
+    check("timestep_embedding", emb, want, B * C, 1.2e-4);
+    free(emb), free(want);
+}
+
+// Norms: kind 0 RMSNorm + modulation, 1 RMSNorm with weight (in place), 2 LayerNorm + modulation.
+static void test_norm(int kind, int B, int S, int D, float scale) {
+    const size_t rows = (size_t)B * S, n = rows * D;
+    const int stride = 3 * D; // modulation vectors taken from a wider table, as the blocks do
+    float *x = randoms(n, scale), *y = malloc(n * sizeof(float));
+    float *mod = randoms((size_t)B * stride, 1), *w = randoms(D, 1);
+    const float eps = 1e-6f;
+    double *want = zeros(n);
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * D, *sh = mod + (r / S) * stride, *sc = sh + D;
+        double mean = 0, ss = 0;
+        if (kind == 2)
+            for (int i = 0; i < D; i++) mean += xr[i] / (double)D;
+        for (int i = 0; i < D; i++) ss += (xr[i] - mean) * (xr[i] - mean) / D;
+        double inv = 1 / sqrt(ss + eps);
+        for (int i = 0; i < D; i++) {
+            double v = (xr[i] - mean) * inv;
+            want[r * D + i] = kind == 1 ? v * w[i] : v * (1 + sc[i]) + sh[i];
+        }
+    }
+    const char *names[] = {"rms_norm_mod", "rms_norm (weight)", "layer_norm_mod"};
+    if (kind == 0) cpu_rms_norm_mod(y, x, mod, mod + D, stride, B, S, D, eps);
+    if (kind == 1) memcpy(y, x, n * sizeof(float)), cpu_rms_norm(y, w, (int)rows, D, eps);
+    if (kind == 2) cpu_layer_norm_mod(y, x, mod, mod + D, stride, B, S, D, eps);
+    char what[96];
+    snprintf(what, sizeof what, "%s B%d S%d D%d scale %g", names[kind], B, S, D, scale);
+    check(what, y, want, n, 1e-5);
+    free(x), free(y), free(mod), free(w), free(want);
+}
+
+static void test_rope(int B, int S, int D) {
+    const size_t n = (size_t)B * S * D;
+    float *x = randoms(n, 3), *c = randoms((size_t)S * D, 1), *s = randoms((size_t)S * D, 1);
+    double *want = zeros(n);
+    for (size_t r = 0; r < (size_t)B * S; r++)
+        for (int i = 0; i < D; i++) {
+            size_t t = (r % S) * D + i;
+            double rot = i % 2 == 0 ? -x[r * D + i + 1] : x[r * D + i - 1];
+            want[r * D + i] = x[r * D + i] * (double)c[t] + rot * s[t];
+        }
+    cpu_rope(x, c, s, B, S, D);
+    check("rope", x, want, n, 1e-6);
+    free(x), free(c), free(s), free(want);
+}
+
+// The full S x S softmax, in double, per batch and head.
+static void naive_attention(double *out, const float *q, const float *k, const float *v,
+                            const float *bias, int B, int Sq, int Sk, int H, int dh) {
+    const int D = H * dh;
+    double *p = zeros(Sk);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < Sq; i++) {
+                const float *qi = q + ((size_t)b * Sq + i) * D + h * dh;
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j < Sk; j++) {
+                    const float *kj = k + ((size_t)b * Sk + j) * D + h * dh;
+                    double s = 0;
+                    for (int d = 0; d < dh; d++) s += (double)qi[d] * kj[d];
+                    p[j] = s / sqrt((double)dh) + (bias ? bias[b * Sk + j] : 0);
+                    mx = fmax(mx, p[j]);
+                }
+                for (int j = 0; j < Sk; j++) sum += p[j] = exp(p[j] - mx);
+                for (int d = 0; d < dh; d++) {
+                    double o = 0;
+                    for (int j = 0; j < Sk; j++)
+                        o += p[j] * v[((size_t)b * Sk + j) * D + h * dh + d];
+                    out[((size_t)b * Sq + i) * D + h * dh + d] = o / sum;
+                }
+            }
+    free(p);
+}
+
+static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, int masked) {
+    const int D = H * dh;
+    float *q = randoms((size_t)B * Sq * D, scale), *k = randoms((size_t)B * Sk * D, scale);
+    float *v = randoms((size_t)B * Sk * D, 1), *out = malloc((size_t)B * Sq * D * sizeof(float));
+    float *bias = NULL;
+    if (masked) { // the model's mask bias: the last keys of batch element 0 masked
+        bias = calloc((size_t)B * Sk, sizeof(float));
+        for (int j = Sk - masked; j < Sk; j++) bias[j] = -10000.0f;
+    }
+    double *want = zeros((size_t)B * Sq * D);
+    naive_attention(want, q, k, v, bias, B, Sq, Sk, H, dh);
+    cpu_attention(out, q, k, v, bias, B, Sq, Sk, H, dh);
+    char what[96];
+    snprintf(what, sizeof what, "attention B%d Sq%d Sk%d H%d dh%d scale %g masked %d", B, Sq, Sk,
+             H, dh, scale, masked);
+    // A fully masked row puts every score near -10000, where fp32 resolves only 2^-10: the
+    // weights then carry ~1e-3 relative error in any fp32 implementation (the reference's too).
+    check(what, out, want, (size_t)B * Sq * D, masked == Sk ? 2e-3 : 1e-5);
+    free(q), free(k), free(v), free(out), free(bias), free(want);
+}
+
+static void test_residual(void) {
+    const int B = 2, S = 5, D = 7, stride = 3 * D;
+    const size_t n = (size_t)B * S * D;
+    float *h = randoms(n, 2), *x = randoms(n, 2), *gate = randoms((size_t)B * stride, 1);
+    double *want = zeros(n);
+    for (size_t r = 0; r < (size_t)B * S; r++)
+        for (int i = 0; i < D; i++)
+            want[r * D + i] = h[r * D + i] + (double)x[r * D + i] * gate[(r / S) * stride + i];
+    cpu_add_gated(h, x, gate, stride, B, S, D);
+    check("add_gated", h, want, n, 1e-7);
+    for (size_t i = 0; i < n; i++) want[i] = (double)h[i] + x[i];
+    cpu_add_gated(h, x, NULL, 0, B, S, D);
+    check("add (no gate)", h, want, n, 1e-7);
+    float *table = randoms(stride, 1), *y = malloc((size_t)B * stride * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < stride; i++) want[b * stride + i] = (double)table[i] + gate[b * stride + i];
+    cpu_add_table(y, table, gate, B, stride);
+    check("add_table", y, want, (size_t)B * stride, 1e-7);
+    free(h), free(x), free(gate), free(want), free(table), free(y);
+}
+
+int main(void) {
+    test_linear(1, 1, 1, 1);
+    test_linear(37, 29, 53, 1);
+    test_linear(130, 64, 96, 1000); // large magnitudes
+    test_activations();
+    test_timestep();
+    for (int kind = 0; kind < 3; kind++) {
+        test_norm(kind, 2, 3, 40, 1);
+        test_norm(kind, 1, 7, 33, 1e4f); // odd width, large magnitudes
+    }
+    test_rope(2, 5, 40);
+    test_rope(1, 3, 34);
+    test_attention(2, 9, 9, 2, 16, 1, 0);
+    test_attention(2, 200, 7, 3, 8, 1, 2);   // cross-attention, masked keys, > one query block
+    test_attention(1, 130, 130, 5, 8, 8, 0); // large scores: the max subtraction matters
+    test_attention(1, 3, 5, 1, 3, 1, 5);     // every key masked: uniform weights, still finite
+    test_residual();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
