@@ -1,0 +1,45 @@
+// args.c: a small option parser (getopt_long is not in C11, and we need only long options).
+#include "args.h"
+
+#include <string.h>
+
+static const br_option *find(const br_option *opts, int n, const char *name, size_t len) {
+    for (int i = 0; i < n; i++)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0) return &opts[i];
+    return NULL;
+}
+
+br_status br_parse_options(int argc, char **argv, const br_option *opts, int n_opts,
+                           const char *command) {
+    for (int i = 0; i < argc; i++) {
+        const char *word = argv[i];
+        if (strncmp(word, "--", 2) != 0)
+            return br_fail(BR_EINPUT, "brigade %s: unexpected argument '%s' (see --help)",
+                           command, word);
+        const char *name = word + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const br_option *o = find(opts, n_opts, name, len);
+        if (!o)
+            return br_fail(BR_EINPUT, "brigade %s: unknown option '%.*s' (see --help)", command,
+                           (int)len + 2, word);
+        if (o->flag) {
+            if (eq)
+                return br_fail(BR_EINPUT, "brigade %s: option --%s takes no value", command,
+                               o->name);
+            *o->flag = 1;
+        } else if (eq) {
+            *o->value = eq + 1;
+        } else if (i + 1 < argc) {
+            *o->value = argv[++i];
+        } else {
+            return br_fail(BR_EINPUT, "brigade %s: option --%s needs a value", command, o->name);
+        }
+    }
+    return BR_OK;
+}
+
+int br_wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}

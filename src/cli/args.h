@@ -1,0 +1,20 @@
+// args.h: command-line options of the form --name VALUE, --name=VALUE and --flag.
+#ifndef BR_ARGS_H
+#define BR_ARGS_H
+
+#include "core/status.h"
+
+typedef struct {
+    const char *name;   // without the leading "--"
+    const char **value; // set for an option that takes a value, else NULL
+    int *flag;          // set to 1 for a flag, else NULL
+} br_option;
+
+// Parses argv[0..argc) (the words after the command); errors name the command and the option.
+br_status br_parse_options(int argc, char **argv, const br_option *opts, int n_opts,
+                           const char *command);
+
+// 1 when any word is --help or -h.
+int br_wants_help(int argc, char **argv);
+
+#endif

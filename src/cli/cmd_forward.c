@@ -1,0 +1,49 @@
+// cmd_forward.c: `brigade forward`: one transformer forward pass, split over the MPI ranks.
+#include <stdio.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/backend.h"
+#include "sched/forward.h"
+
+const char br_forward_help[] =
+    "usage: mpirun -np P brigade forward --transformer DIR --inputs FILE --out FILE [--dump-blocks]\n"
+    "\n"
+    "Runs one forward pass of an LTX-Video transformer (LTXVideoTransformer3DModel), its blocks\n"
+    "split over the P ranks in contiguous, balanced groups (P at most the number of blocks).\n"
+    "Rank 0 runs the input side (proj_in, time embedding, caption projection); the hidden\n"
+    "states go rank to rank; the last rank runs the output side and writes FILE.\n"
+    "\n"
+    "  --transformer DIR  diffusers folder: config.json and diffusion_pytorch_model.safetensors,\n"
+    "                     or shards listed in diffusion_pytorch_model.safetensors.index.json;\n"
+    "                     F32, F16 or BF16 weights (converted exactly to fp32)\n"
+    "  --inputs FILE      safetensors or HDF5 with tensors hidden_states [B, S, C_in],\n"
+    "                     encoder_hidden_states [B, L, C_cap], encoder_attention_mask [B, L] (1 keep,\n"
+    "                     0 masked), timestep [B] (0..1000), and the settings num_frames, height,\n"
+    "                     width (latent grid, S = num_frames x height x width) and\n"
+    "                     rope_interpolation_scale (3 numbers, e.g. [8/frame_rate, 32, 32]):\n"
+    "                     JSON values in the safetensors __metadata__, or root attributes in HDF5\n"
+    "  --out FILE         the result, tensor 'sample' [B, S, C_out]: HDF5 when FILE ends in .h5,\n"
+    "                     else safetensors; written to FILE.tmp, then renamed\n"
+    "  --dump-blocks      also write block_NN_out [B, S, D] (each block's output) and the\n"
+    "                     input side's proj_in_out, temb, embedded_timestep,\n"
+    "                     caption_projection_out, rope_cos, rope_sin\n"
+    "\n"
+    "The CPU backend computes in fp32 (OpenBLAS); set OPENBLAS_NUM_THREADS to the cores per rank.\n";
+
+br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
+    br_forward_opts opts = {0};
+    const br_option options[] = {
+        {"transformer", &opts.transformer_dir, NULL},
+        {"inputs", &opts.inputs_path, NULL},
+        {"out", &opts.out_path, NULL},
+        {"dump-blocks", NULL, &opts.dump_blocks},
+    };
+    br_status st = br_parse_options(argc, argv, options, 4, "forward");
+    if (st == BR_OK && (!opts.transformer_dir || !opts.inputs_path || !opts.out_path))
+        st = br_fail(BR_EINPUT,
+                     "brigade forward: --transformer, --inputs and --out are required (see --help)");
+    // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
+    if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
+    return br_forward(comm, br_backend_cpu(), &opts);
+}

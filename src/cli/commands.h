@@ -1,0 +1,11 @@
+// commands.h: the subcommands of the brigade binary.
+#ifndef BR_COMMANDS_H
+#define BR_COMMANDS_H
+
+#include "comm/comm.h"
+
+// Each runs on every rank (after MPI is up) and returns the agreed status.
+br_status br_cmd_forward(br_comm *comm, int argc, char **argv);
+extern const char br_forward_help[];
+
+#endif

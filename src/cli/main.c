@@ -1,0 +1,48 @@
+// main.c: brigade's entry point: help without MPI, otherwise start MPI, run the command on every
+// rank, print the agreed error once (rank 0) and exit non-zero on every rank.
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+
+static const char usage[] =
+    "brigade: pipeline-parallel inference of video diffusion transformers.\n"
+    "Each MPI rank owns a contiguous group of transformer blocks and passes the activations to\n"
+    "the next rank.\n"
+    "\n"
+    "usage: mpirun -np P brigade COMMAND [options]     (P = 1 also runs without mpirun)\n"
+    "\n"
+    "commands:\n"
+    "  forward   one transformer forward pass of an LTX-Video checkpoint on given inputs\n"
+    "\n"
+    "Run 'brigade COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("brigade 0.1");
+        return 0;
+    }
+    if (strcmp(argv[1], "forward") != 0) {
+        fprintf(stderr, "brigade: unknown command '%s' (see brigade --help)\n", argv[1]);
+        return 2;
+    }
+    if (br_wants_help(argc - 2, argv + 2)) {
+        fputs(br_forward_help, stdout);
+        return 0;
+    }
+    br_comm *comm = NULL;
+    br_status st = br_comm_init(&argc, &argv, &comm);
+    if (st != BR_OK) {
+        fprintf(stderr, "brigade: error: %s\n", br_error());
+        return 1;
+    }
+    st = br_cmd_forward(comm, argc - 2, argv + 2);
+    if (st != BR_OK && br_comm_rank(comm) == 0) fprintf(stderr, "brigade: error: %s\n", br_error());
+    br_comm_finalize(comm);
+    return st == BR_OK ? 0 : 1;
+}

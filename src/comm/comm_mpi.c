@@ -1,0 +1,137 @@
+// comm_mpi.c: MPI: the control plane, and the MPI transport of the data plane (host buffers).
+// brigade works on a duplicate of MPI_COMM_WORLD whose error handler returns errors, so that a
+// failed call is reported by the rank that saw it instead of aborting without a word.
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+
+struct br_comm {
+    MPI_Comm world; // brigade's own communicator
+    int rank, size;
+    char host[MPI_MAX_PROCESSOR_NAME];
+    const br_transport *transport;
+};
+
+// MPI counts are int: large buffers go in chunks of CHUNK bytes. Data and control messages carry
+// different tags so that they can never be matched with each other.
+enum { CHUNK = 1 << 30, TAG_DATA = 0, TAG_CONTROL = 1 };
+
+static br_status mpi_failed(br_comm *c, int err, const char *what, int peer) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(err, text, &len);
+    return br_fail(BR_ECOMM, "rank %d (%s): MPI %s with rank %d failed: %s", c->rank, c->host,
+                   what, peer, text);
+}
+
+static br_status send_chunks(br_comm *c, const void *buf, size_t bytes, int peer, int tag) {
+    const char *p = buf;
+    size_t off = 0;
+    do { // at least one message, so that an empty send still meets its recv
+        int count = (int)(bytes - off < CHUNK ? bytes - off : CHUNK);
+        int err = MPI_Send(p + off, count, MPI_BYTE, peer, tag, c->world);
+        if (err != MPI_SUCCESS) return mpi_failed(c, err, "send", peer);
+        off += (size_t)count;
+    } while (off < bytes);
+    return BR_OK;
+}
+
+static br_status recv_chunks(br_comm *c, void *buf, size_t bytes, int peer, int tag) {
+    char *p = buf;
+    size_t off = 0;
+    do {
+        int count = (int)(bytes - off < CHUNK ? bytes - off : CHUNK);
+        int err = MPI_Recv(p + off, count, MPI_BYTE, peer, tag, c->world, MPI_STATUS_IGNORE);
+        if (err != MPI_SUCCESS) return mpi_failed(c, err, "recv", peer);
+        off += (size_t)count;
+    } while (off < bytes);
+    return BR_OK;
+}
+
+static br_status mpi_send(br_comm *c, const float *buf, size_t n, int peer) {
+    return send_chunks(c, buf, n * sizeof(float), peer, TAG_DATA);
+}
+
+static br_status mpi_recv(br_comm *c, float *buf, size_t n, int peer) {
+    return recv_chunks(c, buf, n * sizeof(float), peer, TAG_DATA);
+}
+
+br_status br_comm_send_bytes(br_comm *c, const void *buf, size_t bytes, int peer) {
+    return send_chunks(c, buf, bytes, peer, TAG_CONTROL);
+}
+
+br_status br_comm_recv_bytes(br_comm *c, void *buf, size_t bytes, int peer) {
+    return recv_chunks(c, buf, bytes, peer, TAG_CONTROL);
+}
+
+static br_status mpi_bcast(br_comm *c, float *buf, size_t n, int root) {
+    return br_comm_bcast_bytes(c, buf, n * sizeof(float), root);
+}
+
+static const br_transport mpi_transport = {"mpi", mpi_send, mpi_recv, mpi_bcast};
+
+br_status br_comm_init(int *argc, char ***argv, br_comm **out) {
+    br_comm *c = calloc(1, sizeof *c);
+    if (!c) return br_fail(BR_ENOMEM, "out of memory");
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+        free(c);
+        return br_fail(BR_ECOMM, "MPI_Init failed");
+    }
+    MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
+    MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(c->world, &c->rank);
+    MPI_Comm_size(c->world, &c->size);
+    int len = 0;
+    MPI_Get_processor_name(c->host, &len);
+    c->transport = &mpi_transport;
+    *out = c;
+    return BR_OK;
+}
+
+void br_comm_finalize(br_comm *c) {
+    if (!c) return;
+    MPI_Comm_free(&c->world);
+    MPI_Finalize();
+    free(c);
+}
+
+int br_comm_rank(const br_comm *c) { return c->rank; }
+int br_comm_size(const br_comm *c) { return c->size; }
+const char *br_comm_host(const br_comm *c) { return c->host; }
+const br_transport *br_comm_transport(const br_comm *c) { return c->transport; }
+
+br_status br_comm_agree(br_comm *c, br_status local) {
+    // The lowest failing rank (INT_MAX when none) speaks for the job.
+    int mine = local == BR_OK ? INT_MAX : c->rank, first = INT_MAX;
+    int err = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, c->world);
+    if (err != MPI_SUCCESS) return mpi_failed(c, err, "allreduce", -1);
+    if (first == INT_MAX) return BR_OK;
+    struct { int status; char text[1024]; } verdict = {0};
+    if (c->rank == first) {
+        verdict.status = local;
+        // Messages from comm failures already name the rank and host.
+        if (local == BR_ECOMM)
+            snprintf(verdict.text, sizeof verdict.text, "%s", br_error());
+        else
+            snprintf(verdict.text, sizeof verdict.text, "rank %d (%s): %s", c->rank, c->host,
+                     br_error());
+    }
+    err = MPI_Bcast(&verdict, sizeof verdict, MPI_BYTE, first, c->world);
+    if (err != MPI_SUCCESS) return mpi_failed(c, err, "bcast", first);
+    br_clear_error();
+    return br_fail((br_status)verdict.status, "%s", verdict.text);
+}
+
+br_status br_comm_bcast_bytes(br_comm *c, void *buf, size_t bytes, int root) {
+    char *p = buf;
+    for (size_t off = 0; off < bytes; off += CHUNK) {
+        int count = (int)(bytes - off < CHUNK ? bytes - off : CHUNK);
+        int err = MPI_Bcast(p + off, count, MPI_BYTE, root, c->world);
+        if (err != MPI_SUCCESS) return mpi_failed(c, err, "bcast", root);
+    }
+    return BR_OK;
+}

@@ -1,0 +1,148 @@
+// ltx_model.c: LTX-Video's transformer forward, op by op, in the reference's order.
+#include "ltx_model.h"
+
+#include <string.h>
+
+static void linear(br_backend *be, float *y, const float *x, const ltx_linear *l, int rows) {
+    be->linear(be, y, x, l->weight, l->bias, rows, l->n_in, l->n_out);
+}
+
+br_status ltx_context_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
+                            ltx_context *ctx) {
+    const size_t D = cfg->dim;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->B = B, ctx->S = S, ctx->L = L;
+    if (!(ctx->temb = be->alloc(be, B * LTX_ADA_PARAMS * D, "time embedding")) ||
+        !(ctx->embedded_timestep = be->alloc(be, B * D, "embedded timestep")) ||
+        !(ctx->caption = be->alloc(be, (size_t)B * L * D, "projected prompt")) ||
+        !(ctx->mask_bias = be->alloc(be, (size_t)B * L, "prompt mask bias")) ||
+        !(ctx->rope_cos = be->alloc(be, (size_t)S * D, "RoPE cos table")) ||
+        !(ctx->rope_sin = be->alloc(be, (size_t)S * D, "RoPE sin table"))) {
+        ltx_context_free(be, ctx);
+        return BR_ENOMEM;
+    }
+    return BR_OK;
+}
+
+void ltx_context_free(br_backend *be, ltx_context *ctx) {
+    float **bufs[] = {&ctx->temb, &ctx->embedded_timestep, &ctx->caption, &ctx->mask_bias,
+                      &ctx->rope_cos, &ctx->rope_sin};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        be->release(be, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+}
+
+br_status ltx_workspace_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
+                              ltx_workspace *ws) {
+    const size_t D = cfg->dim, rows = (size_t)B * S;
+    const size_t kv_rows = rows > (size_t)B * L ? rows : (size_t)B * L;
+    const size_t time_width = D > LTX_TIME_CHANNELS ? D : LTX_TIME_CHANNELS;
+    memset(ws, 0, sizeof *ws);
+    if (!(ws->ada = be->alloc(be, B * LTX_ADA_PARAMS * D, "AdaLN values")) ||
+        !(ws->norm = be->alloc(be, rows * D, "normed hidden states")) ||
+        !(ws->q = be->alloc(be, rows * D, "queries")) ||
+        !(ws->k = be->alloc(be, kv_rows * D, "keys")) ||
+        !(ws->v = be->alloc(be, kv_rows * D, "values")) ||
+        !(ws->attn = be->alloc(be, rows * D, "attention output")) ||
+        !(ws->proj = be->alloc(be, rows * D, "projection output")) ||
+        !(ws->ff = be->alloc(be, rows * LTX_FF_MULT * D, "feed-forward hidden")) ||
+        !(ws->time = be->alloc(be, B * time_width, "time-embedding scratch"))) {
+        ltx_workspace_free(be, ws);
+        return BR_ENOMEM;
+    }
+    return BR_OK;
+}
+
+void ltx_workspace_free(br_backend *be, ltx_workspace *ws) {
+    float **bufs[] = {&ws->ada, &ws->norm, &ws->q, &ws->k, &ws->v,
+                      &ws->attn, &ws->proj, &ws->ff, &ws->time};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        be->release(be, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+}
+
+void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                    const float *latents, const float *timestep, const float *prompt,
+                    ltx_context *ctx, ltx_workspace *ws, float *h) {
+    const int B = ctx->B, D = cfg->dim;
+    linear(be, h, latents, &w->proj_in, B * ctx->S);
+
+    // AdaLayerNormSingle: sinusoid -> linear_1 -> SiLU -> linear_2 = embedded_timestep;
+    // temb = linear(SiLU(embedded_timestep)). ws->time and ws->norm serve as scratch.
+    be->timestep_embedding(be, ws->time, timestep, B, LTX_TIME_CHANNELS);
+    linear(be, ws->norm, ws->time, &w->time_linear1, B);
+    be->silu(be, ws->norm, (size_t)B * D);
+    linear(be, ctx->embedded_timestep, ws->norm, &w->time_linear2, B);
+    be->copy(be, ws->time, ctx->embedded_timestep, (size_t)B * D);
+    be->silu(be, ws->time, (size_t)B * D);
+    linear(be, ctx->temb, ws->time, &w->time_linear, B);
+
+    // PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2.
+    const int prompt_rows = B * ctx->L;
+    linear(be, ws->k, prompt, &w->caption1, prompt_rows);
+    be->gelu_tanh(be, ws->k, (size_t)prompt_rows * D);
+    linear(be, ctx->caption, ws->k, &w->caption2, prompt_rows);
+}
+
+// Attention of one LTXAttention module: q from x_q [rows_q, D], k and v from x_kv [rows_kv, D];
+// q, k RMSNorm over the whole D; RoPE when tables are given; result (after to_out) in ws->proj.
+static void attention(br_backend *be, const ltx_config *cfg, const ltx_attention *a,
+                      const float *x_q, int Sq, const float *x_kv, int Sk, const float *bias,
+                      const float *rope_cos, const float *rope_sin, int B, ltx_workspace *ws) {
+    const int D = cfg->dim;
+    const float qk_eps = 1e-5f; // LTXAttention's norm_q / norm_k
+    linear(be, ws->q, x_q, &a->to_q, B * Sq);
+    linear(be, ws->k, x_kv, &a->to_k, B * Sk);
+    linear(be, ws->v, x_kv, &a->to_v, B * Sk);
+    be->rms_norm(be, ws->q, a->norm_q, B * Sq, D, qk_eps);
+    be->rms_norm(be, ws->k, a->norm_k, B * Sk, D, qk_eps);
+    if (rope_cos) {
+        be->rope(be, ws->q, rope_cos, rope_sin, B, Sq, D);
+        be->rope(be, ws->k, rope_cos, rope_sin, B, Sk, D);
+    }
+    be->attention(be, ws->attn, ws->q, ws->k, ws->v, bias, B, Sq, Sk, cfg->heads, cfg->head_dim);
+    linear(be, ws->proj, ws->attn, &a->to_out, B * Sq);
+}
+
+void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *blk,
+                       const ltx_context *ctx, ltx_workspace *ws, float *h) {
+    const int B = ctx->B, S = ctx->S, D = cfg->dim, stride = LTX_ADA_PARAMS * D;
+    // ada[b] = scale_shift_table + temb[b], chunks: shift, scale, gate (msa); shift, scale, gate (mlp).
+    be->add_table(be, ws->ada, blk->scale_shift_table, ctx->temb, B, stride);
+    const float *shift_msa = ws->ada, *scale_msa = ws->ada + D, *gate_msa = ws->ada + 2 * D;
+    const float *shift_mlp = ws->ada + 3 * D, *scale_mlp = ws->ada + 4 * D;
+    const float *gate_mlp = ws->ada + 5 * D;
+
+    be->rms_norm_mod(be, ws->norm, h, shift_msa, scale_msa, stride, B, S, D, cfg->norm_eps);
+    attention(be, cfg, &blk->attn1, ws->norm, S, ws->norm, S, NULL, ctx->rope_cos, ctx->rope_sin,
+              B, ws);
+    be->add_gated(be, h, ws->proj, gate_msa, stride, B, S, D);
+
+    // Cross-attention: queries from h itself (no norm), keys/values from the projected prompt.
+    attention(be, cfg, &blk->attn2, h, S, ctx->caption, ctx->L, ctx->mask_bias, NULL, NULL, B, ws);
+    be->add_gated(be, h, ws->proj, NULL, 0, B, S, D);
+
+    be->rms_norm_mod(be, ws->norm, h, shift_mlp, scale_mlp, stride, B, S, D, cfg->norm_eps);
+    linear(be, ws->ff, ws->norm, &blk->ff_in, B * S);
+    be->gelu_tanh(be, ws->ff, (size_t)B * S * LTX_FF_MULT * D);
+    linear(be, ws->proj, ws->ff, &blk->ff_out, B * S);
+    be->add_gated(be, h, ws->proj, gate_mlp, stride, B, S, D);
+}
+
+void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_weights *w,
+                     const ltx_context *ctx, ltx_workspace *ws, const float *h, float *out) {
+    const int B = ctx->B, S = ctx->S, D = cfg->dim;
+    // shift = table[0] + embedded_timestep, scale = table[1] + embedded_timestep.
+    for (int i = 0; i < 2; i++)
+        be->add_table(be, ws->ada + i * B * D, w->scale_shift_table + i * D,
+                      ctx->embedded_timestep, B, D);
+    const float *shift = ws->ada, *scale = ws->ada + B * D;
+    be->layer_norm_mod(be, ws->norm, h, shift, scale, D, B, S, D, 1e-6f);
+    linear(be, out, ws->norm, &w->proj_out, B * S);
+}
+
+void ltx_mask_bias(float *bias, const float *mask, int n) {
+    for (int i = 0; i < n; i++) bias[i] = (1.0f - mask[i]) * -10000.0f;
+}

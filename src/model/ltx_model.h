@@ -1,0 +1,58 @@
+// ltx_model.h: the forward pass of LTXVideoTransformer3DModel, written once against the backend
+// op table (core/backend.h). It is cut where the pipeline cuts it: the input side (first rank),
+// one block (any rank), the output side (last rank). Which rank runs what is the stage's business.
+// Legend: B batch, S video tokens, L prompt tokens, D inner dim, H heads, dh head dim.
+#ifndef BR_LTX_MODEL_H
+#define BR_LTX_MODEL_H
+
+#include "core/backend.h"
+#include "ltx_weights.h"
+
+// What every block needs besides the hidden states; computed once per forward on the first rank
+// (time embedding, caption projection, mask bias) or on every rank (RoPE tables). Device buffers.
+typedef struct {
+    int B, S, L;
+    float *temb;              // [B, 6D]: time_embed output, added to each block's table
+    float *embedded_timestep; // [B, D]: for the output side
+    float *caption;           // [B, L, D]: projected prompt
+    float *mask_bias;         // [B, L]: (1 - mask) * -10000
+    float *rope_cos, *rope_sin; // [S, D]
+} ltx_context;
+
+// Scratch of one block's forward, sized for the largest use.
+typedef struct {
+    float *ada;       // [B, 6D]
+    float *norm;      // [B*S, D]
+    float *q, *k, *v; // [B*S, D] (cross-attention k, v: [B*L, D])
+    float *attn;      // [B*S, D]
+    float *proj;      // [B*S, D]
+    float *ff;        // [B*S, 4D]
+    float *time;      // [B, max(256, D)]: time-embedding scratch (input side)
+} ltx_workspace;
+
+br_status ltx_context_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
+                            ltx_context *ctx);
+void ltx_context_free(br_backend *be, ltx_context *ctx);
+br_status ltx_workspace_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
+                              ltx_workspace *ws);
+void ltx_workspace_free(br_backend *be, ltx_workspace *ws);
+
+// Input side: h[B*S, D] = proj_in(latents[B*S, C_in]); ctx->temb, ctx->embedded_timestep from
+// timestep[B] (0..1000 scale); ctx->caption from prompt[B*L, C_cap]. (mask_bias and RoPE tables
+// are filled by the caller: they need no weights.)
+void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                    const float *latents, const float *timestep, const float *prompt,
+                    ltx_context *ctx, ltx_workspace *ws, float *h);
+
+// One transformer block, in place on h[B*S, D].
+void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *blk,
+                       const ltx_context *ctx, ltx_workspace *ws, float *h);
+
+// Output side: out[B*S, C_out] = proj_out(LayerNorm(h) * (1 + scale) + shift). Clobbers ws.
+void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_weights *w,
+                     const ltx_context *ctx, ltx_workspace *ws, const float *h, float *out);
+
+// The mask bias on the host: bias[i] = (1 - mask[i]) * -10000, n entries.
+void ltx_mask_bias(float *bias, const float *mask, int n);
+
+#endif

@@ -1,0 +1,14 @@
+// ltx_rope.h: the 3-D rotary position tables of LTX-Video (LTXVideoRotaryPosEmbed), built on the
+// host from the latent grid and rope_interpolation_scale. Cheap, so every rank builds its own
+// rather than receiving them.
+#ifndef BR_LTX_ROPE_H
+#define BR_LTX_ROPE_H
+
+#include "ltx_config.h"
+
+// cos_t, sin_t: [S, D] with S = frames * height * width tokens in (frame, height, width) order.
+// scale: rope_interpolation_scale (s_t, s_h, s_w); the pipeline passes (8 / frame_rate, 32, 32).
+void ltx_rope_tables(float *cos_t, float *sin_t, const ltx_config *cfg, int frames, int height,
+                     int width, const float scale[3]);
+
+#endif

@@ -1,0 +1,334 @@
+// forward.c: the schedule of one forward pass over P ranks (one batch in flight).
+//   all ranks     open the checkpoint, parse config.json, agree
+//   rank 0        read and check the inputs; broadcast their shapes; agree
+//   all ranks     load own weights (input side on rank 0, output side on the last), agree
+//   rank 0        input side; broadcast temb, embedded timestep, projected prompt, mask bias once
+//   rank r        recv h from r-1, run own blocks, send h to r+1
+//   last rank     output side, gather the dumps, write the file atomically; agree
+// Every failure is agreed on, so all ranks exit with the same message and nothing hangs waiting
+// for a rank that gave up.
+#include "forward.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/checkpoint.h"
+#include "io/tensor_file.h"
+#include "model/ltx_rope.h"
+#include "stage/split.h"
+#include "stage/stage.h"
+
+// Shapes of one forward, decided by rank 0 from the inputs file and broadcast.
+typedef struct {
+    int B, S, L;                // batch, video tokens, prompt tokens
+    int frames, height, width;  // latent grid, S = frames * height * width
+    float rope_scale[3];        // rope_interpolation_scale
+} forward_shape;
+
+typedef struct {
+    br_comm *comm;
+    br_backend *be;
+    const br_forward_opts *opts;
+    int rank, n_ranks, last;
+    br_checkpoint ck;
+    ltx_config cfg;
+    forward_shape shape;
+    br_tensor_set inputs; // rank 0
+    int first[1 + 4096];  // block split (bounded by the ranks we accept)
+    br_stage stage;
+    ltx_context ctx;
+    ltx_workspace ws;
+    float *h;             // [B*S, D] the baton
+    float *sample;        // [B*S, C_out] last rank
+    float *dump;          // host [blocks of this rank][B*S*D]
+    float *proj_in_dump;  // host [B*S*D], rank 0
+} forward_run;
+
+static br_status need_tensor(const br_tensor_set *set, const char *path, const char *name,
+                             int ndim, const int64_t *want, const br_tensor **out) {
+    const br_tensor *t = br_set_find(set, name);
+    if (!t) return br_fail(BR_EINPUT, "%s: tensor \"%s\" missing", path, name);
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = want[i] < 0 || t->shape[i] == want[i];
+    if (!ok) {
+        char got[96], exp[96];
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, expected %s", path, name,
+                       br_shape_str(got, sizeof got, t->ndim, t->shape),
+                       br_shape_str(exp, sizeof exp, ndim, want));
+    }
+    *out = t;
+    return BR_OK;
+}
+
+static br_status need_int(const br_tensor_set *set, const char *path, const char *name, int *out) {
+    const br_setting *s = br_set_find_setting(set, name);
+    if (!s) return br_fail(BR_EINPUT, "%s: setting \"%s\" missing", path, name);
+    double v = s->values[0];
+    if (s->count != 1 || v != (double)(int)v || v < 1 || v > 1 << 20)
+        return br_fail(BR_EINPUT, "%s: setting \"%s\" must be one positive integer", path, name);
+    *out = (int)v;
+    return BR_OK;
+}
+
+// Rank 0: reads the inputs and checks them against the config.
+static br_status read_inputs(forward_run *run) {
+    const char *path = run->opts->inputs_path;
+    const ltx_config *cfg = &run->cfg;
+    forward_shape *sh = &run->shape;
+    BR_TRY(br_tensor_file_read(path, &run->inputs));
+    const br_tensor *t;
+    BR_TRY(need_tensor(&run->inputs, path, "hidden_states", 3,
+                       (int64_t[]){-1, -1, cfg->in_channels}, &t));
+    sh->B = (int)t->shape[0], sh->S = (int)t->shape[1];
+    BR_TRY(need_tensor(&run->inputs, path, "encoder_hidden_states", 3,
+                       (int64_t[]){sh->B, -1, cfg->caption_channels}, &t));
+    sh->L = (int)t->shape[1];
+    BR_TRY(need_tensor(&run->inputs, path, "encoder_attention_mask", 2,
+                       (int64_t[]){sh->B, sh->L}, &t));
+    BR_TRY(need_tensor(&run->inputs, path, "timestep", 1, (int64_t[]){sh->B}, &t));
+    if (sh->B < 1 || sh->S < 1 || sh->L < 1)
+        return br_fail(BR_EINPUT, "%s: empty batch, video or prompt", path);
+    BR_TRY(need_int(&run->inputs, path, "num_frames", &sh->frames));
+    BR_TRY(need_int(&run->inputs, path, "height", &sh->height));
+    BR_TRY(need_int(&run->inputs, path, "width", &sh->width));
+    if ((long long)sh->frames * sh->height * sh->width != sh->S)
+        return br_fail(BR_EINPUT,
+                       "%s: num_frames x height x width = %d x %d x %d does not equal the %d "
+                       "tokens of hidden_states",
+                       path, sh->frames, sh->height, sh->width, sh->S);
+    const br_setting *scale = br_set_find_setting(&run->inputs, "rope_interpolation_scale");
+    if (!scale || scale->count != 3)
+        return br_fail(BR_EINPUT, "%s: setting \"rope_interpolation_scale\" (3 numbers) missing",
+                       path);
+    for (int i = 0; i < 3; i++) sh->rope_scale[i] = (float)scale->values[i];
+    return BR_OK;
+}
+
+static br_status alloc_buffers(forward_run *run) {
+    br_backend *be = run->be;
+    const forward_shape *sh = &run->shape;
+    const size_t rows = (size_t)sh->B * sh->S, D = run->cfg.dim;
+    BR_TRY(ltx_context_alloc(be, &run->cfg, sh->B, sh->S, sh->L, &run->ctx));
+    BR_TRY(ltx_workspace_alloc(be, &run->cfg, sh->B, sh->S, sh->L, &run->ws));
+    if (!(run->h = be->alloc(be, rows * D, "hidden states"))) return BR_ENOMEM;
+    if (run->rank == run->last &&
+        !(run->sample = be->alloc(be, rows * run->cfg.out_channels, "output sample")))
+        return BR_ENOMEM;
+    if (run->opts->dump_blocks) {
+        size_t blocks = (size_t)(run->stage.end_block - run->stage.first_block);
+        if (!(run->dump = malloc(blocks * rows * D * sizeof(float))))
+            return br_fail(BR_ENOMEM, "out of memory for the block dumps");
+        if (run->rank == 0 && !(run->proj_in_dump = malloc(rows * D * sizeof(float))))
+            return br_fail(BR_ENOMEM, "out of memory for the proj_in dump");
+    }
+    return BR_OK;
+}
+
+// Uploads a host tensor into a fresh device buffer.
+static float *upload(br_backend *be, const br_tensor *t, const char *purpose) {
+    size_t n = (size_t)br_numel(t->ndim, t->shape);
+    float *d = be->alloc(be, n, purpose);
+    if (d) be->upload(be, d, t->data, n);
+    return d;
+}
+
+// Rank 0: the input side, into run->h and run->ctx.
+static br_status input_side(forward_run *run) {
+    br_backend *be = run->be;
+    const br_tensor_set *in = &run->inputs;
+    const forward_shape *sh = &run->shape;
+    float *latents = upload(be, br_set_find(in, "hidden_states"), "input latents");
+    float *timestep = upload(be, br_set_find(in, "timestep"), "timesteps");
+    float *prompt = upload(be, br_set_find(in, "encoder_hidden_states"), "prompt embeddings");
+    float *bias = malloc((size_t)sh->B * sh->L * sizeof(float));
+    br_status st = latents && timestep && prompt ? BR_OK : BR_ENOMEM;
+    if (st == BR_OK && !bias) st = br_fail(BR_ENOMEM, "out of memory for the mask bias");
+    if (st == BR_OK) {
+        ltx_input_side(be, &run->cfg, &run->stage.in, latents, timestep, prompt, &run->ctx,
+                       &run->ws, run->h);
+        ltx_mask_bias(bias, br_set_find(in, "encoder_attention_mask")->data, sh->B * sh->L);
+        be->upload(be, run->ctx.mask_bias, bias, (size_t)sh->B * sh->L);
+        if (run->proj_in_dump)
+            be->download(be, run->proj_in_dump, run->h, (size_t)sh->B * sh->S * run->cfg.dim);
+    }
+    free(bias);
+    be->release(be, latents);
+    be->release(be, timestep);
+    be->release(be, prompt);
+    return st;
+}
+
+// What every block needs reaches every rank once: one broadcast per context tensor.
+static br_status share_context(forward_run *run) {
+    const br_transport *tr = br_comm_transport(run->comm);
+    const forward_shape *sh = &run->shape;
+    const size_t D = run->cfg.dim;
+    run->be->sync(run->be);
+    BR_TRY(tr->bcast(run->comm, run->ctx.temb, sh->B * LTX_ADA_PARAMS * D, 0));
+    BR_TRY(tr->bcast(run->comm, run->ctx.embedded_timestep, sh->B * D, 0));
+    BR_TRY(tr->bcast(run->comm, run->ctx.caption, (size_t)sh->B * sh->L * D, 0));
+    return tr->bcast(run->comm, run->ctx.mask_bias, (size_t)sh->B * sh->L, 0);
+}
+
+static br_status build_rope(forward_run *run) {
+    const forward_shape *sh = &run->shape;
+    const size_t n = (size_t)sh->S * run->cfg.dim;
+    float *c = malloc(n * sizeof(float)), *s = malloc(n * sizeof(float));
+    if (!c || !s) {
+        free(c), free(s);
+        return br_fail(BR_ENOMEM, "out of memory for the RoPE tables");
+    }
+    ltx_rope_tables(c, s, &run->cfg, sh->frames, sh->height, sh->width, sh->rope_scale);
+    run->be->upload(run->be, run->ctx.rope_cos, c, n);
+    run->be->upload(run->be, run->ctx.rope_sin, s, n);
+    free(c), free(s);
+    return BR_OK;
+}
+
+// The baton: recv from the previous rank, run own blocks, send to the next one.
+static br_status pass_baton(forward_run *run) {
+    const br_transport *tr = br_comm_transport(run->comm);
+    const size_t n = (size_t)run->shape.B * run->shape.S * run->cfg.dim;
+    if (run->rank > 0) BR_TRY(tr->recv(run->comm, run->h, n, run->rank - 1));
+    br_stage_run_blocks(&run->stage, &run->ctx, &run->ws, run->h, run->dump);
+    run->be->sync(run->be);
+    if (run->rank < run->last) BR_TRY(tr->send(run->comm, run->h, n, run->rank + 1));
+    return BR_OK;
+}
+
+// Last rank: the output side, and a result set with room for everything the others will send.
+static br_status prepare_output(forward_run *run, br_tensor_set *out) {
+    const forward_shape *sh = &run->shape;
+    const int64_t B = sh->B, S = sh->S, L = sh->L, D = run->cfg.dim;
+    if (run->rank != run->last) return BR_OK;
+    ltx_output_side(run->be, &run->cfg, &run->stage.out, &run->ctx, &run->ws, run->h,
+                    run->sample);
+    if (!br_set_add(out, "sample", 3, (int64_t[]){B, S, run->cfg.out_channels})) return BR_ENOMEM;
+    if (!run->opts->dump_blocks) return BR_OK;
+    const char *names[] = {"proj_in_out", "caption_projection_out", "rope_cos", "rope_sin"};
+    const int64_t rows[] = {S, L, S, S};
+    for (int i = 0; i < 4; i++)
+        if (!br_set_add(out, names[i], 3, (int64_t[]){B, rows[i], D})) return BR_ENOMEM;
+    if (!br_set_add(out, "temb", 2, (int64_t[]){B, LTX_ADA_PARAMS * D}) ||
+        !br_set_add(out, "embedded_timestep", 2, (int64_t[]){B, D}))
+        return BR_ENOMEM;
+    for (int b = 0; b < run->cfg.layers; b++) {
+        char name[32];
+        snprintf(name, sizeof name, "block_%02d_out", b);
+        if (!br_set_add(out, name, 3, (int64_t[]){B, S, D})) return BR_ENOMEM;
+    }
+    return BR_OK;
+}
+
+static float *out_data(br_tensor_set *out, const char *name) {
+    return br_set_find(out, name)->data;
+}
+
+// Dumps travel on the control plane (host memory) to the last rank, in block order.
+static br_status send_dumps(forward_run *run) {
+    const size_t n = (size_t)run->shape.B * run->shape.S * run->cfg.dim;
+    const size_t blocks = (size_t)(run->stage.end_block - run->stage.first_block);
+    if (run->rank == 0)
+        BR_TRY(br_comm_send_bytes(run->comm, run->proj_in_dump, n * sizeof(float), run->last));
+    for (size_t i = 0; i < blocks; i++)
+        BR_TRY(br_comm_send_bytes(run->comm, run->dump + i * n, n * sizeof(float), run->last));
+    return BR_OK;
+}
+
+static br_status receive_dumps(forward_run *run, br_tensor_set *out) {
+    br_backend *be = run->be;
+    const forward_shape *sh = &run->shape;
+    const size_t D = run->cfg.dim, n = (size_t)sh->B * sh->S * D;
+    be->download(be, out_data(out, "temb"), run->ctx.temb, sh->B * LTX_ADA_PARAMS * D);
+    be->download(be, out_data(out, "embedded_timestep"), run->ctx.embedded_timestep, sh->B * D);
+    be->download(be, out_data(out, "caption_projection_out"), run->ctx.caption,
+                 (size_t)sh->B * sh->L * D);
+    // The tables are per token; the reference repeats them for each batch element.
+    for (int b = 0; b < sh->B; b++) {
+        be->download(be, out_data(out, "rope_cos") + b * (size_t)sh->S * D, run->ctx.rope_cos,
+                     (size_t)sh->S * D);
+        be->download(be, out_data(out, "rope_sin") + b * (size_t)sh->S * D, run->ctx.rope_sin,
+                     (size_t)sh->S * D);
+    }
+    float *proj_in = out_data(out, "proj_in_out");
+    if (run->last == 0) memcpy(proj_in, run->proj_in_dump, n * sizeof(float));
+    else BR_TRY(br_comm_recv_bytes(run->comm, proj_in, n * sizeof(float), 0));
+    // One message per block, from its owner, in block order.
+    for (int r = 0; r <= run->last; r++) {
+        size_t blocks = (size_t)(run->first[r + 1] - run->first[r]);
+        for (size_t i = 0; i < blocks; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "block_%02d_out", run->first[r] + (int)i);
+            float *dst = out_data(out, name);
+            if (r == run->last) memcpy(dst, run->dump + i * n, n * sizeof(float));
+            else BR_TRY(br_comm_recv_bytes(run->comm, dst, n * sizeof(float), r));
+        }
+    }
+    return BR_OK;
+}
+
+static void run_free(forward_run *run) {
+    br_backend *be = run->be;
+    be->release(be, run->h);
+    be->release(be, run->sample);
+    free(run->dump);
+    free(run->proj_in_dump);
+    ltx_workspace_free(be, &run->ws);
+    ltx_context_free(be, &run->ctx);
+    br_stage_free(&run->stage);
+    br_set_free(&run->inputs);
+    br_ckpt_close(&run->ck);
+}
+
+br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts) {
+    forward_run *run = calloc(1, sizeof *run);
+    if (!run) return br_fail(BR_ENOMEM, "out of memory");
+    run->comm = comm, run->be = be, run->opts = opts;
+    run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
+    run->last = run->n_ranks - 1;
+    br_status st = br_ckpt_open(&run->ck, opts->transformer_dir);
+    if (st == BR_OK) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/config.json", opts->transformer_dir);
+        st = ltx_config_parse(&run->cfg, run->ck.config, path);
+    }
+    if (st == BR_OK && run->n_ranks > 4096)
+        st = br_fail(BR_EINPUT, "%d ranks: at most 4096 are supported", run->n_ranks);
+    if (st == BR_OK) st = br_split_balanced(run->cfg.layers, run->n_ranks, run->first);
+    if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
+
+    st = run->rank == 0 ? read_inputs(run) : BR_OK;
+    if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
+    if ((st = br_comm_bcast_bytes(comm, &run->shape, sizeof run->shape, 0)) != BR_OK) goto done;
+
+    st = br_stage_load(&run->stage, be, &run->ck, &run->cfg, run->rank, run->n_ranks, run->first);
+    if (st == BR_OK) st = alloc_buffers(run);
+    if (st == BR_OK) st = build_rope(run);
+    if (st == BR_OK && run->rank == 0) st = input_side(run);
+    if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
+
+    st = share_context(run);
+    if (st == BR_OK) st = pass_baton(run);
+    if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
+
+    // The writer makes room first and all agree, so no rank is left blocked in a send.
+    br_tensor_set out = {0};
+    st = prepare_output(run, &out);
+    if ((st = br_comm_agree(comm, st)) == BR_OK) {
+        if (opts->dump_blocks)
+            st = run->rank == run->last ? receive_dumps(run, &out) : send_dumps(run);
+        if (st == BR_OK && run->rank == run->last) {
+            be->download(be, out_data(&out, "sample"), run->sample,
+                         (size_t)run->shape.B * run->shape.S * run->cfg.out_channels);
+            st = br_tensor_file_write(opts->out_path, &out);
+        }
+        st = br_comm_agree(comm, st);
+    }
+    br_set_free(&out);
+done:
+    run_free(run);
+    free(run);
+    return st;
+}

@@ -1,0 +1,20 @@
+// forward.h: one transformer forward pass through the pipeline of ranks (`brigade forward`).
+// Rank 0 reads the inputs and runs the input side; the hidden states go rank to rank through the
+// blocks; the last rank runs the output side and writes the result file.
+#ifndef BR_FORWARD_H
+#define BR_FORWARD_H
+
+#include "comm/comm.h"
+#include "core/backend.h"
+
+typedef struct {
+    const char *transformer_dir; // diffusers folder: config.json + safetensors
+    const char *inputs_path;     // safetensors or HDF5
+    const char *out_path;        // .h5 -> HDF5, else safetensors
+    int dump_blocks;             // also write block_NN_out and the input-side intermediates
+} br_forward_opts;
+
+// Collective: every rank calls it and every rank returns the same status (br_error() says why).
+br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts);
+
+#endif
