@@ -1,0 +1,58 @@
+# bad_input.sh: broken checkpoints, configs, inputs and rank counts. Each must give a one-line
+# error naming the file/tensor/rank, a non-zero exit on every rank, no hang (every launch has a
+# deadline) and no output file left behind.
+. "$(dirname "$0")/lib.sh"
+BAD=$WORK/bad
+python3 "$(dirname "$0")/make_bad_inputs.py" "$LTX" "$BAD" || { echo "cannot make the cases"; exit 1; }
+CASE=$LTX/case_forward.safetensors
+
+# bad NAME NP EXPECTED_TEXT ARGS...: runs brigade forward on NP ranks, each rank recording its exit
+# code. The wrapper itself exits 0: Open MPI kills the other ranks as soon as one process exits
+# non-zero, which would hide whether they, too, stopped with an error.
+bad() {
+    local name=$1 np=$2 want=$3
+    shift 3
+    rm -f "$WORK/exits" "$WORK/out.h5" "$WORK/out.h5.tmp"
+    timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS \
+        sh -c '"$0" "$@"; echo "exit $?" >>'"$WORK/exits" "$BRIGADE" forward --out "$WORK/out.h5" "$@" \
+        >"$WORK/log" 2>&1
+    local rc=$? errors nonzero
+    errors=$(grep -c 'brigade: error:' "$WORK/log")
+    nonzero=$(grep -vc '^exit 0$' "$WORK/exits" 2>/dev/null)
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then fail "$name: hung (killed by the deadline)"
+    elif [ "$errors" != 1 ]; then fail "$name: $errors error lines instead of 1"
+    elif ! grep 'brigade: error:' "$WORK/log" | grep -qF -- "$want"; then fail "$name: message lacks '$want'"
+    elif [ "$nonzero" != "$np" ]; then fail "$name: $nonzero of $np ranks exited non-zero"
+    elif [ -e "$WORK/out.h5" ] || [ -e "$WORK/out.h5.tmp" ]; then fail "$name: output left behind"
+    else pass "$name: $(grep 'brigade: error:' "$WORK/log")"
+    fi
+}
+
+bad "truncated safetensors" 2 "truncated/diffusion_pytorch_model.safetensors" \
+    --transformer "$BAD/truncated" --inputs "$CASE"
+bad "header length past the end" 2 "header_past_end/diffusion_pytorch_model.safetensors" \
+    --transformer "$BAD/header_past_end" --inputs "$CASE"
+bad "overlapping offsets" 3 "proj_in" --transformer "$BAD/overlap" --inputs "$CASE"
+bad "offsets out of range" 2 "proj_out.bias" --transformer "$BAD/out_of_range" --inputs "$CASE"
+bad "missing tensor (owned by rank 2 of 3)" 3 'rank 2' \
+    --transformer "$BAD/missing_tensor" --inputs "$CASE"
+bad "missing tensor is named" 3 'transformer_blocks.3.attn1.to_q.weight' \
+    --transformer "$BAD/missing_tensor" --inputs "$CASE"
+bad "tensor of the wrong shape" 2 'transformer_blocks.1.ff.net.2.weight' \
+    --transformer "$BAD/wrong_shape" --inputs "$CASE"
+bad "config dims disagree with the weights" 2 'proj_in.weight' \
+    --transformer "$BAD/config_dims" --inputs "$CASE"
+bad "more ranks than blocks" 5 '5 ranks but the model has 4 transformer blocks' \
+    --transformer "$LTX/transformer" --inputs "$CASE"
+bad "inputs without timestep" 3 'no_timestep.safetensors: tensor "timestep" missing' \
+    --transformer "$LTX/transformer" --inputs "$BAD/no_timestep.safetensors"
+bad "inputs file missing" 2 "$WORK/nowhere.h5" --transformer "$LTX/transformer" --inputs "$WORK/nowhere.h5"
+bad "unwritable output" 2 "$WORK/no/such/dir" --transformer "$LTX/transformer" --inputs "$CASE" \
+    --out "$WORK/no/such/dir/out.h5"
+# Without the wrapper, mpirun's own exit status reports the failure.
+timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np 3 -x OPENBLAS_NUM_THREADS \
+    "$BRIGADE" forward --transformer "$BAD/missing_tensor" --inputs "$CASE" --out "$WORK/out.h5" \
+    >"$WORK/log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then pass "mpirun exits $rc"; else fail "mpirun exits $rc"; fi
+finish
