@@ -1,7 +1,7 @@
-// safetensors.c: the .safetensors reader (mmap, every header field validated before use) and
-// the atomic writer. The file is untrusted: nothing from it is used as a size, offset or count
-// until it has been checked against the file itself, and each error is one line naming the file
-// (and the tensor). The JSON header goes through cJSON; the data block is never copied on open.
+// safetensors.c: the .safetensors reader (mmap, every header field validated before use); the
+// writer is in safetensors_write.c. The file is untrusted: nothing from it is used as a size,
+// offset or count until it has been checked against the file itself, and each error is one line
+// naming the file (and the tensor). The header goes through cJSON; the data is not copied on open.
 #define _POSIX_C_SOURCE 200809L // mmap, open, fstat, strdup
 
 #include "safetensors.h"
@@ -10,17 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "br_st_write stores host floats as they are; a big-endian host needs a byte swap there"
-#endif
 
 #define MAX_EXACT_INT 9007199254740992.0 // 2^53: larger JSON numbers (doubles) are not exact
 
@@ -419,162 +413,5 @@ br_status br_st_read_all(const char *path, br_tensor_set *set) {
     for (int i = 0; i < f.n_meta && st == BR_OK; i++) st = add_setting(&f, i, set);
     br_st_close(&f);
     if (st != BR_OK) roll_back(set, n_tensors, n_settings);
-    return st;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int failed; // an allocation failed; later appends do nothing
-} strbuf;
-
-static void sb_append(strbuf *sb, const char *s, size_t n) {
-    if (sb->failed) return;
-    if (sb->len + n + 1 > sb->cap) {
-        size_t cap = sb->cap ? sb->cap : 256;
-        while (cap < sb->len + n + 1) cap *= 2;
-        char *p = realloc(sb->buf, cap);
-        if (!p) {
-            sb->failed = 1;
-            return;
-        }
-        sb->buf = p;
-        sb->cap = cap;
-    }
-    memcpy(sb->buf + sb->len, s, n);
-    sb->len += n;
-    sb->buf[sb->len] = '\0';
-}
-
-static void sb_puts(strbuf *sb, const char *s) { sb_append(sb, s, strlen(s)); }
-
-static void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *sb, const char *fmt, ...) {
-    char tmp[128]; // every caller prints a number or two
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) sb->failed = 1;
-    else sb_append(sb, tmp, (size_t)n);
-}
-
-// s as a JSON string literal: quotes, backslashes and control characters escaped.
-static void sb_json_string(strbuf *sb, const char *s) {
-    sb_puts(sb, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            sb_append(sb, esc, 2);
-        } else if (c < 0x20) {
-            sb_printf(sb, "\\u%04x", c);
-        } else {
-            sb_append(sb, s, 1);
-        }
-    }
-    sb_puts(sb, "\"");
-}
-
-// The shortest of %.15g, %.16g, %.17g that reads back as v: "0.32", not "0.32000000000000001";
-// %.17g always round-trips, so the value is exact either way. Integral values print as integers.
-static void format_number(char *buf, size_t size, double v) {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
-    }
-}
-
-static br_status add_settings_json(const char *path, const br_tensor_set *set, strbuf *sb) {
-    sb_puts(sb, "\"__metadata__\":{");
-    for (int i = 0; i < set->n_settings; i++) {
-        const br_setting *s = &set->settings[i];
-        strbuf val = {0};
-        if (s->count > 1) sb_puts(&val, "[");
-        for (int k = 0; k < s->count; k++) {
-            if (!isfinite(s->values[k])) {
-                free(val.buf);
-                return br_fail(BR_EINPUT, "%s: setting %s has a value that is not finite", path,
-                               s->name);
-            }
-            char num[40];
-            format_number(num, sizeof num, s->values[k]);
-            if (k) sb_puts(&val, ", ");
-            sb_puts(&val, num);
-        }
-        if (s->count > 1) sb_puts(&val, "]");
-        if (i) sb_puts(sb, ",");
-        sb_json_string(sb, s->name);
-        sb_puts(sb, ":");
-        sb_json_string(sb, val.failed ? "" : val.buf);
-        sb->failed |= val.failed;
-        free(val.buf);
-    }
-    sb_puts(sb, "}");
-    return BR_OK;
-}
-
-// The JSON header, padded with spaces to a multiple of 8 so that the data block is aligned.
-static br_status build_header(const char *path, const br_tensor_set *set, strbuf *sb) {
-    sb_puts(sb, "{");
-    if (set->n_settings > 0) BR_TRY(add_settings_json(path, set, sb));
-    uint64_t offset = 0;
-    for (int i = 0; i < set->n_tensors; i++) {
-        const br_tensor *t = &set->tensors[i];
-        uint64_t bytes = (uint64_t)br_numel(t->ndim, t->shape) * sizeof(float);
-        if (i || set->n_settings > 0) sb_puts(sb, ",");
-        sb_json_string(sb, t->name);
-        sb_puts(sb, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < t->ndim; d++)
-            sb_printf(sb, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-        sb_printf(sb, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
-                  (unsigned long long)(offset + bytes));
-        offset += bytes;
-    }
-    sb_puts(sb, "}");
-    while (!sb->failed && sb->len % 8 != 0) sb_puts(sb, " ");
-    if (sb->failed) return br_fail(BR_ENOMEM, "%s: out of memory for the header", path);
-    return BR_OK;
-}
-
-static br_status write_tmp(const char *path, const char *tmp, const br_tensor_set *set,
-                           const strbuf *hdr, int *created) {
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) return br_fail(BR_EIO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    *created = 1;
-    uint8_t len[8];
-    for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)hdr->len >> (8 * i));
-    int ok = fwrite(len, 1, 8, fp) == 8 && fwrite(hdr->buf, 1, hdr->len, fp) == hdr->len;
-    for (int i = 0; i < set->n_tensors && ok; i++) {
-        const br_tensor *t = &set->tensors[i];
-        size_t n = (size_t)br_numel(t->ndim, t->shape);
-        ok = n == 0 || fwrite(t->data, sizeof(float), n, fp) == n;
-    }
-    int err = ok ? 0 : errno;
-    if (fclose(fp) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok)
-        return br_fail(BR_EIO, "%s: cannot write %s: %s", path, tmp, strerror(err ? err : EIO));
-    return BR_OK;
-}
-
-br_status br_st_write(const char *path, const br_tensor_set *set) {
-    strbuf hdr = {0};
-    char *tmp = malloc(strlen(path) + 5);
-    if (!tmp) return br_fail(BR_ENOMEM, "%s: out of memory", path);
-    sprintf(tmp, "%s.tmp", path);
-    int created = 0;
-    br_status st = build_header(path, set, &hdr);
-    if (st == BR_OK) st = write_tmp(path, tmp, set, &hdr, &created);
-    if (st == BR_OK && rename(tmp, path) != 0)
-        st = br_fail(BR_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-    if (st != BR_OK && created) remove(tmp);
-    free(tmp);
-    free(hdr.buf);
     return st;
 }
