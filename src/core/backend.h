@@ -11,6 +11,12 @@
 
 typedef struct br_backend br_backend;
 
+// What the matrix products and attention compute in. Everything else is fp32 always.
+typedef enum {
+    BR_COMPUTE_FP32, // fp32 storage and arithmetic: the CPU, and GPUs without fast bf16 (sm < 80)
+    BR_COMPUTE_BF16, // bf16 weights and operands, fp32 accumulation (tensor cores, sm >= 80)
+} br_compute;
+
 struct br_backend {
     const char *name; // "cpu", "cuda"
 
@@ -20,14 +26,19 @@ struct br_backend {
     void (*upload)(br_backend *be, float *dst, const float *host, size_t n_floats);
     void (*download)(br_backend *be, float *host, const float *src, size_t n_floats);
     void (*copy)(br_backend *be, float *dst, const float *src, size_t n_floats); // on the device
-    // Takes ownership of a malloc'd host array of weights and returns the device copy (the CPU
-    // backend keeps the array itself; others upload it and free the host copy).
-    float *(*adopt_weights)(br_backend *be, float *host, size_t n_floats, const char *purpose);
+    // Take ownership of a malloc'd fp32 host array of weights and return the device copy (the
+    // CPU backend keeps the array itself; others upload it and free the host copy); NULL after
+    // br_fail(). Vectors (biases, norm weights, modulation tables) stay fp32; matrices (the
+    // linears' weights) are stored in the backend's storage dtype, which only its linear op reads.
+    float *(*adopt_vector)(br_backend *be, float *host, size_t n_floats, const char *purpose);
+    void *(*adopt_matrix)(br_backend *be, float *host, size_t n_floats, const char *purpose);
+    void (*release_matrix)(br_backend *be, void *p);
     // Waits until every op issued so far has finished (before a host reads or sends a buffer).
     void (*sync)(br_backend *be);
 
     // Ops (see kernels/kernels_cpu.h for each one's definition).
-    void (*linear)(br_backend *be, float *y, const float *x, const float *w, const float *bias,
+    // w comes from adopt_matrix.
+    void (*linear)(br_backend *be, float *y, const float *x, const void *w, const float *bias,
                    int rows, int n_in, int n_out);
     void (*silu)(br_backend *be, float *x, size_t n);
     void (*gelu_tanh)(br_backend *be, float *x, size_t n);
@@ -45,11 +56,31 @@ struct br_backend {
                       int gate_stride, int B, int S, int D);
     void (*add_table)(br_backend *be, float *y, const float *table, const float *rows, int B,
                       int n);
+    // The numeric guard (synchronous): NaN/Inf count of x[n], *max_abs its largest finite |x|.
+    size_t (*count_non_finite)(br_backend *be, const float *x, size_t n, float *max_abs);
 
+    br_compute compute;
+    char device_name[128]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
+    size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
     void *impl; // the backend's own state
 };
 
 // The CPU backend (OpenBLAS + kernels/*.c). Static: it has no state.
 br_backend *br_backend_cpu(void);
+
+// Opens this rank's backend: kind "auto" (CUDA when a GPU is visible, else the CPU), "cpu" or
+// "cuda"; compute "auto" (bf16 on sm_80+, fp32 below and on the CPU), "fp32" or "bf16".
+br_status br_backend_open(const char *kind, const char *compute, int local_rank,
+                          br_backend **out);
+void br_backend_close(br_backend *be);
+const char *br_compute_name(br_compute c);
+
+// The CUDA backend (cuBLAS + kernels/*.cu), present when brigade was built with CUDA.
+// br_cuda_device_count() is 0 without a driver or a GPU (and in a build without CUDA).
+int br_cuda_device_count(void);
+br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out);
+void br_backend_cuda_destroy(br_backend *be);
+// The backend's compute stream (a cudaStream_t), for the transport to order its transfers.
+void *br_backend_cuda_stream(br_backend *be);
 
 #endif

@@ -14,10 +14,16 @@ static void cpu_release(br_backend *be, float *p) { free(p); }
 static void cpu_copy(br_backend *be, float *dst, const float *src, size_t n) {
     memcpy(dst, src, n * sizeof(float));
 }
-static float *cpu_adopt(br_backend *be, float *host, size_t n, const char *purpose) { return host; }
+static float *cpu_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
+    return host;
+}
+static void *cpu_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
+    return host;
+}
+static void cpu_release_matrix(br_backend *be, void *p) { free(p); }
 static void cpu_sync(br_backend *be) {}
 
-static void op_linear(br_backend *be, float *y, const float *x, const float *w, const float *b,
+static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *b,
                       int rows, int n_in, int n_out) {
     cpu_linear(y, x, w, b, rows, n_in, n_out);
 }
@@ -53,14 +59,22 @@ static void op_add_table(br_backend *be, float *y, const float *table, const flo
     cpu_add_table(y, table, rows, B, n);
 }
 
+static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, float *max_abs) {
+    return cpu_count_non_finite(x, n, max_abs);
+}
+
 static br_backend cpu_backend = {
     .name = "cpu",
+    .compute = BR_COMPUTE_FP32,
+    .device_name = "CPU",
     .alloc = cpu_alloc,
     .release = cpu_release,
     .upload = cpu_copy,
     .download = cpu_copy,
     .copy = cpu_copy,
-    .adopt_weights = cpu_adopt,
+    .adopt_vector = cpu_adopt_vector,
+    .adopt_matrix = cpu_adopt_matrix,
+    .release_matrix = cpu_release_matrix,
     .sync = cpu_sync,
     .linear = op_linear,
     .silu = op_silu,
@@ -73,6 +87,7 @@ static br_backend cpu_backend = {
     .attention = op_attention,
     .add_gated = op_add_gated,
     .add_table = op_add_table,
+    .count_non_finite = op_count_non_finite,
 };
 
 br_backend *br_backend_cpu(void) { return &cpu_backend; }

@@ -22,6 +22,12 @@ br_status br_fail(br_status code, const char *fmt, ...) __attribute__((format(pr
 const char *br_error(void);
 void br_clear_error(void);
 
+// For failures that leave no way to agree (a CUDA or NCCL error in the middle of a run): prints
+// one line and ends the whole job. src/comm installs the job-wide abort; until then, and when the
+// handler returns, the process exits with status 1.
+void br_set_fatal_handler(void (*handler)(const char *message));
+_Noreturn void br_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 // Shorthand: evaluate a br_status expression and return it from the caller when it failed.
 #define BR_TRY(expr)                       \
     do {                                   \

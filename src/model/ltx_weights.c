@@ -5,13 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
-// Loads name with the given shape (1-D when n1 == 0) and hands it to the backend.
+// Loads name with the given shape (1-D when n1 == 0) and hands it to the backend as fp32.
 static br_status load(br_backend *be, br_checkpoint *ck, const char *name, int n0, int n1,
                       float **out) {
     int64_t shape[2] = {n0, n1};
     float *host = NULL;
     BR_TRY(br_ckpt_load(ck, name, n1 ? 2 : 1, shape, &host));
-    *out = be->adopt_weights(be, host, (size_t)n0 * (n1 ? n1 : 1), name);
+    *out = be->adopt_vector(be, host, (size_t)n0 * (n1 ? n1 : 1), name);
+    return *out ? BR_OK : BR_ENOMEM;
+}
+
+// Loads a linear's weight matrix [n_out, n_in], stored in the backend's storage dtype.
+static br_status load_matrix(br_backend *be, br_checkpoint *ck, const char *name, int n_out,
+                             int n_in, void **out) {
+    int64_t shape[2] = {n_out, n_in};
+    float *host = NULL;
+    BR_TRY(br_ckpt_load(ck, name, 2, shape, &host));
+    *out = be->adopt_matrix(be, host, (size_t)n_out * n_in, name);
     return *out ? BR_OK : BR_ENOMEM;
 }
 
@@ -21,7 +31,7 @@ static br_status load_linear(br_backend *be, br_checkpoint *ck, const char *pref
     l->n_in = n_in;
     l->n_out = n_out;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    BR_TRY(load(be, ck, name, n_out, n_in, &l->weight));
+    BR_TRY(load_matrix(be, ck, name, n_out, n_in, &l->weight));
     snprintf(name, sizeof name, "%s.bias", prefix);
     return load(be, ck, name, n_out, 0, &l->bias);
 }
@@ -81,7 +91,7 @@ br_status ltx_load_output(br_backend *be, br_checkpoint *ck, const ltx_config *c
 }
 
 static void free_linear(br_backend *be, ltx_linear *l) {
-    be->release(be, l->weight);
+    be->release_matrix(be, l->weight);
     be->release(be, l->bias);
     memset(l, 0, sizeof *l);
 }

@@ -11,7 +11,7 @@
 #include "ltx_config.h"
 
 typedef struct {
-    float *weight; // [n_out, n_in] (torch.nn.Linear layout: y = x . W^T + b)
+    void *weight;  // [n_out, n_in] (torch.nn.Linear layout: y = x . W^T + b), storage dtype
     float *bias;   // [n_out]
     int n_in, n_out;
 } ltx_linear;
