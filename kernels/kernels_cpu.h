@@ -42,4 +42,7 @@ void cpu_add_gated(float *h, const float *x, const float *gate, int gate_stride,
 // y[B, n] = table[n] + rows[B, n] (AdaLN: scale_shift_table + time embedding).
 void cpu_add_table(float *y, const float *table, const float *rows, int B, int n);
 
+// Number of NaN/Inf values in x[n]; *max_abs = the largest finite |x|.
+size_t cpu_count_non_finite(const float *x, size_t n, float *max_abs);
+
 #endif

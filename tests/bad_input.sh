@@ -49,6 +49,13 @@ bad "inputs without timestep" 3 'no_timestep.safetensors: tensor "timestep" miss
 bad "inputs file missing" 2 "$WORK/nowhere.h5" --transformer "$LTX/transformer" --inputs "$WORK/nowhere.h5"
 bad "unwritable output" 2 "$WORK/no/such/dir" --transformer "$LTX/transformer" --inputs "$CASE" \
     --out "$WORK/no/such/dir/out.h5"
+bad "NaN/Inf caught at the block where it starts" 3 'rank 2 (' \
+    --transformer "$BAD/overflow" --inputs "$CASE"
+bad "the guard names the block" 3 'block 2 (micro-batch 0, step 0) output has' \
+    --transformer "$BAD/overflow" --inputs "$CASE"
+bad "bad --check" 1 '--check must be none, first or all' --check sometimes \
+    --transformer "$LTX/transformer" --inputs "$CASE"
+
 # Without the wrapper, mpirun's own exit status reports the failure.
 timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np 3 -x OPENBLAS_NUM_THREADS \
     "$BRIGADE" forward --transformer "$BAD/missing_tensor" --inputs "$CASE" --out "$WORK/out.h5" \

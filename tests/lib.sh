@@ -7,12 +7,16 @@ trap 'rm -rf "$WORK"' EXIT
 PASSED=0
 FAILED=0
 
-# mpi NP ARGS...: brigade on NP ranks; the output (both streams) goes to $WORK/log.
+# mpi NP COMMAND ARGS...: brigade on NP ranks; the output (both streams) goes to $WORK/log.
+# BRIGADE_ARGS (e.g. "--backend cuda --compute fp32") is added after the command, so the same
+# tests run on a GPU (tests/gpu.sh).
 mpi() {
-    local np=$1
-    shift
+    local np=$1 cmd=$2
+    shift 2
+    # shellcheck disable=SC2086
     timeout -k 5 120 "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" \
-        -x OPENBLAS_NUM_THREADS "$BRIGADE" "$@" >"$WORK/log" 2>&1
+        -x OPENBLAS_NUM_THREADS -x NCCL_NVLS_ENABLE -x NCCL_P2P_DISABLE -x NCCL_SHM_DISABLE \
+        "$BRIGADE" "$cmd" ${BRIGADE_ARGS:-} "$@" >"$WORK/log" 2>&1
 }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }

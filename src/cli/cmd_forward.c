@@ -1,5 +1,7 @@
 // cmd_forward.c: `brigade forward`: one transformer forward pass, split over the MPI ranks.
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "commands.h"
@@ -29,21 +31,69 @@ const char br_forward_help[] =
     "                     input side's proj_in_out, temb, embedded_timestep,\n"
     "                     caption_projection_out, rope_cos, rope_sin\n"
     "\n"
+    "  --backend B        auto (default: CUDA when a GPU is visible, else the CPU), cpu or cuda;\n"
+    "                     ranks take GPUs by node-local rank (round-robin when they outnumber them)\n"
+    "  --check WHEN       none, first (default) or all: test each block's output for NaN/Inf and\n"
+    "                     stop with the rank, block and largest magnitude (one forward: first = all)\n"
+    "  --compute C        auto (default: bf16 with fp32 accumulation on sm_80 and newer, fp32\n"
+    "                     below and on the CPU), fp32 (how a Pascal card such as a P40 computes),\n"
+    "                     or bf16\n"
+    "\n"
     "The CPU backend computes in fp32 (OpenBLAS); set OPENBLAS_NUM_THREADS to the cores per rank.\n";
+
+// What rank 0 prints about each rank's device before the work starts.
+typedef struct {
+    char host[64];
+    char device[128];
+    char compute[32];
+    char transport[32];
+} rank_device;
+
+static br_status print_devices(br_comm *comm, br_backend *be) {
+    rank_device mine = {0}, *all = NULL;
+    snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(comm));
+    snprintf(mine.device, sizeof mine.device, "%s", be->device_name);
+    snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(be->compute));
+    snprintf(mine.transport, sizeof mine.transport, "%s", br_comm_transport(comm)->name);
+    int n = br_comm_size(comm), me = br_comm_rank(comm);
+    if (me == 0 && !(all = calloc((size_t)n, sizeof *all)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    br_status st = br_comm_gather_bytes(comm, &mine, all, sizeof mine, 0);
+    for (int r = 0; st == BR_OK && me == 0 && r < n; r++)
+        printf("rank %d  %-12s %-44s compute %-26s transport %s\n", r, all[r].host,
+               all[r].device, all[r].compute, all[r].transport);
+    fflush(stdout);
+    free(all);
+    return st;
+}
 
 br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
+    const char *backend = "auto", *compute = "auto", *check = "first";
     const br_option options[] = {
+        {"backend", &backend, NULL},
+        {"compute", &compute, NULL},
+        {"check", &check, NULL},
         {"transformer", &opts.transformer_dir, NULL},
         {"inputs", &opts.inputs_path, NULL},
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
     };
-    br_status st = br_parse_options(argc, argv, options, 4, "forward");
+    br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof options[0],
+                                    "forward");
+    if (st == BR_OK && strcmp(check, "none") && strcmp(check, "first") && strcmp(check, "all"))
+        st = br_fail(BR_EINPUT, "brigade forward: --check must be none, first or all");
+    opts.check = strcmp(check, "none") != 0;
     if (st == BR_OK && (!opts.transformer_dir || !opts.inputs_path || !opts.out_path))
         st = br_fail(BR_EINPUT,
                      "brigade forward: --transformer, --inputs and --out are required (see --help)");
     // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
-    return br_forward(comm, br_backend_cpu(), &opts);
+    br_backend *be = NULL;
+    st = br_backend_open(backend, compute, br_comm_local_rank(comm), &be);
+    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK &&
+        (st = br_comm_agree(comm, print_devices(comm, be))) == BR_OK)
+        st = br_forward(comm, be, &opts);
+    br_backend_close(be);
+    return st;
 }

@@ -30,6 +30,10 @@ void br_comm_finalize(br_comm *c);
 int br_comm_rank(const br_comm *c);
 int br_comm_size(const br_comm *c);
 const char *br_comm_host(const br_comm *c);
+// This rank's index among the ranks on its host, and their number: ranks find their GPU by it,
+// so the same code works on one box and across several.
+int br_comm_local_rank(const br_comm *c);
+int br_comm_local_size(const br_comm *c);
 
 // Collective: every rank passes its status after a phase; all get back BR_OK only when every
 // rank succeeded. Otherwise all return the status of the lowest failing rank, and br_error() on
@@ -42,6 +46,15 @@ br_status br_comm_bcast_bytes(br_comm *c, void *buf, size_t bytes, int root);
 // Control-plane point to point of host bytes (diagnostic dumps, results gathered for writing).
 br_status br_comm_send_bytes(br_comm *c, const void *buf, size_t bytes, int peer);
 br_status br_comm_recv_bytes(br_comm *c, void *buf, size_t bytes, int peer);
+
+// Gathers `bytes` from every rank into all[rank * bytes] on root (small control data).
+br_status br_comm_gather_bytes(br_comm *c, const void *mine, void *all, size_t bytes, int root);
+
+// Chooses the data plane for buffers of backend be (collective): plain MPI for the CPU; for a
+// GPU, NCCL when built in, else CUDA-aware MPI when MPIX_Query_cuda_support() says so, else MPI
+// staged through host memory.
+typedef struct br_backend br_backend;
+br_status br_comm_attach(br_comm *c, br_backend *be);
 
 // The data plane in use.
 const br_transport *br_comm_transport(const br_comm *c);

@@ -7,14 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
+#include "comm_internal.h"
+#include "core/backend.h"
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h> // Open MPI: MPIX_Query_cuda_support
+#endif
 
-struct br_comm {
-    MPI_Comm world; // brigade's own communicator
-    int rank, size;
-    char host[MPI_MAX_PROCESSOR_NAME];
-    const br_transport *transport;
-};
 
 // MPI counts are int: large buffers go in chunks of CHUNK bytes. Data and control messages carry
 // different tags so that they can never be matched with each other.
@@ -74,6 +72,80 @@ static br_status mpi_bcast(br_comm *c, float *buf, size_t n, int root) {
 
 static const br_transport mpi_transport = {"mpi", mpi_send, mpi_recv, mpi_bcast};
 
+// Host-staged MPI for device buffers when neither NCCL nor a CUDA-aware MPI is there: each
+// transfer goes through a host buffer (grown as needed) with the backend's download/upload.
+static float *staging_buffer(br_comm *c, size_t n) {
+    if (n > c->staging_cap) {
+        free(c->staging);
+        c->staging = malloc(n * sizeof(float));
+        c->staging_cap = c->staging ? n : 0;
+        if (!c->staging) br_fatal("out of host memory for a %zu-float transfer", n);
+    }
+    return c->staging;
+}
+
+static br_status staged_send(br_comm *c, const float *buf, size_t n, int peer) {
+    float *host = staging_buffer(c, n);
+    c->device->download(c->device, host, buf, n);
+    return mpi_send(c, host, n, peer);
+}
+
+static br_status staged_recv(br_comm *c, float *buf, size_t n, int peer) {
+    float *host = staging_buffer(c, n);
+    BR_TRY(mpi_recv(c, host, n, peer));
+    c->device->upload(c->device, buf, host, n);
+    return BR_OK;
+}
+
+static br_status staged_bcast(br_comm *c, float *buf, size_t n, int root) {
+    float *host = staging_buffer(c, n);
+    if (c->rank == root) c->device->download(c->device, host, buf, n);
+    BR_TRY(mpi_bcast(c, host, n, root));
+    if (c->rank != root) c->device->upload(c->device, buf, host, n);
+    return BR_OK;
+}
+
+static const br_transport staged_transport = {"mpi (host-staged)", staged_send, staged_recv,
+                                              staged_bcast};
+static const br_transport cuda_aware_transport = {"mpi (CUDA-aware)", mpi_send, mpi_recv,
+                                                  mpi_bcast};
+
+static int mpi_is_cuda_aware(void) {
+#if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+    return MPIX_Query_cuda_support();
+#else
+    return 0;
+#endif
+}
+
+br_status br_comm_attach(br_comm *c, br_backend *be) {
+    c->device = be;
+    if (strcmp(be->name, "cpu") == 0) {
+        c->transport = &mpi_transport;
+        return BR_OK;
+    }
+    // Every rank must pick the same transport: agree on NCCL first, then on MPI's abilities.
+    br_status st = br_comm_nccl_open(c, br_backend_cuda_stream(be));
+    int mine = st == BR_OK, all = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, c->world) != MPI_SUCCESS)
+        return br_fail(BR_ECOMM, "rank %d (%s): MPI allreduce failed", c->rank, c->host);
+    if (all) return BR_OK;
+    br_comm_nccl_close(c);
+    br_clear_error();
+    c->transport = mpi_is_cuda_aware() ? &cuda_aware_transport : &staged_transport;
+    return BR_OK;
+}
+
+// The job-wide end for failures that cannot be agreed on: this rank names itself, then
+// MPI_Abort takes every rank down (one rank calling exit() would leave the others waiting).
+static br_comm *fatal_comm;
+static void abort_job(const char *message) {
+    fprintf(stderr, "brigade: fatal: rank %d (%s): %s\n", fatal_comm->rank, fatal_comm->host,
+            message);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
 br_status br_comm_init(int *argc, char ***argv, br_comm **out) {
     br_comm *c = calloc(1, sizeof *c);
     if (!c) return br_fail(BR_ENOMEM, "out of memory");
@@ -87,13 +159,23 @@ br_status br_comm_init(int *argc, char ***argv, br_comm **out) {
     MPI_Comm_size(c->world, &c->size);
     int len = 0;
     MPI_Get_processor_name(c->host, &len);
+    MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &c->node);
+    MPI_Comm_rank(c->node, &c->local_rank);
+    MPI_Comm_size(c->node, &c->local_size);
     c->transport = &mpi_transport;
+    fatal_comm = c;
+    br_set_fatal_handler(abort_job);
     *out = c;
     return BR_OK;
 }
 
 void br_comm_finalize(br_comm *c) {
     if (!c) return;
+    br_comm_nccl_close(c);
+    free(c->staging);
+    br_set_fatal_handler(NULL);
+    fatal_comm = NULL;
+    MPI_Comm_free(&c->node);
     MPI_Comm_free(&c->world);
     MPI_Finalize();
     free(c);
@@ -102,6 +184,8 @@ void br_comm_finalize(br_comm *c) {
 int br_comm_rank(const br_comm *c) { return c->rank; }
 int br_comm_size(const br_comm *c) { return c->size; }
 const char *br_comm_host(const br_comm *c) { return c->host; }
+int br_comm_local_rank(const br_comm *c) { return c->local_rank; }
+int br_comm_local_size(const br_comm *c) { return c->local_size; }
 const br_transport *br_comm_transport(const br_comm *c) { return c->transport; }
 
 br_status br_comm_agree(br_comm *c, br_status local) {
@@ -124,6 +208,11 @@ br_status br_comm_agree(br_comm *c, br_status local) {
     if (err != MPI_SUCCESS) return mpi_failed(c, err, "bcast", first);
     br_clear_error();
     return br_fail((br_status)verdict.status, "%s", verdict.text);
+}
+
+br_status br_comm_gather_bytes(br_comm *c, const void *mine, void *all, size_t bytes, int root) {
+    int err = MPI_Gather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, root, c->world);
+    return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, "gather", root);
 }
 
 br_status br_comm_bcast_bytes(br_comm *c, void *buf, size_t bytes, int root) {

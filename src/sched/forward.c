@@ -192,10 +192,12 @@ static br_status pass_baton(forward_run *run) {
     const br_transport *tr = br_comm_transport(run->comm);
     const size_t n = (size_t)run->shape.B * run->shape.S * run->cfg.dim;
     if (run->rank > 0) BR_TRY(tr->recv(run->comm, run->h, n, run->rank - 1));
-    br_stage_run_blocks(&run->stage, &run->ctx, &run->ws, run->h, run->dump);
+    br_guard guard = {run->opts->check, 0, 0};
+    br_status st = br_stage_run_blocks(&run->stage, &run->ctx, &run->ws, run->h, run->dump, &guard);
     run->be->sync(run->be);
+    // Even a guard failure passes the baton on: the agreement after the pass names the first rank.
     if (run->rank < run->last) BR_TRY(tr->send(run->comm, run->h, n, run->rank + 1));
-    return BR_OK;
+    return st;
 }
 
 // Last rank: the output side, and a result set with room for everything the others will send.

@@ -12,6 +12,7 @@ typedef struct {
     const char *inputs_path;     // safetensors or HDF5
     const char *out_path;        // .h5 -> HDF5, else safetensors
     int dump_blocks;             // also write block_NN_out and the input-side intermediates
+    int check;                   // numeric guard: test each block's output for NaN/Inf
 } br_forward_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).

@@ -31,11 +31,25 @@ void br_stage_free(br_stage *st) {
     memset(st, 0, sizeof *st);
 }
 
-void br_stage_run_blocks(br_stage *st, const ltx_context *ctx, ltx_workspace *ws, float *h,
-                         float *dump) {
+br_status br_stage_run_blocks(br_stage *st, const ltx_context *ctx, ltx_workspace *ws, float *h,
+                              float *dump, const br_guard *guard) {
     const size_t n = (size_t)ctx->B * ctx->S * st->cfg->dim;
+    br_status result = BR_OK;
     for (int i = 0; i < st->end_block - st->first_block; i++) {
         ltx_block_forward(st->be, st->cfg, &st->blocks[i], ctx, ws, h);
         if (dump) st->be->download(st->be, dump + i * n, h, n);
+        if (!guard->enabled || result != BR_OK) continue;
+        float max_abs = 0.0f;
+        size_t bad = st->be->count_non_finite(st->be, h, n, &max_abs);
+        if (bad)
+            result = br_fail(BR_EINPUT,
+                             "block %d (micro-batch %d, step %d) output has %zu NaN/Inf values "
+                             "(largest finite magnitude %.4g) computing in %s on %s; %s",
+                             st->first_block + i, guard->micro_batch, guard->step, bad, max_abs,
+                             br_compute_name(st->be->compute), st->be->device_name,
+                             st->be->compute == BR_COMPUTE_FP32
+                                 ? "fp32 overflowed: check the checkpoint and the inputs"
+                                 : "remedy: --compute fp32");
     }
+    return result;
 }

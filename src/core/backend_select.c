@@ -1,0 +1,51 @@
+// backend_select.c: which backend a rank runs, from --backend and --compute, and the precision
+// policy: fp32 on the CPU and on GPUs below sm_80 (no fast bf16: the Pascal path), bf16 with
+// fp32 accumulation on sm_80 and newer, unless --compute says otherwise.
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+#ifdef BRIGADE_HAVE_CUDA
+#include <cuda_runtime.h>
+static int device_major(int device) {
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+        cudaGetLastError();
+    return major;
+}
+#else
+static int device_major(int device) { return 0; }
+#endif
+
+br_status br_backend_open(const char *kind, const char *compute, int local_rank,
+                          br_backend **out) {
+    if (strcmp(kind, "auto") && strcmp(kind, "cpu") && strcmp(kind, "cuda"))
+        return br_fail(BR_EINPUT, "--backend must be auto, cpu or cuda, not '%s'", kind);
+    if (strcmp(compute, "auto") && strcmp(compute, "fp32") && strcmp(compute, "bf16"))
+        return br_fail(BR_EINPUT, "--compute must be auto, fp32 or bf16, not '%s'", compute);
+    int gpus = strcmp(kind, "cpu") ? br_cuda_device_count() : 0;
+    if (!strcmp(kind, "cuda") && gpus == 0)
+        return br_fail(BR_EINPUT, "--backend cuda: no GPU is visible to this rank");
+    if (gpus == 0) {
+        if (!strcmp(compute, "bf16"))
+            return br_fail(BR_EINPUT, "--compute bf16: the CPU backend computes in fp32");
+        *out = br_backend_cpu();
+        return BR_OK;
+    }
+    // Ranks take GPUs by node-local rank; more ranks than GPUs share them round-robin.
+    int device = local_rank % gpus;
+    br_compute c = !strcmp(compute, "bf16") ? BR_COMPUTE_BF16
+                   : !strcmp(compute, "fp32") ? BR_COMPUTE_FP32
+                   : device_major(device) >= 8 ? BR_COMPUTE_BF16
+                                                : BR_COMPUTE_FP32;
+    return br_backend_cuda_create(device, c, out);
+}
+
+void br_backend_close(br_backend *be) {
+    if (be && strcmp(be->name, "cuda") == 0) br_backend_cuda_destroy(be);
+}
+
+const char *br_compute_name(br_compute c) {
+    return c == BR_COMPUTE_BF16 ? "bf16 (fp32 accumulation)" : "fp32";
+}
