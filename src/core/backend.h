@@ -60,7 +60,7 @@ struct br_backend {
     size_t (*count_non_finite)(br_backend *be, const float *x, size_t n, float *max_abs);
 
     br_compute compute;
-    char device_name[128]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
+    char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
     void *impl; // the backend's own state
 };

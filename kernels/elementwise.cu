@@ -1,0 +1,116 @@
+// elementwise.cu: the CUDA twins of kernels/activation.c, residual.c and timestep.c, plus the
+// bias add after a cuBLAS product and the fp32 -> bf16 conversion of the bf16 path. Plain fp32
+// (sm_61-safe) except the conversion, which is bit manipulation and needs no bf16 hardware.
+// Each launcher returns the launch error; none synchronizes.
+#include <stdint.h>
+
+#include "kernels_cuda.h"
+
+enum { THREADS = 256 };
+
+static unsigned blocks_for(size_t n) {
+    size_t b = (n + THREADS - 1) / THREADS;
+    return (unsigned)(b < 65535 * 16 ? (b ? b : 1) : 65535 * 16); // grid-stride beyond that
+}
+
+#define GRID_STRIDE(i, n) \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+
+__global__ void silu_kernel(float *x, size_t n) {
+    GRID_STRIDE(i, n) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+__global__ void gelu_tanh_kernel(float *x, size_t n) {
+    const float k = 0.7978845608028654f; // sqrt(2 / pi)
+    GRID_STRIDE(i, n) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}
+
+// h[r, i] += x[r, i] * gate[(r / S) * stride + i]; gate NULL: plain add.
+__global__ void add_gated_kernel(float *h, const float *x, const float *gate, int stride, int S,
+                                 int D, size_t n) {
+    GRID_STRIDE(i, n) {
+        size_t r = i / D;
+        int c = (int)(i % D);
+        h[i] += gate ? x[i] * gate[(r / S) * stride + c] : x[i];
+    }
+}
+
+__global__ void add_table_kernel(float *y, const float *table, const float *rows, int n_row,
+                                 size_t n) {
+    GRID_STRIDE(i, n) y[i] = table[i % n_row] + rows[i];
+}
+
+__global__ void add_bias_kernel(float *y, const float *bias, int n_out, size_t n) {
+    GRID_STRIDE(i, n) y[i] += bias[i % n_out];
+}
+
+// Round to nearest even, NaN kept quiet: the same rule as torch's float -> bfloat16.
+__global__ void f32_to_bf16_kernel(uint16_t *dst, const float *src, size_t n) {
+    GRID_STRIDE(i, n) {
+        uint32_t u = __float_as_uint(src[i]);
+        if ((u & 0x7fffffffu) > 0x7f800000u) dst[i] = (uint16_t)((u >> 16) | 0x40);
+        else dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
+// Sinusoid of the timestep with the CPU twin's rounding: fp32 frequency and argument, cos and
+// sin of that fp32 argument evaluated in double (a [B, 256] tensor: the cost is nothing).
+__global__ void timestep_kernel(float *emb, const float *t, int B, int channels) {
+    int half = channels / 2;
+    GRID_STRIDE(idx, (size_t)B * half) {
+        int b = (int)(idx / half), i = (int)(idx % half);
+        const float neg_log_period = (float)-9.210340371976184; // -ln(10000)
+        float exponent = neg_log_period * (float)i / (float)half;
+        float arg = t[b] * expf(exponent);
+        emb[(size_t)b * channels + i] = (float)cos((double)arg);
+        emb[(size_t)b * channels + half + i] = (float)sin((double)arg);
+    }
+}
+
+extern "C" {
+
+cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s) {
+    silu_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_gelu_tanh(float *x, size_t n, cudaStream_t s) {
+    gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
+                           int S, int D, cudaStream_t s) {
+    size_t n = (size_t)B * S * D;
+    add_gated_kernel<<<blocks_for(n), THREADS, 0, s>>>(h, x, gate, gate_stride, S, D, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_add_table(float *y, const float *table, const float *rows, int B, int n_row,
+                           cudaStream_t s) {
+    size_t n = (size_t)B * n_row;
+    add_table_kernel<<<blocks_for(n), THREADS, 0, s>>>(y, table, rows, n_row, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cudaStream_t s) {
+    size_t n = (size_t)rows * n_out;
+    add_bias_kernel<<<blocks_for(n), THREADS, 0, s>>>(y, bias, n_out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStream_t s) {
+    f32_to_bf16_kernel<<<blocks_for(n), THREADS, 0, s>>>(dst, src, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
+                                    cudaStream_t s) {
+    timestep_kernel<<<blocks_for((size_t)B * channels / 2), THREADS, 0, s>>>(emb, t, B, channels);
+    return cudaGetLastError();
+}
+
+} // extern "C"

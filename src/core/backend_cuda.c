@@ -1,0 +1,301 @@
+// backend_cuda.c: the CUDA backend: device memory, cuBLAS for the matrix products, and the
+// kernels of kernels/*.cu behind the op table. One backend per rank, on the GPU its node-local
+// rank maps to, with one compute stream. Precision: BR_COMPUTE_FP32 stores and multiplies in fp32
+// (SGEMM, TF32 off: the Pascal path); BR_COMPUTE_BF16 stores matrices in bf16 and converts the
+// activations to bf16 for GemmEx with fp32 accumulation (tensor cores). A CUDA or cuBLAS failure
+// cannot be agreed on between ranks: it names the GPU and ends the job (br_fatal).
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "kernels_cuda.h"
+
+typedef struct {
+    void *p;
+    size_t bytes;
+} live_alloc;
+
+typedef struct {
+    int device;
+    live_alloc *live; // allocations not yet released
+    size_t n_live, cap_live;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    uint16_t *x_bf16; // activations converted for a bf16 product
+    void *guard;      // numeric guard results: unsigned long long count, unsigned max bits
+    size_t x_bf16_cap;
+} cuda_state;
+
+static cuda_state *state(br_backend *be) { return be->impl; }
+
+#define CUDA_OK(be, call)                                                                       \
+    do {                                                                                        \
+        cudaError_t e_ = (call);                                                                \
+        if (e_ != cudaSuccess)                                                                  \
+            br_fatal("CUDA error on %s: %s (%s:%d)", (be)->device_name, cudaGetErrorString(e_), \
+                     __FILE__, __LINE__);                                                       \
+    } while (0)
+
+#define BLAS_OK(be, call)                                                                      \
+    do {                                                                                       \
+        cublasStatus_t e_ = (call);                                                            \
+        if (e_ != CUBLAS_STATUS_SUCCESS)                                                       \
+            br_fatal("cuBLAS error on %s: %s (%s:%d)", (be)->device_name,                       \
+                     cublasGetStatusString(e_), __FILE__, __LINE__);                           \
+    } while (0)
+
+int br_cuda_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError(); // no driver or no device: not an error, the CPU backend runs
+        return 0;
+    }
+    return n;
+}
+
+// --- memory ----------------------------------------------------------------------------------
+
+// Sizes of live allocations, so that release can keep bytes_in_use (a rank holds a few hundred
+// buffers: a linear search on release is nothing next to cudaFree).
+static void remember(br_backend *be, void *p, size_t bytes) {
+    cuda_state *s = state(be);
+    if (s->n_live == s->cap_live) {
+        s->cap_live = s->cap_live ? 2 * s->cap_live : 256;
+        s->live = realloc(s->live, s->cap_live * sizeof *s->live);
+        if (!s->live) br_fatal("out of host memory");
+    }
+    s->live[s->n_live++] = (live_alloc){p, bytes};
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+}
+
+static void forget(br_backend *be, void *p) {
+    cuda_state *s = state(be);
+    for (size_t i = 0; i < s->n_live; i++)
+        if (s->live[i].p == p) {
+            be->bytes_in_use -= s->live[i].bytes;
+            s->live[i] = s->live[--s->n_live];
+            return;
+        }
+    br_fatal("release of a buffer that %s did not allocate", be->device_name);
+}
+
+static void *device_alloc(br_backend *be, size_t bytes, const char *purpose) {
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+        cudaGetLastError();
+        br_fail(BR_ENOMEM, "out of memory on %s for %s (%.1f MiB; %.1f MiB in use)",
+                be->device_name, purpose, bytes / 1048576.0, be->bytes_in_use / 1048576.0);
+        return NULL;
+    }
+    remember(be, p, bytes);
+    return p;
+}
+
+static void device_free(br_backend *be, void *p) {
+    if (!p) return;
+    forget(be, p);
+    CUDA_OK(be, cudaFree(p));
+}
+
+static float *cuda_alloc(br_backend *be, size_t n, const char *purpose) {
+    return device_alloc(be, n * sizeof(float), purpose);
+}
+static void cuda_release(br_backend *be, float *p) { device_free(be, p); }
+static void cuda_release_matrix(br_backend *be, void *p) { device_free(be, p); }
+
+static void cuda_upload(br_backend *be, float *dst, const float *host, size_t n) {
+    CUDA_OK(be, cudaMemcpyAsync(dst, host, n * sizeof(float), cudaMemcpyHostToDevice,
+                                state(be)->stream));
+    CUDA_OK(be, cudaStreamSynchronize(state(be)->stream)); // the host copy may go right after
+}
+static void cuda_download(br_backend *be, float *host, const float *src, size_t n) {
+    CUDA_OK(be, cudaMemcpyAsync(host, src, n * sizeof(float), cudaMemcpyDeviceToHost,
+                                state(be)->stream));
+    CUDA_OK(be, cudaStreamSynchronize(state(be)->stream));
+}
+static void cuda_copy(br_backend *be, float *dst, const float *src, size_t n) {
+    CUDA_OK(be, cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice,
+                                state(be)->stream));
+}
+static void cuda_sync(br_backend *be) { CUDA_OK(be, cudaStreamSynchronize(state(be)->stream)); }
+
+static float *cuda_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
+    float *d = cuda_alloc(be, n, purpose);
+    if (d) cuda_upload(be, d, host, n);
+    free(host);
+    return d;
+}
+
+static void *cuda_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
+    if (be->compute == BR_COMPUTE_FP32) return cuda_adopt_vector(be, host, n, purpose);
+    // bf16 storage: upload fp32 once, convert on the device (round to nearest even).
+    float *staging = cuda_adopt_vector(be, host, n, purpose);
+    uint16_t *d = staging ? device_alloc(be, n * sizeof(uint16_t), purpose) : NULL;
+    if (d) CUDA_OK(be, cuda_f32_to_bf16(d, staging, n, state(be)->stream));
+    if (staging) cuda_sync(be);
+    device_free(be, staging);
+    return d;
+}
+
+// --- ops -------------------------------------------------------------------------------------
+
+// Room for rows x n_in activations in bf16.
+static uint16_t *bf16_scratch(br_backend *be, size_t n) {
+    cuda_state *s = state(be);
+    if (n > s->x_bf16_cap) {
+        cuda_sync(be);
+        device_free(be, s->x_bf16);
+        s->x_bf16 = device_alloc(be, n * sizeof(uint16_t), "bf16 activations");
+        if (!s->x_bf16) br_fatal("%s", br_error()); // mid-run: nothing to agree on any more
+        s->x_bf16_cap = n;
+    }
+    return s->x_bf16;
+}
+
+static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *bias,
+                      int rows, int n_in, int n_out) {
+    cuda_state *s = state(be);
+    const float one = 1.0f, zero = 0.0f;
+    // Row-major y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T is, column-major,
+    // y^T = w^T(as stored) ... : gemm(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
+    if (be->compute == BR_COMPUTE_FP32) {
+        BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w,
+                                n_in, x, n_in, &zero, y, n_out));
+    } else {
+        uint16_t *xb = bf16_scratch(be, (size_t)rows * n_in);
+        CUDA_OK(be, cuda_f32_to_bf16(xb, x, (size_t)rows * n_in, s->stream));
+        BLAS_OK(be, cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w,
+                                 CUDA_R_16BF, n_in, xb, CUDA_R_16BF, n_in, &zero, y, CUDA_R_32F,
+                                 n_out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+    if (bias) CUDA_OK(be, cuda_add_bias(y, bias, rows, n_out, s->stream));
+}
+
+static void op_silu(br_backend *be, float *x, size_t n) {
+    CUDA_OK(be, cuda_silu(x, n, state(be)->stream));
+}
+static void op_gelu_tanh(br_backend *be, float *x, size_t n) {
+    CUDA_OK(be, cuda_gelu_tanh(x, n, state(be)->stream));
+}
+static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch) {
+    CUDA_OK(be, cuda_timestep_embedding(emb, t, B, ch, state(be)->stream));
+}
+static void op_rms_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
+                            const float *scale, int stride, int B, int S, int D, float eps) {
+    CUDA_OK(be, cuda_rms_norm_mod(y, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
+}
+static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
+    CUDA_OK(be, cuda_rms_norm(x, w, rows, D, eps, state(be)->stream));
+}
+static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
+                              const float *scale, int stride, int B, int S, int D, float eps) {
+    CUDA_OK(be, cuda_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
+}
+static void op_rope(br_backend *be, float *x, const float *c, const float *s, int B, int S, int D) {
+    CUDA_OK(be, cuda_rope(x, c, s, B, S, D, state(be)->stream));
+}
+static void op_attention(br_backend *be, float *out, const float *q, const float *k,
+                         const float *v, const float *bias, int B, int Sq, int Sk, int H, int dh) {
+    cudaStream_t st = state(be)->stream;
+    if (be->compute == BR_COMPUTE_BF16)
+        CUDA_OK(be, cuda_attention_bf16(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
+    else
+        CUDA_OK(be, cuda_attention_f32(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
+}
+static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
+                         int B, int S, int D) {
+    CUDA_OK(be, cuda_add_gated(h, x, gate, stride, B, S, D, state(be)->stream));
+}
+static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
+                         int n) {
+    CUDA_OK(be, cuda_add_table(y, table, rows, B, n, state(be)->stream));
+}
+
+static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, float *max_abs) {
+    cuda_state *s = state(be);
+    struct { unsigned long long count; unsigned max_bits; } result;
+    unsigned long long *count = s->guard;
+    unsigned *max_bits = (unsigned *)(count + 1);
+    CUDA_OK(be, cuda_count_non_finite(x, n, count, max_bits, s->stream));
+    CUDA_OK(be, cudaMemcpyAsync(&result.count, count, sizeof result.count, cudaMemcpyDeviceToHost, s->stream));
+    CUDA_OK(be, cudaMemcpyAsync(&result.max_bits, max_bits, sizeof result.max_bits, cudaMemcpyDeviceToHost, s->stream));
+    cuda_sync(be);
+    memcpy(max_abs, &result.max_bits, sizeof *max_abs);
+    return (size_t)result.count;
+}
+
+static const br_backend cuda_template = {
+    .name = "cuda",
+    .alloc = cuda_alloc,
+    .release = cuda_release,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .copy = cuda_copy,
+    .adopt_vector = cuda_adopt_vector,
+    .adopt_matrix = cuda_adopt_matrix,
+    .release_matrix = cuda_release_matrix,
+    .sync = cuda_sync,
+    .linear = op_linear,
+    .silu = op_silu,
+    .gelu_tanh = op_gelu_tanh,
+    .timestep_embedding = op_timestep_embedding,
+    .rms_norm_mod = op_rms_norm_mod,
+    .rms_norm = op_rms_norm,
+    .layer_norm_mod = op_layer_norm_mod,
+    .rope = op_rope,
+    .attention = op_attention,
+    .add_gated = op_add_gated,
+    .add_table = op_add_table,
+    .count_non_finite = op_count_non_finite,
+};
+
+br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out) {
+    struct cudaDeviceProp prop;
+    if (cudaSetDevice(device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
+        return br_fail(BR_EINPUT, "cannot use GPU %d: %s", device,
+                       cudaGetErrorString(cudaGetLastError()));
+    if (compute == BR_COMPUTE_BF16 && prop.major < 8)
+        return br_fail(BR_EINPUT, "GPU %d (%s, sm_%d%d) has no bf16 tensor cores: use --compute fp32",
+                       device, prop.name, prop.major, prop.minor);
+    br_backend *be = calloc(1, sizeof *be);
+    cuda_state *s = calloc(1, sizeof *s);
+    if (!be || !s) {
+        free(be), free(s);
+        return br_fail(BR_ENOMEM, "out of host memory");
+    }
+    *be = cuda_template;
+    be->impl = s;
+    be->compute = compute;
+    snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
+             prop.major, prop.minor);
+    s->device = device;
+    CUDA_OK(be, cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
+    BLAS_OK(be, cublasCreate(&s->blas));
+    BLAS_OK(be, cublasSetStream(s->blas, s->stream));
+    CUDA_OK(be, cudaMalloc(&s->guard, 16));
+    // fp32 means fp32: no TF32 on Ampere and newer, so a P40 and an H100 compute alike.
+    BLAS_OK(be, cublasSetMathMode(s->blas, compute == BR_COMPUTE_FP32 ? CUBLAS_PEDANTIC_MATH
+                                                                      : CUBLAS_DEFAULT_MATH));
+    *out = be;
+    return BR_OK;
+}
+
+void br_backend_cuda_destroy(br_backend *be) {
+    if (!be) return;
+    cuda_state *s = state(be);
+    cuda_sync(be);
+    device_free(be, s->x_bf16);
+    cudaFree(s->guard);
+    cublasDestroy(s->blas);
+    cudaStreamDestroy(s->stream);
+    free(s->live);
+    free(s);
+    free(be);
+}
+
+void *br_backend_cuda_stream(br_backend *be) { return state(be)->stream; }

@@ -1,0 +1,196 @@
+// test_backend_ops.c: every op of the CUDA backend against the CPU backend, called through the
+// op table that production uses (never a copy of a kernel), on random inputs, odd sizes, large
+// magnitudes and masked keys; for fp32 compute and, on sm_80+, bf16 compute. Any NaN/Inf fails.
+// Bounds (max |gpu - cpu| / max |cpu|): fp32 1e-5 (different summation orders of fp32 sums over
+// at most a few thousand terms stay far below); bf16 3e-2 for the products and attention (bf16
+// operands carry 2^-9 relative rounding each, accumulated in fp32), 1e-5 for the fp32 ops.
+// Exits 77 (ctest: skipped) when no GPU is visible, as on CI.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+
+static int passed, failed;
+static unsigned long long rng = 0x9E3779B97F4A7C15ull;
+
+static float uniform(void) {
+    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+    return (float)((rng * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+static float *host_random(size_t n, float scale) {
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = uniform() * scale;
+    return x;
+}
+
+// A buffer on both backends with the same contents.
+typedef struct {
+    float *cpu, *gpu;
+    size_t n;
+} pair;
+
+static br_backend *cpu, *gpu;
+
+static pair make(size_t n, float scale) {
+    pair p = {host_random(n, scale), gpu->alloc(gpu, n, "test"), n};
+    gpu->upload(gpu, p.gpu, p.cpu, n);
+    return p;
+}
+
+static void drop(pair p) {
+    free(p.cpu);
+    gpu->release(gpu, p.gpu);
+}
+
+static void compare(const char *what, pair p, double tol) {
+    float *got = malloc(p.n * sizeof(float));
+    gpu->download(gpu, got, p.gpu, p.n);
+    double err = 0, scale = 0;
+    int bad = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        if (!isfinite(got[i]) || !isfinite(p.cpu[i])) bad = 1;
+        err = fmax(err, fabs((double)got[i] - p.cpu[i]));
+        scale = fmax(scale, fabs((double)p.cpu[i]));
+    }
+    double rel = err / (scale > 0 ? scale : 1);
+    int ok = !bad && rel <= tol;
+    ok ? passed++ : failed++;
+    printf("%s %-58s %s relative error %.3g (bound %.0e)%s\n", ok ? "ok  " : "FAIL", what,
+           gpu->compute == BR_COMPUTE_BF16 ? "[bf16]" : "[fp32]", rel, tol,
+           bad ? " NON-FINITE" : "");
+    free(got);
+}
+
+static void test_linear(int rows, int n_in, int n_out, float scale, double tol) {
+    pair x = make((size_t)rows * n_in, scale), y = make((size_t)rows * n_out, 0);
+    pair b = make(n_out, 1);
+    float *w = host_random((size_t)n_out * n_in, 1), *w2 = malloc((size_t)n_out * n_in * 4);
+    memcpy(w2, w, (size_t)n_out * n_in * 4);
+    void *wc = cpu->adopt_matrix(cpu, w, (size_t)n_out * n_in, "w");
+    void *wg = gpu->adopt_matrix(gpu, w2, (size_t)n_out * n_in, "w");
+    cpu->linear(cpu, y.cpu, x.cpu, wc, b.cpu, rows, n_in, n_out);
+    gpu->linear(gpu, y.gpu, x.gpu, wg, b.gpu, rows, n_in, n_out);
+    char what[96];
+    snprintf(what, sizeof what, "linear %dx%d->%d scale %g", rows, n_in, n_out, scale);
+    compare(what, y, tol);
+    cpu->release_matrix(cpu, wc), gpu->release_matrix(gpu, wg);
+    drop(x), drop(y), drop(b);
+}
+
+static void test_elementwise(void) {
+    pair x = make(10007, 12);
+    cpu->silu(cpu, x.cpu, x.n), gpu->silu(gpu, x.gpu, x.n);
+    compare("silu", x, 1e-5);
+    cpu->gelu_tanh(cpu, x.cpu, x.n), gpu->gelu_tanh(gpu, x.gpu, x.n);
+    compare("gelu_tanh", x, 1e-5);
+    drop(x);
+    pair t = make(3, 0), emb = make(3 * 256, 0);
+    float ts[3] = {0.0f, 437.5f, 999.0f};
+    memcpy(t.cpu, ts, sizeof ts), gpu->upload(gpu, t.gpu, ts, 3);
+    cpu->timestep_embedding(cpu, emb.cpu, t.cpu, 3, 256);
+    gpu->timestep_embedding(gpu, emb.gpu, t.gpu, 3, 256);
+    compare("timestep_embedding", emb, 1e-6);
+    drop(t), drop(emb);
+    const int B = 2, S = 37, D = 41, stride = 6 * D;
+    pair h = make((size_t)B * S * D, 3), a = make((size_t)B * S * D, 3), g = make(B * stride, 1);
+    cpu->add_gated(cpu, h.cpu, a.cpu, g.cpu, stride, B, S, D);
+    gpu->add_gated(gpu, h.gpu, a.gpu, g.gpu, stride, B, S, D);
+    compare("add_gated", h, 1e-6);
+    cpu->add_gated(cpu, h.cpu, a.cpu, NULL, 0, B, S, D);
+    gpu->add_gated(gpu, h.gpu, a.gpu, NULL, 0, B, S, D);
+    compare("add (no gate)", h, 1e-6);
+    pair tab = make(stride, 1), y = make(B * stride, 0);
+    cpu->add_table(cpu, y.cpu, tab.cpu, g.cpu, B, stride);
+    gpu->add_table(gpu, y.gpu, tab.gpu, g.gpu, B, stride);
+    compare("add_table", y, 1e-6);
+    drop(h), drop(a), drop(g), drop(tab), drop(y);
+}
+
+static void test_norms(int B, int S, int D, float scale) {
+    const int stride = 6 * D;
+    pair x = make((size_t)B * S * D, scale), y = make((size_t)B * S * D, 0);
+    pair mod = make(B * stride, 1), w = make(D, 1);
+    char what[96];
+    cpu->rms_norm_mod(cpu, y.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
+    gpu->rms_norm_mod(gpu, y.gpu, x.gpu, mod.gpu, mod.gpu + D, stride, B, S, D, 1e-6f);
+    snprintf(what, sizeof what, "rms_norm_mod B%d S%d D%d scale %g", B, S, D, scale);
+    compare(what, y, 1e-5);
+    cpu->layer_norm_mod(cpu, y.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
+    gpu->layer_norm_mod(gpu, y.gpu, x.gpu, mod.gpu, mod.gpu + D, stride, B, S, D, 1e-6f);
+    snprintf(what, sizeof what, "layer_norm_mod B%d S%d D%d scale %g", B, S, D, scale);
+    compare(what, y, 1e-5);
+    cpu->rms_norm(cpu, x.cpu, w.cpu, B * S, D, 1e-5f);
+    gpu->rms_norm(gpu, x.gpu, w.gpu, B * S, D, 1e-5f);
+    snprintf(what, sizeof what, "rms_norm (weight) B%d S%d D%d scale %g", B, S, D, scale);
+    compare(what, x, 1e-5);
+    drop(x), drop(y), drop(mod), drop(w);
+}
+
+static void test_rope(int B, int S, int D) {
+    pair x = make((size_t)B * S * D, 3), c = make((size_t)S * D, 1), s = make((size_t)S * D, 1);
+    cpu->rope(cpu, x.cpu, c.cpu, s.cpu, B, S, D), gpu->rope(gpu, x.gpu, c.gpu, s.gpu, B, S, D);
+    char what[64];
+    snprintf(what, sizeof what, "rope B%d S%d D%d", B, S, D);
+    compare(what, x, 1e-6);
+    drop(x), drop(c), drop(s);
+}
+
+static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, int masked,
+                           double tol) {
+    const size_t D = (size_t)H * dh;
+    pair q = make(B * Sq * D, scale), k = make(B * Sk * D, scale), v = make(B * Sk * D, 1);
+    pair o = make(B * Sq * D, 0), bias = make((size_t)B * Sk, 0);
+    for (size_t i = 0; i < bias.n; i++) bias.cpu[i] = 0;
+    for (int j = Sk - masked; j < Sk; j++) bias.cpu[j] = -10000.0f; // batch 0's last keys
+    gpu->upload(gpu, bias.gpu, bias.cpu, bias.n);
+    const float *bc = masked ? bias.cpu : NULL, *bg = masked ? bias.gpu : NULL;
+    cpu->attention(cpu, o.cpu, q.cpu, k.cpu, v.cpu, bc, B, Sq, Sk, H, dh);
+    gpu->attention(gpu, o.gpu, q.gpu, k.gpu, v.gpu, bg, B, Sq, Sk, H, dh);
+    char what[96];
+    snprintf(what, sizeof what, "attention B%d Sq%d Sk%d H%d dh%d scale %g masked %d", B, Sq, Sk,
+             H, dh, scale, masked);
+    compare(what, o, tol);
+    drop(q), drop(k), drop(v), drop(o), drop(bias);
+}
+
+static void run_all(void) {
+    int bf16 = gpu->compute == BR_COMPUTE_BF16;
+    double prod = bf16 ? 3e-2 : 1e-5;
+    test_linear(1, 1, 1, 1, prod);
+    test_linear(37, 29, 53, 1, prod);
+    test_linear(300, 256, 96, 1000, prod);
+    test_elementwise();
+    test_norms(2, 3, 40, 1);
+    test_norms(1, 7, 2048, 1e4f);
+    test_rope(2, 5, 40);
+    test_rope(1, 300, 34);
+    test_attention(2, 72, 72, 2, 16, 1, 0, prod);
+    test_attention(2, 200, 7, 3, 8, 1, 2, prod);
+    test_attention(1, 130, 130, 5, 32, 4, 0, prod);
+    test_attention(2, 333, 129, 4, 64, 1, 3, prod);
+    test_attention(1, 257, 300, 2, 128, 1, 0, prod);
+}
+
+int main(void) {
+    if (br_cuda_device_count() == 0) {
+        printf("no GPU visible: skipped\n");
+        return 77;
+    }
+    cpu = br_backend_cpu();
+    for (int c = 0; c < 2; c++) {
+        br_compute compute = c ? BR_COMPUTE_BF16 : BR_COMPUTE_FP32;
+        if (br_backend_cuda_create(0, compute, &gpu) != BR_OK) {
+            printf("(%s: %s)\n", br_compute_name(compute), br_error()); // bf16 below sm_80
+            br_clear_error();
+            continue;
+        }
+        printf("# %s, compute %s\n", gpu->device_name, br_compute_name(compute));
+        run_all();
+        br_backend_cuda_destroy(gpu);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
