@@ -31,6 +31,13 @@ const char br_forward_help[] =
     "                     input side's proj_in_out, temb, embedded_timestep,\n"
     "                     caption_projection_out, rope_cos, rope_sin\n"
     "\n"
+    "  --repeat N         time N forwards after a warm-up one; print the median (and TFLOP/s)\n"
+    "  --json FILE        with --repeat: write the timing record (seconds, TFLOP/s, peak memory\n"
+    "                     per rank, bytes per hop) as JSON\n"
+    "\n"
+    "For benchmarks, --transformer random:2b or random:13b makes random weights of the released\n"
+    "LTX-Video sizes in memory, and --inputs random:B,F,H,W,L random inputs of that shape.\n"
+    "\n"
     "  --backend B        auto (default: CUDA when a GPU is visible, else the CPU), cpu or cuda;\n"
     "                     ranks take GPUs by node-local rank (round-robin when they outnumber them)\n"
     "  --check WHEN       none, first (default) or all: test each block's output for NaN/Inf and\n"
@@ -44,7 +51,7 @@ const char br_forward_help[] =
 // What rank 0 prints about each rank's device before the work starts.
 typedef struct {
     char host[64];
-    char device[128];
+    char device[300];
     char compute[32];
     char transport[32];
 } rank_device;
@@ -69,11 +76,13 @@ static br_status print_devices(br_comm *comm, br_backend *be) {
 
 br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
-    const char *backend = "auto", *compute = "auto", *check = "first";
+    const char *backend = "auto", *compute = "auto", *check = "first", *repeat = "0";
     const br_option options[] = {
         {"backend", &backend, NULL},
         {"compute", &compute, NULL},
         {"check", &check, NULL},
+        {"repeat", &repeat, NULL},
+        {"json", &opts.json_path, NULL},
         {"transformer", &opts.transformer_dir, NULL},
         {"inputs", &opts.inputs_path, NULL},
         {"out", &opts.out_path, NULL},
@@ -84,6 +93,9 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     if (st == BR_OK && strcmp(check, "none") && strcmp(check, "first") && strcmp(check, "all"))
         st = br_fail(BR_EINPUT, "brigade forward: --check must be none, first or all");
     opts.check = strcmp(check, "none") != 0;
+    opts.repeat = atoi(repeat);
+    if (st == BR_OK && (opts.repeat < 0 || opts.repeat > 1000))
+        st = br_fail(BR_EINPUT, "brigade forward: --repeat must be in 0..1000");
     if (st == BR_OK && (!opts.transformer_dir || !opts.inputs_path || !opts.out_path))
         st = br_fail(BR_EINPUT,
                      "brigade forward: --transformer, --inputs and --out are required (see --help)");

@@ -21,6 +21,7 @@ typedef struct {
     int n_map;              // sharded only: tensor name -> shard index
     char **map_names;
     int *map_shard;
+    uint64_t random_seed;   // non-zero: a checkpoint of random weights (checkpoint_random.c)
 } br_checkpoint;
 
 // Reads dir/config.json and finds the weights (single file or index). Errors name the file.
@@ -31,6 +32,11 @@ void br_ckpt_close(br_checkpoint *c);
 // exactly want_shape (ndim dims). Errors name the file and tensor, and the shapes.
 br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64_t *want_shape,
                        float **out);
+
+// A checkpoint of random weights for config (taken over), made on demand: for benchmarks.
+br_status br_ckpt_open_random(br_checkpoint *c, cJSON *config, uint64_t seed);
+br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int ndim,
+                                const int64_t *shape, float **out);
 
 // 1 when the checkpoint holds a tensor of that name (opens its shard if needed).
 int br_ckpt_has(br_checkpoint *c, const char *name);

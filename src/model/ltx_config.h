@@ -24,6 +24,9 @@ typedef struct {
 
 enum { LTX_TIME_CHANNELS = 256, LTX_ADA_PARAMS = 6, LTX_FF_MULT = 4 };
 
+// The config of a released size ("2b", "13b") as config.json would hold it; NULL when unknown.
+cJSON *ltx_preset_config(const char *name);
+
 // Fills cfg from the parsed config.json (path names the file in errors).
 br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path);
 

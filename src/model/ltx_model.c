@@ -146,3 +146,12 @@ void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_wei
 void ltx_mask_bias(float *bias, const float *mask, int n) {
     for (int i = 0; i < n; i++) bias[i] = (1.0f - mask[i]) * -10000.0f;
 }
+
+double ltx_forward_flops(const ltx_config *cfg, int B, int S, int L) {
+    const double D = cfg->dim, N = (double)B * S, NL = (double)B * L;
+    double block = 2 * N * D * D * (4 + 2 + 2 * LTX_FF_MULT) // q,k,v,out; q,out; ff in + out
+                   + 2 * NL * D * D * 2                        // cross-attention k, v
+                   + 4 * N * S * D + 4 * N * L * D;            // q k^T and p v, self and cross
+    double io = 2 * N * D * (cfg->in_channels + cfg->out_channels) + 2 * NL * D * (cfg->caption_channels + D);
+    return cfg->layers * block + io;
+}

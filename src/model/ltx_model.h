@@ -52,6 +52,10 @@ void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *b
 void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_weights *w,
                      const ltx_context *ctx, ltx_workspace *ws, const float *h, float *out);
 
+// Floating-point operations of one forward (multiply-adds count 2): the linears and the two
+// attention products of every block, and the input and output projections.
+double ltx_forward_flops(const ltx_config *cfg, int B, int S, int L);
+
 // The mask bias on the host: bias[i] = (1 - mask[i]) * -10000, n entries.
 void ltx_mask_bias(float *bias, const float *mask, int n);
 

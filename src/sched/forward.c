@@ -7,12 +7,14 @@
 //   last rank     output side, gather the dumps, write the file atomically; agree
 // Every failure is agreed on, so all ranks exit with the same message and nothing hangs waiting
 // for a rank that gave up.
+#define _POSIX_C_SOURCE 200809L // clock_gettime
 #include "forward.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "io/checkpoint.h"
 #include "io/tensor_file.h"
@@ -44,6 +46,8 @@ typedef struct {
     float *sample;        // [B*S, C_out] last rank
     float *dump;          // host [blocks of this rank][B*S*D]
     float *proj_in_dump;  // host [B*S*D], rank 0
+    float *latents, *timestep, *prompt; // device copies of the inputs, rank 0
+    double *seconds;      // per repetition, as the last rank saw them
 } forward_run;
 
 static br_status need_tensor(const br_tensor_set *set, const char *path, const char *name,
@@ -72,12 +76,42 @@ static br_status need_int(const br_tensor_set *set, const char *path, const char
     return BR_OK;
 }
 
+// "random:B,F,H,W,L": inputs of that shape (batch, latent frames, height, width, prompt tokens)
+// with random values, every prompt token kept, timestep 500: for benchmarks.
+static br_status random_inputs(const char *spec, const ltx_config *cfg, br_tensor_set *set) {
+    int B, F, H, W, L;
+    if (sscanf(spec, "random:%d,%d,%d,%d,%d", &B, &F, &H, &W, &L) != 5 || B < 1 || F < 1 ||
+        H < 1 || W < 1 || L < 1 || (long long)F * H * W > 1 << 24 || B > 64 || L > 1 << 16)
+        return br_fail(BR_EINPUT, "--inputs %s: expected random:B,F,H,W,L (positive sizes)", spec);
+    const int64_t S = (int64_t)F * H * W;
+    br_tensor *t[4] = {
+        br_set_add(set, "hidden_states", 3, (int64_t[]){B, S, cfg->in_channels}),
+        br_set_add(set, "encoder_hidden_states", 3, (int64_t[]){B, L, cfg->caption_channels}),
+        br_set_add(set, "encoder_attention_mask", 2, (int64_t[]){B, L}),
+        br_set_add(set, "timestep", 1, (int64_t[]){B})};
+    if (!t[0] || !t[1] || !t[2] || !t[3]) return BR_ENOMEM;
+    unsigned long long r = 12345;
+    for (int i = 0; i < 2; i++)
+        for (int64_t j = 0; j < br_numel(t[i]->ndim, t[i]->shape); j++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            t[i]->data[j] = (float)((r >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
+        }
+    for (int j = 0; j < B * L; j++) t[2]->data[j] = 1.0f;
+    for (int j = 0; j < B; j++) t[3]->data[j] = 500.0f;
+    double grid[3][1] = {{F}, {H}, {W}}, scale[3] = {8.0 / 25, 32, 32};
+    BR_TRY(br_set_add_setting(set, "num_frames", 1, grid[0]));
+    BR_TRY(br_set_add_setting(set, "height", 1, grid[1]));
+    BR_TRY(br_set_add_setting(set, "width", 1, grid[2]));
+    return br_set_add_setting(set, "rope_interpolation_scale", 3, scale);
+}
+
 // Rank 0: reads the inputs and checks them against the config.
 static br_status read_inputs(forward_run *run) {
     const char *path = run->opts->inputs_path;
     const ltx_config *cfg = &run->cfg;
     forward_shape *sh = &run->shape;
-    BR_TRY(br_tensor_file_read(path, &run->inputs));
+    if (strncmp(path, "random:", 7) == 0) BR_TRY(random_inputs(path, cfg, &run->inputs));
+    else BR_TRY(br_tensor_file_read(path, &run->inputs));
     const br_tensor *t;
     BR_TRY(need_tensor(&run->inputs, path, "hidden_states", 3,
                        (int64_t[]){-1, -1, cfg->in_channels}, &t));
@@ -134,30 +168,30 @@ static float *upload(br_backend *be, const br_tensor *t, const char *purpose) {
     return d;
 }
 
-// Rank 0: the input side, into run->h and run->ctx.
-static br_status input_side(forward_run *run) {
+// Rank 0: the inputs onto the device, once, and the mask as an additive bias.
+static br_status upload_inputs(forward_run *run) {
     br_backend *be = run->be;
     const br_tensor_set *in = &run->inputs;
-    const forward_shape *sh = &run->shape;
-    float *latents = upload(be, br_set_find(in, "hidden_states"), "input latents");
-    float *timestep = upload(be, br_set_find(in, "timestep"), "timesteps");
-    float *prompt = upload(be, br_set_find(in, "encoder_hidden_states"), "prompt embeddings");
-    float *bias = malloc((size_t)sh->B * sh->L * sizeof(float));
-    br_status st = latents && timestep && prompt ? BR_OK : BR_ENOMEM;
-    if (st == BR_OK && !bias) st = br_fail(BR_ENOMEM, "out of memory for the mask bias");
-    if (st == BR_OK) {
-        ltx_input_side(be, &run->cfg, &run->stage.in, latents, timestep, prompt, &run->ctx,
-                       &run->ws, run->h);
-        ltx_mask_bias(bias, br_set_find(in, "encoder_attention_mask")->data, sh->B * sh->L);
-        be->upload(be, run->ctx.mask_bias, bias, (size_t)sh->B * sh->L);
-        if (run->proj_in_dump)
-            be->download(be, run->proj_in_dump, run->h, (size_t)sh->B * sh->S * run->cfg.dim);
-    }
+    const size_t n_bias = (size_t)run->shape.B * run->shape.L;
+    if (!(run->latents = upload(be, br_set_find(in, "hidden_states"), "input latents")) ||
+        !(run->timestep = upload(be, br_set_find(in, "timestep"), "timesteps")) ||
+        !(run->prompt = upload(be, br_set_find(in, "encoder_hidden_states"), "prompt embeddings")))
+        return BR_ENOMEM;
+    float *bias = malloc(n_bias * sizeof(float));
+    if (!bias) return br_fail(BR_ENOMEM, "out of memory for the mask bias");
+    ltx_mask_bias(bias, br_set_find(in, "encoder_attention_mask")->data, (int)n_bias);
+    be->upload(be, run->ctx.mask_bias, bias, n_bias);
     free(bias);
-    be->release(be, latents);
-    be->release(be, timestep);
-    be->release(be, prompt);
-    return st;
+    return BR_OK;
+}
+
+// Rank 0: the input side, into run->h and run->ctx.
+static void input_side(forward_run *run) {
+    ltx_input_side(run->be, &run->cfg, &run->stage.in, run->latents, run->timestep, run->prompt,
+                   &run->ctx, &run->ws, run->h);
+    if (run->proj_in_dump)
+        run->be->download(run->be, run->proj_in_dump, run->h,
+                          (size_t)run->shape.B * run->shape.S * run->cfg.dim);
 }
 
 // What every block needs reaches every rank once: one broadcast per context tensor.
@@ -205,8 +239,6 @@ static br_status prepare_output(forward_run *run, br_tensor_set *out) {
     const forward_shape *sh = &run->shape;
     const int64_t B = sh->B, S = sh->S, L = sh->L, D = run->cfg.dim;
     if (run->rank != run->last) return BR_OK;
-    ltx_output_side(run->be, &run->cfg, &run->stage.out, &run->ctx, &run->ws, run->h,
-                    run->sample);
     if (!br_set_add(out, "sample", 3, (int64_t[]){B, S, run->cfg.out_channels})) return BR_ENOMEM;
     if (!run->opts->dump_blocks) return BR_OK;
     const char *names[] = {"proj_in_out", "caption_projection_out", "rope_cos", "rope_sin"};
@@ -271,8 +303,115 @@ static br_status receive_dumps(forward_run *run, br_tensor_set *out) {
     return BR_OK;
 }
 
+// A diffusers folder, or "random:2b" / "random:13b": random weights of a released size.
+static br_status open_checkpoint(forward_run *run) {
+    const char *dir = run->opts->transformer_dir;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (strncmp(dir, "random:", 7) == 0) {
+        cJSON *config = ltx_preset_config(dir + 7);
+        if (!config) return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b and random:13b", dir);
+        BR_TRY(br_ckpt_open_random(&run->ck, config, 42));
+    } else {
+        BR_TRY(br_ckpt_open(&run->ck, dir));
+    }
+    return ltx_config_parse(&run->cfg, run->ck.config, path);
+}
+
+// Last rank: the median time per forward, what each rank held at its peak, and the bytes of
+// one hop; printed as one line and written to --json FILE (temporary name, then rename).
+static br_status report_timing(forward_run *run) {
+    const int n = run->n_ranks, runs = 1 + run->opts->repeat, me = run->rank;
+    double peak = (double)run->be->peak_bytes, *peaks = NULL;
+    if (me == run->last && !(peaks = calloc((size_t)n, sizeof *peaks)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    br_status st = br_comm_gather_bytes(run->comm, &peak, peaks, sizeof peak, run->last);
+    if (st != BR_OK || me != run->last) return st;
+    // Median of the timed runs (the first run is the warm-up).
+    double *t = run->seconds + 1;
+    for (int i = 1; i < runs - 1; i++)
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            double x = t[j]; t[j] = t[j - 1]; t[j - 1] = x;
+        }
+    const forward_shape *sh = &run->shape;
+    double median = t[(runs - 1) / 2];
+    double flops = ltx_forward_flops(&run->cfg, sh->B, sh->S, sh->L);
+    double hop = (double)sh->B * sh->S * run->cfg.dim * sizeof(float);
+    printf("forward: %.4f s median of %d (after 1 warm-up), %.1f TFLOP/s, %d ranks, %s, %s\n",
+           median, runs - 1, flops / median / 1e12, n, run->be->device_name,
+           br_compute_name(run->be->compute));
+    fflush(stdout);
+    if (!run->opts->json_path) {
+        free(peaks);
+        return BR_OK;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", run->opts->json_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(peaks);
+        return br_fail(BR_EIO, "cannot create %s", tmp);
+    }
+    fprintf(f, "{\"model\": \"%s\", \"ranks\": %d, \"device\": \"%s\", \"compute\": \"%s\", "
+            "\"batch\": %d, \"tokens\": %d, \"prompt_tokens\": %d, \"seconds\": %.6f, "
+            "\"runs\": %d, \"tflops\": %.3f, \"flop\": %.6g, \"bytes_per_hop\": %.0f, "
+            "\"peak_bytes_per_rank\": [",
+            run->opts->transformer_dir, n, run->be->device_name,
+            run->be->compute == BR_COMPUTE_BF16 ? "bf16" : "fp32", sh->B, sh->S, sh->L, median,
+            runs - 1, flops / median / 1e12, flops, n > 1 ? hop : 0.0);
+    // The CPU backend does not track its memory: null, not a made-up 0.
+    for (int r = 0; r < n; r++)
+        peaks[r] > 0 ? fprintf(f, "%s%.0f", r ? ", " : "", peaks[r])
+                     : fprintf(f, "%snull", r ? ", " : "");
+    fprintf(f, "], \"seconds_all\": [");
+    for (int i = 0; i < runs; i++) fprintf(f, "%s%.6f", i ? ", " : "", run->seconds[i]);
+    fprintf(f, "]}\n");
+    free(peaks);
+    if (fclose(f) != 0 || rename(tmp, run->opts->json_path) != 0) {
+        remove(tmp);
+        return br_fail(BR_EIO, "cannot write %s", run->opts->json_path);
+    }
+    return BR_OK;
+}
+
+// One forward pass through the pipeline: input side, context to every rank, the baton through
+// the blocks, output side.
+static br_status one_forward(forward_run *run) {
+    if (run->rank == 0) input_side(run);
+    BR_TRY(share_context(run));
+    BR_TRY(pass_baton(run));
+    if (run->rank == run->last)
+        ltx_output_side(run->be, &run->cfg, &run->stage.out, &run->ctx, &run->ws, run->h,
+                        run->sample);
+    run->be->sync(run->be);
+    return BR_OK;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+// The forward, once, or 1 + repeat times with each repetition timed from a common start (the
+// agreement) to the last rank's output. Every repetition computes the same bits.
+static br_status timed_forwards(forward_run *run) {
+    const int runs = run->opts->repeat ? 1 + run->opts->repeat : 1;
+    for (int i = 0; i < runs; i++) {
+        double t0 = now();
+        br_status st = br_comm_agree(run->comm, one_forward(run));
+        if (st != BR_OK) return st;
+        if (run->seconds) run->seconds[i] = now() - t0;
+    }
+    return BR_OK;
+}
+
 static void run_free(forward_run *run) {
     br_backend *be = run->be;
+    be->release(be, run->latents);
+    be->release(be, run->timestep);
+    be->release(be, run->prompt);
+    free(run->seconds);
     be->release(be, run->h);
     be->release(be, run->sample);
     free(run->dump);
@@ -290,12 +429,7 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     run->comm = comm, run->be = be, run->opts = opts;
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
     run->last = run->n_ranks - 1;
-    br_status st = br_ckpt_open(&run->ck, opts->transformer_dir);
-    if (st == BR_OK) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/config.json", opts->transformer_dir);
-        st = ltx_config_parse(&run->cfg, run->ck.config, path);
-    }
+    br_status st = open_checkpoint(run);
     if (st == BR_OK && run->n_ranks > 4096)
         st = br_fail(BR_EINPUT, "%d ranks: at most 4096 are supported", run->n_ranks);
     if (st == BR_OK) st = br_split_balanced(run->cfg.layers, run->n_ranks, run->first);
@@ -308,12 +442,13 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     st = br_stage_load(&run->stage, be, &run->ck, &run->cfg, run->rank, run->n_ranks, run->first);
     if (st == BR_OK) st = alloc_buffers(run);
     if (st == BR_OK) st = build_rope(run);
-    if (st == BR_OK && run->rank == 0) st = input_side(run);
+    if (st == BR_OK && run->rank == 0) st = upload_inputs(run);
+    if (st == BR_OK && opts->repeat && !(run->seconds = calloc(1 + opts->repeat, sizeof(double))))
+        st = br_fail(BR_ENOMEM, "out of memory");
     if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
 
-    st = share_context(run);
-    if (st == BR_OK) st = pass_baton(run);
-    if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
+    if ((st = timed_forwards(run)) != BR_OK) goto done;
+    if (opts->repeat && (st = br_comm_agree(comm, report_timing(run))) != BR_OK) goto done;
 
     // The writer makes room first and all agree, so no rank is left blocked in a send.
     br_tensor_set out = {0};

@@ -13,6 +13,8 @@ typedef struct {
     const char *out_path;        // .h5 -> HDF5, else safetensors
     int dump_blocks;             // also write block_NN_out and the input-side intermediates
     int check;                   // numeric guard: test each block's output for NaN/Inf
+    int repeat;                  // > 0: time this many forwards after a warm-up one
+    const char *json_path;       // with repeat: the timing record, as JSON
 } br_forward_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).

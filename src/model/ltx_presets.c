@@ -1,0 +1,23 @@
+// ltx_presets.c: the configs of the released LTX-Video sizes, for random-weight benchmarks
+// (`--transformer random:2b`, `random:13b`): the shapes of ../shared/spec/ltx-video.md.
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "ltx_config.h"
+
+cJSON *ltx_preset_config(const char *name) {
+    int layers, heads, head_dim;
+    if (strcmp(name, "2b") == 0) layers = 28, heads = 32, head_dim = 64;       // 0.9.0-0.9.6
+    else if (strcmp(name, "13b") == 0) layers = 48, heads = 32, head_dim = 128; // 0.9.7/0.9.8
+    else return NULL;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "_class_name", "LTXVideoTransformer3DModel");
+    cJSON_AddNumberToObject(c, "num_layers", layers);
+    cJSON_AddNumberToObject(c, "num_attention_heads", heads);
+    cJSON_AddNumberToObject(c, "attention_head_dim", head_dim);
+    cJSON_AddNumberToObject(c, "cross_attention_dim", heads * head_dim);
+    cJSON_AddNumberToObject(c, "in_channels", 128);
+    cJSON_AddNumberToObject(c, "out_channels", 128);
+    cJSON_AddNumberToObject(c, "caption_channels", 4096);
+    return c;
+}
