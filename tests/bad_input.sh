@@ -13,8 +13,10 @@ bad() {
     local name=$1 np=$2 want=$3
     shift 3
     rm -f "$WORK/exits" "$WORK/out.h5" "$WORK/out.h5.tmp"
-    timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" -x OPENBLAS_NUM_THREADS \
-        sh -c '"$0" "$@"; echo "exit $?" >>'"$WORK/exits" "$BRIGADE" forward --out "$WORK/out.h5" "$@" \
+    # shellcheck disable=SC2086
+    timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" "${MPI_ENV[@]}" \
+        sh -c '"$0" "$@"; echo "exit $?" >>'"$WORK/exits" "$BRIGADE" forward $BRIGADE_ARGS \
+        --out "$WORK/out.h5" "$@" \
         >"$WORK/log" 2>&1
     local rc=$? errors nonzero
     errors=$(grep -c 'brigade: error:' "$WORK/log")
@@ -57,8 +59,9 @@ bad "bad --check" 1 '--check must be none, first or all' --check sometimes \
     --transformer "$LTX/transformer" --inputs "$CASE"
 
 # Without the wrapper, mpirun's own exit status reports the failure.
-timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np 3 -x OPENBLAS_NUM_THREADS \
-    "$BRIGADE" forward --transformer "$BAD/missing_tensor" --inputs "$CASE" --out "$WORK/out.h5" \
+# shellcheck disable=SC2086
+timeout -k 5 60 "$MPIRUN" --allow-run-as-root --oversubscribe -np 3 "${MPI_ENV[@]}" \
+    "$BRIGADE" forward $BRIGADE_ARGS --transformer "$BAD/missing_tensor" --inputs "$CASE" --out "$WORK/out.h5" \
     >"$WORK/log" 2>&1
 rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then pass "mpirun exits $rc"; else fail "mpirun exits $rc"; fi

@@ -7,16 +7,22 @@ trap 'rm -rf "$WORK"' EXIT
 PASSED=0
 FAILED=0
 
+# BRIGADE_ARGS is added after the command: the CPU backend by default, so that these tests check
+# the same path on every machine; tests/gpu/run.sh sets "--backend cuda --compute fp32" etc.
+BRIGADE_ARGS=${BRIGADE_ARGS:---backend cpu}
+# The environment every rank needs: OpenBLAS threads, and NCCL's settings where they are set.
+MPI_ENV=(-x OPENBLAS_NUM_THREADS)
+for v in NCCL_NVLS_ENABLE NCCL_P2P_DISABLE NCCL_SHM_DISABLE LD_LIBRARY_PATH; do
+    [ -n "${!v:-}" ] && MPI_ENV+=(-x "$v")
+done
+
 # mpi NP COMMAND ARGS...: brigade on NP ranks; the output (both streams) goes to $WORK/log.
-# BRIGADE_ARGS (e.g. "--backend cuda --compute fp32") is added after the command, so the same
-# tests run on a GPU (tests/gpu.sh).
 mpi() {
     local np=$1 cmd=$2
     shift 2
     # shellcheck disable=SC2086
-    timeout -k 5 120 "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" \
-        -x OPENBLAS_NUM_THREADS -x NCCL_NVLS_ENABLE -x NCCL_P2P_DISABLE -x NCCL_SHM_DISABLE \
-        "$BRIGADE" "$cmd" ${BRIGADE_ARGS:-} "$@" >"$WORK/log" 2>&1
+    timeout -k 5 "${LAUNCH_TIMEOUT:-120}" "$MPIRUN" --allow-run-as-root --oversubscribe -np "$np" "${MPI_ENV[@]}" \
+        "$BRIGADE" "$cmd" $BRIGADE_ARGS "$@" >"$WORK/log" 2>&1
 }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }

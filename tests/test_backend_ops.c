@@ -92,7 +92,9 @@ static void test_elementwise(void) {
     memcpy(t.cpu, ts, sizeof ts), gpu->upload(gpu, t.gpu, ts, 3);
     cpu->timestep_embedding(cpu, emb.cpu, t.cpu, 3, 256);
     gpu->timestep_embedding(gpu, emb.gpu, t.gpu, 3, 256);
-    compare("timestep_embedding", emb, 1e-6);
+    // Each side's expf may differ by an ulp, which moves the fp32 argument t * f at t = 999 by up
+    // to 2^-24 * 1024 = 6e-5 (the CPU test states the same bound against exact arithmetic).
+    compare("timestep_embedding", emb, 1.2e-4);
     drop(t), drop(emb);
     const int B = 2, S = 37, D = 41, stride = 6 * D;
     pair h = make((size_t)B * S * D, 3), a = make((size_t)B * S * D, 3), g = make(B * stride, 1);

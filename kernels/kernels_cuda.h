@@ -1,0 +1,57 @@
+// kernels_cuda.h: the CUDA kernels of the CUDA backend, the GPU twins of kernels_cpu.h (same
+// layouts and contracts; see there). All pointers are device pointers to fp32. Every launcher
+// enqueues its work on `stream` and returns cudaSuccess or the launch error; none synchronizes.
+#ifndef BR_KERNELS_CUDA_H
+#define BR_KERNELS_CUDA_H
+
+#include <cuda_runtime.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch element and head (the twin of
+// cpu_attention): q [B, Sq, H*dh], k and v [B, Sk, H*dh], bias [B, Sk] or NULL. dh must be 8, 16,
+// 32, 64 or 128 and out, q, k, v 16-byte aligned (cudaErrorInvalidValue otherwise).
+// _f32: fused fp32 kernel, runs on sm_60 and newer. _bf16: q, k, v rounded to bf16 for tensor-core
+// products with fp32 accumulation and softmax (about 1e-2 relative error); needs sm_80 or newer
+// (cudaErrorNotSupported otherwise).
+cudaError_t cuda_attention_f32(float *out, const float *q, const float *k, const float *v,
+                               const float *bias, int B, int Sq, int Sk, int H, int dh,
+                               cudaStream_t stream);
+cudaError_t cuda_attention_bf16(float *out, const float *q, const float *k, const float *v,
+                                const float *bias, int B, int Sq, int Sk, int H, int dh,
+                                cudaStream_t stream);
+
+// Element-wise ops, norms and RoPE: the twins of kernels/*.c, same arguments plus the stream.
+cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s);
+cudaError_t cuda_gelu_tanh(float *x, size_t n, cudaStream_t s);
+cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
+                                    cudaStream_t s);
+cudaError_t cuda_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                              int mod_stride, int B, int S, int D, float eps, cudaStream_t s);
+cudaError_t cuda_rms_norm(float *x, const float *w, int rows, int D, float eps, cudaStream_t s);
+cudaError_t cuda_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                                int mod_stride, int B, int S, int D, float eps, cudaStream_t s);
+cudaError_t cuda_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D,
+                      cudaStream_t s);
+cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
+                           int S, int D, cudaStream_t s);
+cudaError_t cuda_add_table(float *y, const float *table, const float *rows, int B, int n_row,
+                           cudaStream_t s);
+// y[rows, n_out] += bias[n_out] (after a cuBLAS product).
+cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cudaStream_t s);
+// dst = bf16(src), round to nearest even.
+cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStream_t s);
+// The numeric guard's scan: count (device) = NaN/Inf values of x[n]; max_bits (device) = the bits
+// of the largest finite |x|. Both are reset first.
+cudaError_t cuda_count_non_finite(const float *x, size_t n, unsigned long long *count,
+                                  unsigned *max_bits, cudaStream_t s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

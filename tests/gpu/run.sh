@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# tests/gpu/run.sh: the GPU tests, in one command on the device machine (CI has no GPU):
+#   bash tests/gpu/run.sh [BUILD_DIR]
+# Builds for sm_90, runs every test (test_backend_ops now runs for real), then the fixture and
+# other-size tests on the CUDA backend in fp32 (held to 1e-4, as the CPU) and checks that bf16
+# stays within its bound; 1 GPU vs 2 GPUs (NCCL, then NCCL through host memory) bit-identical.
+set -u
+cd "$(dirname "$0")/../.."
+B=${1:-build-gpu}
+export NCCL_NVLS_ENABLE=0 OPENBLAS_NUM_THREADS=4 LAUNCH_TIMEOUT=${LAUNCH_TIMEOUT:-60}
+cmake -S . -B "$B" -DCMAKE_CUDA_ARCHITECTURES=90 -DFIXTURES="${FIXTURES:-$PWD/../shared/fixtures}" >/dev/null || exit 1
+cmake --build "$B" -j 16 2>&1 | grep -E "warning|error"
+echo "== ctest (CPU backend; test_backend_ops: every CUDA op against the CPU op)"
+ctest --test-dir "$B" --output-on-failure 2>&1 | grep -E "Test +#|tests passed|FAIL" || true
+rc=0
+echo "== attention kernels against a double-precision reference, and their speed"
+nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels kernels/attention.cu \
+    tests/attention_cuda_check.cu -o "$B/attention_cuda_check" && "$B/attention_cuda_check" | tail -14 || rc=1
+export BRIGADE=$PWD/$B/brigade TCOMPARE=$PWD/$B/tests/tcompare TCONVERT=$PWD/$B/tests/tconvert
+export MPIRUN=$(command -v mpirun) DATA=$PWD/tests/data FIXTURES=${FIXTURES:-$PWD/../shared/fixtures}
+for t in forward_fixture forward_other_sizes forward_ranks; do
+    echo "== $t on the CUDA backend, fp32"
+    BRIGADE_ARGS="--backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
+done
+echo "== bf16 and 1 vs 2 GPUs"
+BRIGADE_ARGS="--backend cuda" bash tests/gpu/bf16_and_gpus.sh || rc=1
+exit $rc
