@@ -7,44 +7,47 @@
 
 #include "kernels_cpu.h"
 
-static float inv_rms(const float *x, int D, float eps) {
+// 1 / sqrt(mean((x - mean)^2) + eps) over D values (mean 0: RMSNorm).
+static float inv_std(const float *x, int D, float mean, float eps) {
     double ss = 0.0;
-    for (int i = 0; i < D; i++) ss += (double)x[i] * x[i];
+    for (int i = 0; i < D; i++) ss += (double)(x[i] - mean) * (x[i] - mean);
     return 1.0f / sqrtf((float)(ss / D) + eps);
 }
 
-void cpu_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
-                      int mod_stride, int B, int S, int D, float eps) {
+// The modulated norms: y = (x - mean) / std * (1 + scale_b) + shift_b; centre = 0 is RMSNorm,
+// 1 is LayerNorm without affine.
+static void norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                     int mod_stride, int B, int S, int D, float eps, int centre) {
     for (int r = 0; r < B * S; r++) {
         const float *xr = x + (size_t)r * D;
         float *yr = y + (size_t)r * D;
         const float *sh = shift + (size_t)(r / S) * mod_stride;
         const float *sc = scale + (size_t)(r / S) * mod_stride;
-        float inv = inv_rms(xr, D, eps);
-        for (int i = 0; i < D; i++) yr[i] = xr[i] * inv * (1.0f + sc[i]) + sh[i];
+        float mean = 0.0f;
+        if (centre) {
+            double sum = 0.0;
+            for (int i = 0; i < D; i++) sum += xr[i];
+            mean = (float)(sum / D);
+        }
+        float inv = inv_std(xr, D, mean, eps);
+        for (int i = 0; i < D; i++) yr[i] = (xr[i] - mean) * inv * (1.0f + sc[i]) + sh[i];
     }
+}
+
+void cpu_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
+                      int mod_stride, int B, int S, int D, float eps) {
+    norm_mod(y, x, shift, scale, mod_stride, B, S, D, eps, 0);
 }
 
 void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps) {
     for (int r = 0; r < rows; r++) {
         float *xr = x + (size_t)r * D;
-        float inv = inv_rms(xr, D, eps);
+        float inv = inv_std(xr, D, 0.0f, eps);
         for (int i = 0; i < D; i++) xr[i] = xr[i] * inv * (w ? w[i] : 1.0f);
     }
 }
 
 void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                         int mod_stride, int B, int S, int D, float eps) {
-    for (int r = 0; r < B * S; r++) {
-        const float *xr = x + (size_t)r * D;
-        float *yr = y + (size_t)r * D;
-        const float *sh = shift + (size_t)(r / S) * mod_stride;
-        const float *sc = scale + (size_t)(r / S) * mod_stride;
-        double sum = 0.0, ss = 0.0;
-        for (int i = 0; i < D; i++) sum += xr[i];
-        float mean = (float)(sum / D);
-        for (int i = 0; i < D; i++) ss += (double)(xr[i] - mean) * (xr[i] - mean);
-        float inv = 1.0f / sqrtf((float)(ss / D) + eps);
-        for (int i = 0; i < D; i++) yr[i] = (xr[i] - mean) * inv * (1.0f + sc[i]) + sh[i];
-    }
+    norm_mod(y, x, shift, scale, mod_stride, B, S, D, eps, 1);
 }

@@ -22,7 +22,7 @@ for compute in fp32 bf16; do
         then pass "$compute on $np GPUs"; else fail "$compute on $np GPUs"; fi
     done
     grep transport "$WORK/log" | head -2
-    expect "$compute: 2 GPUs = 1 GPU (NCCL)" "$TCOMPARE" --exact "$WORK/$compute-2.h5:sample" "$WORK/$compute-1.h5:sample"
+    expect "$compute: 2 ranks = 1 rank (transport as printed above)" "$TCOMPARE" --exact "$WORK/$compute-2.h5:sample" "$WORK/$compute-1.h5:sample"
     if NCCL_P2P_DISABLE=1 BRIGADE_ARGS="--backend cuda --compute $compute" mpi 2 forward \
         --transformer "$LTX/transformer" --inputs "$CASE" --out "$WORK/$compute-2shm.h5"
     then pass "$compute on 2 GPUs, NCCL_P2P_DISABLE=1"; else fail "$compute on 2 GPUs, NCCL_P2P_DISABLE=1"; fi
