@@ -4,6 +4,12 @@
 # Builds for sm_90, runs every test (test_backend_ops now runs for real), then the fixture and
 # other-size tests on the CUDA backend in fp32 (held to 1e-4, as the CPU) and checks that bf16
 # stays within its bound; 1 GPU vs 2 GPUs (NCCL, then NCCL through host memory) bit-identical.
+# The device machine has everything but cJSON and cannot install it. Here, from the repo root:
+#   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev && for f in *.deb; do
+#   dpkg -x $f root; done); echo /.deps/ >> .git/info/exclude
+# and there, before this script (carry .deps, and a copy of the fixtures as FIXTURES):
+#   D=$PWD/.deps/root/usr; sed -i "s|=/usr|=$D|" $D/lib/x86_64-linux-gnu/pkgconfig/libcjson.pc
+#   export PKG_CONFIG_PATH=$D/lib/x86_64-linux-gnu/pkgconfig LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu
 set -u
 cd "$(dirname "$0")/../.."
 B=${1:-build-gpu}
