@@ -63,14 +63,6 @@ br_tensor *br_set_add(br_tensor_set *set, const char *name, int ndim, const int6
     return t;
 }
 
-br_status br_set_add_copy(br_tensor_set *set, const char *name, int ndim, const int64_t *shape,
-                          const float *data) {
-    br_tensor *t = br_set_add(set, name, ndim, shape);
-    if (!t) return BR_ENOMEM;
-    memcpy(t->data, data, (size_t)br_numel(ndim, shape) * sizeof(float));
-    return BR_OK;
-}
-
 br_status br_set_add_setting(br_tensor_set *set, const char *name, int count, const double *values) {
     if (strlen(name) >= BR_NAME_MAX || count < 1 || count > BR_SETTING_MAX)
         return br_fail(BR_EINPUT, "setting %s: name too long or %d values (1..%d allowed)", name,

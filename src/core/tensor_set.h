@@ -41,9 +41,6 @@ char *br_shape_str(char *buf, size_t size, int ndim, const int64_t *shape);
 // Adds a tensor of the given shape (data allocated, uninitialised) and returns it, or NULL after
 // recording BR_ENOMEM / a duplicate name through br_fail().
 br_tensor *br_set_add(br_tensor_set *set, const char *name, int ndim, const int64_t *shape);
-// Adds a copy of data.
-br_status br_set_add_copy(br_tensor_set *set, const char *name, int ndim, const int64_t *shape,
-                          const float *data);
 br_status br_set_add_setting(br_tensor_set *set, const char *name, int count, const double *values);
 
 const br_tensor *br_set_find(const br_tensor_set *set, const char *name);

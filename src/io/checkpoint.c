@@ -281,24 +281,6 @@ static br_status locate(br_checkpoint *c, const char *name, br_st_file **file,
 // locate() for the queries below: they answer yes or no and leave the recorded error as they
 // found it, so that a later, real failure is the one reported. (A shard that fails to open
 // reads as "absent" here; loading from it reports why.)
-static const br_st_entry *lookup_quietly(br_checkpoint *c, const char *name) {
-    int clean = br_error()[0] == '\0';
-    br_st_file *f = NULL;
-    const br_st_entry *e = NULL;
-    if (locate(c, name, &f, &e) != BR_OK) {
-        if (clean) br_clear_error();
-        return NULL;
-    }
-    return e;
-}
-
-int br_ckpt_has(br_checkpoint *c, const char *name) { return lookup_quietly(c, name) != NULL; }
-
-const char *br_ckpt_dtype_name(br_checkpoint *c, const char *name) {
-    const br_st_entry *e = lookup_quietly(c, name);
-    return e ? br_dtype_name(e->dtype) : NULL;
-}
-
 // A negative wanted dimension matches any size (br_shape_str prints it as "*").
 static int shape_matches(const br_st_entry *e, int ndim, const int64_t *want) {
     if (e->ndim != ndim) return 0;

@@ -38,10 +38,4 @@ br_status br_ckpt_open_random(br_checkpoint *c, cJSON *config, uint64_t seed);
 br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int ndim,
                                 const int64_t *shape, float **out);
 
-// 1 when the checkpoint holds a tensor of that name (opens its shard if needed).
-int br_ckpt_has(br_checkpoint *c, const char *name);
-
-// The dtype of tensor name as stored, for reports ("BF16"); NULL when absent.
-const char *br_ckpt_dtype_name(br_checkpoint *c, const char *name);
-
 #endif
