@@ -158,6 +158,23 @@ static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, in
     drop(q), drop(k), drop(v), drop(o), drop(bias);
 }
 
+// The numeric guard: the same count of NaN/Inf and the same largest finite magnitude (exact:
+// both are order-independent).
+static void test_non_finite(size_t n, int planted) {
+    pair x = make(n, 1e30f);
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < planted; i++) x.cpu[(size_t)i * 7919 % n] = bad[i % 3];
+    gpu->upload(gpu, x.gpu, x.cpu, n);
+    float max_cpu = 0, max_gpu = 0;
+    size_t bad_cpu = cpu->count_non_finite(cpu, x.cpu, n, &max_cpu);
+    size_t bad_gpu = gpu->count_non_finite(gpu, x.gpu, n, &max_gpu);
+    int ok = bad_cpu == bad_gpu && max_cpu == max_gpu;
+    ok ? passed++ : failed++;
+    printf("%s count_non_finite n %zu: %zu / %zu bad, max %g / %g (cpu / gpu)\n", ok ? "ok  " : "FAIL",
+           n, bad_cpu, bad_gpu, max_cpu, max_gpu);
+    drop(x);
+}
+
 static void run_all(void) {
     int bf16 = gpu->compute == BR_COMPUTE_BF16;
     double prod = bf16 ? 3e-2 : 1e-5;
@@ -174,6 +191,8 @@ static void run_all(void) {
     test_attention(1, 130, 130, 5, 32, 4, 0, prod);
     test_attention(2, 333, 129, 4, 64, 1, 3, prod);
     test_attention(1, 257, 300, 2, 128, 1, 0, prod);
+    test_non_finite(1, 0);
+    test_non_finite(1000003, 5);
 }
 
 int main(void) {

@@ -26,7 +26,7 @@ typedef struct {
     cudaStream_t stream;
     cublasHandle_t blas;
     uint16_t *x_bf16; // activations converted for a bf16 product
-    void *guard;      // numeric guard results: unsigned long long count, unsigned max bits
+    void *guard;      // numeric guard results (a guard_result)
     size_t x_bf16_cap;
 } cuda_state;
 
@@ -216,17 +216,20 @@ static void op_add_table(br_backend *be, float *y, const float *table, const flo
     CUDA_OK(be, cuda_add_table(y, table, rows, B, n, state(be)->stream));
 }
 
+// The numeric guard's result, in one device buffer and copied back in one piece.
+typedef struct {
+    unsigned long long count; // NaN/Inf values
+    unsigned max_bits;        // bits of the largest finite |x| (a non-negative float)
+} guard_result;
+
 static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, float *max_abs) {
     cuda_state *s = state(be);
-    struct { unsigned long long count; unsigned max_bits; } result;
-    unsigned long long *count = s->guard;
-    unsigned *max_bits = (unsigned *)(count + 1);
-    CUDA_OK(be, cuda_count_non_finite(x, n, count, max_bits, s->stream));
-    CUDA_OK(be, cudaMemcpyAsync(&result.count, count, sizeof result.count, cudaMemcpyDeviceToHost, s->stream));
-    CUDA_OK(be, cudaMemcpyAsync(&result.max_bits, max_bits, sizeof result.max_bits, cudaMemcpyDeviceToHost, s->stream));
+    guard_result *dev = s->guard, host;
+    CUDA_OK(be, cuda_count_non_finite(x, n, &dev->count, &dev->max_bits, s->stream));
+    CUDA_OK(be, cudaMemcpyAsync(&host, dev, sizeof host, cudaMemcpyDeviceToHost, s->stream));
     cuda_sync(be);
-    memcpy(max_abs, &result.max_bits, sizeof *max_abs);
-    return (size_t)result.count;
+    memcpy(max_abs, &host.max_bits, sizeof *max_abs);
+    return (size_t)host.count;
 }
 
 static const br_backend cuda_template = {
@@ -277,7 +280,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_backend **ou
     CUDA_OK(be, cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
     BLAS_OK(be, cublasCreate(&s->blas));
     BLAS_OK(be, cublasSetStream(s->blas, s->stream));
-    CUDA_OK(be, cudaMalloc(&s->guard, 16));
+    CUDA_OK(be, cudaMalloc(&s->guard, sizeof(guard_result)));
     // fp32 means fp32: no TF32 on Ampere and newer, so a P40 and an H100 compute alike.
     BLAS_OK(be, cublasSetMathMode(s->blas, compute == BR_COMPUTE_FP32 ? CUBLAS_PEDANTIC_MATH
                                                                       : CUBLAS_DEFAULT_MATH));
