@@ -45,4 +45,22 @@ void cpu_add_table(float *y, const float *table, const float *rows, int B, int n
 // Number of NaN/Inf values in x[n]; *max_abs = the largest finite |x|.
 size_t cpu_count_non_finite(const float *x, size_t n, float *max_abs);
 
+// The VAE decoder's layout ops (kernels/conv3d.c), on channels-last video x[F, H, W, C].
+// im2col of a 3x3x3 convolution for the output cells row0 .. row0 + n_rows - 1 of the F*H*W grid
+// (frame-major, then rows, then columns): cols[n_rows, 27*C], entry (kt*9 + kh*3 + kw)*C + c of
+// row (t, h, w) = x[t + kt - lead, h + kh - 1, w + kw - 1, c], zero outside H and W, the frame
+// index clamped to 0 .. F-1 (edge frames replicated); lead = 2 when causal (two copies of the
+// first frame before it), else 1 (one copy before, one of the last frame after).
+void cpu_im2col_3d(float *cols, const float *x, int F, int H, int W, int C, int causal, int row0,
+                   int n_rows);
+// Depth-to-space: x[F, H, W, C*st*ss*ss] with channel (c*st + it)*ss*ss + ih*ss + iw becomes
+// y[F*st - drop, H*ss, W*ss, c_out], y[f*st + it - drop, h*ss + ih, w*ss + iw, k] =
+// x[f, h, w, channel of (k mod C, it, ih, iw)] (the first drop frames are dropped; c_out a
+// multiple of C repeats the channels); add != 0 adds into y instead of writing it.
+void cpu_depth_to_space(float *y, const float *x, int F, int H, int W, int C, int st, int ss,
+                        int drop, int c_out, int add);
+// y = (x - mean) / sqrt(var + eps) * w + b over rows of D (w, b may be NULL; y may be x).
+void cpu_layer_norm(float *y, const float *x, const float *w, const float *b, int rows, int D,
+                    float eps);
+
 #endif

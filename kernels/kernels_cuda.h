@@ -50,6 +50,15 @@ cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStre
 cudaError_t cuda_count_non_finite(const float *x, size_t n, unsigned long long *count,
                                   unsigned *max_bits, cudaStream_t s);
 
+// The VAE decoder's ops (kernels/conv3d.cu, kernels/layer_norm.cu): twins of cpu_im2col_3d,
+// cpu_depth_to_space and cpu_layer_norm (kernels_cpu.h), plain fp32 (sm_60 and newer).
+cudaError_t cuda_im2col_3d(float *cols, const float *x, int F, int H, int W, int C, int causal,
+                           int row0, int n_rows, cudaStream_t s);
+cudaError_t cuda_depth_to_space(float *y, const float *x, int F, int H, int W, int C, int st,
+                                int ss, int drop, int c_out, int add, cudaStream_t s);
+cudaError_t cuda_layer_norm(float *y, const float *x, const float *w, const float *b, int rows,
+                            int D, float eps, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

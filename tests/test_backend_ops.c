@@ -175,6 +175,37 @@ static void test_non_finite(size_t n, int planted) {
     drop(x);
 }
 
+// The VAE decoder's ops: im2col and depth-to-space move data (exact: bound 0); the LayerNorm
+// with weight and bias sums in double on both sides (1e-5).
+static void test_vae_ops(int F, int H, int W, int C, int causal) {
+    const int rows = F * H * W, row0 = rows / 3, n = rows - row0 - 1; // a chunk in the middle
+    pair x = make((size_t)rows * C, 3), cols = make((size_t)n * 27 * C, 0);
+    cpu->im2col_3d(cpu, cols.cpu, x.cpu, F, H, W, C, causal, row0, n);
+    gpu->im2col_3d(gpu, cols.gpu, x.gpu, F, H, W, C, causal, row0, n);
+    char what[96];
+    snprintf(what, sizeof what, "im2col_3d %dx%dx%dx%d causal %d rows %d+%d", F, H, W, C, causal,
+             row0, n);
+    compare(what, cols, 0);
+    // x read as [F, H, W, 8 * (C / 8)]: the upsampler's shuffle, then the residual's add.
+    const int c8 = C / 8, Fo = 2 * F - 1;
+    pair y = make((size_t)Fo * 4 * H * W * c8 * 2, 1);
+    cpu->depth_to_space(cpu, y.cpu, x.cpu, F, H, W, c8, 2, 2, 1, c8 * 2, 1);
+    gpu->depth_to_space(gpu, y.gpu, x.gpu, F, H, W, c8, 2, 2, 1, c8 * 2, 1);
+    snprintf(what, sizeof what, "depth_to_space %dx%dx%dx%d x2 drop 1, repeat-add", F, H, W, C);
+    compare(what, y, 0);
+    pair u = make((size_t)F * H * 4 * W * 4 * (C / 16), 0);
+    cpu->depth_to_space(cpu, u.cpu, x.cpu, F, H, W, C / 16, 1, 4, 0, C / 16, 0);
+    gpu->depth_to_space(gpu, u.gpu, x.gpu, F, H, W, C / 16, 1, 4, 0, C / 16, 0);
+    snprintf(what, sizeof what, "depth_to_space %dx%dx%dx%d unpatchify 4", F, H, W, C);
+    compare(what, u, 0);
+    pair w = make(C, 2), b = make(C, 1), z = make((size_t)rows * C, 0);
+    cpu->layer_norm(cpu, z.cpu, x.cpu, w.cpu, b.cpu, rows, C, 1e-6f);
+    gpu->layer_norm(gpu, z.gpu, x.gpu, w.gpu, b.gpu, rows, C, 1e-6f);
+    snprintf(what, sizeof what, "layer_norm rows %d D %d", rows, C);
+    compare(what, z, 1e-5);
+    drop(x), drop(cols), drop(y), drop(u), drop(w), drop(b), drop(z);
+}
+
 static void run_all(void) {
     int bf16 = gpu->compute == BR_COMPUTE_BF16;
     double prod = bf16 ? 3e-2 : 1e-5;
@@ -193,6 +224,9 @@ static void run_all(void) {
     test_attention(1, 257, 300, 2, 128, 1, 0, prod);
     test_non_finite(1, 0);
     test_non_finite(1000003, 5);
+    test_vae_ops(3, 5, 7, 32, 0);
+    test_vae_ops(4, 9, 6, 48, 1);
+    test_vae_ops(2, 33, 40, 128, 0); // the released decoder's last width
 }
 
 int main(void) {

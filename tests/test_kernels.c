@@ -214,6 +214,131 @@ static void test_residual(void) {
     free(h), free(x), free(gate), free(want), free(table), free(y);
 }
 
+// im2col by hand: a 1 x 1 pixel clip of two frames (10, 20) has only centre taps
+// (kh = kw = 1: columns 4, 13, 22); non-causal pads one first and one last frame, causal two
+// first frames. Then zero padding in W on a 1 x 2 clip: tap kw = 2 of column 0 is column 1.
+static void test_im2col_hand(void) {
+    const float x[2] = {10, 20}, row[4] = {1, 2}; // row: H 1, W 2, C 1
+    float cols[54];
+    const float want_nc[2][3] = {{10, 10, 20}, {10, 20, 20}}, want_c[2][3] = {{10, 10, 10}, {10, 10, 20}};
+    int ok = 1;
+    for (int causal = 0; causal < 2; causal++) {
+        cpu_im2col_3d(cols, x, 2, 1, 1, 1, causal, 0, 2);
+        for (int t = 0; t < 2; t++)
+            for (int k = 0; k < 27; k++) {
+                float want = k % 9 == 4 ? (causal ? want_c : want_nc)[t][k / 9] : 0;
+                ok &= cols[t * 27 + k] == want;
+            }
+    }
+    cpu_im2col_3d(cols, row, 1, 1, 2, 1, 0, 0, 2); // F 1, H 1, W 2
+    ok &= cols[9 + 3] == 0 && cols[9 + 4] == 1 && cols[9 + 5] == 2;        // column 0, kt 1, kh 1
+    ok &= cols[27 + 9 + 3] == 1 && cols[27 + 9 + 4] == 2 && cols[27 + 9 + 5] == 0; // column 1
+    ok &= cols[0] == 0 && cols[27 + 26] == 0;                              // kh 0 / 2: outside H
+    ok ? passed++ : failed++;
+    printf("%s im2col_3d by hand (edge frames, zero padding)\n", ok ? "ok  " : "FAIL");
+}
+
+// A 3x3x3 convolution as im2col (in chunks of rows, as the decoder runs it) + cpu_linear,
+// against a direct convolution of the explicitly padded clip, in double.
+static void test_conv3d(int F, int H, int W, int C, int Co, int causal, int chunk) {
+    const size_t n_in = (size_t)F * H * W * C, rows = (size_t)F * H * W;
+    float *x = randoms(n_in, 2), *w = randoms((size_t)Co * 27 * C, 1), *b = randoms(Co, 1);
+    float *cols = malloc((size_t)chunk * 27 * C * sizeof(float)), *y = malloc(rows * Co * sizeof(float));
+    double *want = zeros(rows * Co);
+    int pad[64]; // frame of the padded clip -> frame of x: causal [0, 0, 0 .. F-1], else [0, 0 .. F-1, F-1]
+    for (int i = 0; i < F + 2; i++) pad[i] = causal ? (i < 2 ? 0 : i - 2) : (i == 0 ? 0 : i > F ? F - 1 : i - 1);
+    for (int t = 0; t < F; t++)
+        for (int h = 0; h < H; h++)
+            for (int v = 0; v < W; v++)
+                for (int o = 0; o < Co; o++) {
+                    double s = b[o];
+                    for (int kt = 0; kt < 3; kt++)
+                        for (int kh = 0; kh < 3; kh++)
+                            for (int kw = 0; kw < 3; kw++) {
+                                int f = pad[t + kt], yy = h + kh - 1, xx = v + kw - 1;
+                                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue; // zeros
+                                for (int c = 0; c < C; c++)
+                                    s += (double)w[((size_t)o * 27 + kt * 9 + kh * 3 + kw) * C + c] *
+                                         x[(((size_t)f * H + yy) * W + xx) * C + c];
+                            }
+                    want[(((size_t)t * H + h) * W + v) * Co + o] = s;
+                }
+    for (int r0 = 0; r0 < (int)rows; r0 += chunk) {
+        int n = (int)rows - r0 < chunk ? (int)rows - r0 : chunk;
+        cpu_im2col_3d(cols, x, F, H, W, C, causal, r0, n);
+        cpu_linear(y + (size_t)r0 * Co, cols, w, b, n, 27 * C, Co);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "conv3d (im2col + linear) %dx%dx%dx%d->%d causal %d chunk %d", F,
+             H, W, C, Co, causal, chunk);
+    check(what, y, want, rows * Co, 1e-5);
+    free(x), free(w), free(b), free(cols), free(y), free(want);
+}
+
+// Depth-to-space by hand: one cell of 8 channels, st = ss = 2: frame it, row ih, column iw
+// holds channel it*4 + ih*2 + iw; drop 1 keeps frame 1 (channels 4..7); a repeated, added copy.
+static void test_depth_to_space_hand(void) {
+    const float x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    float y[16];
+    int ok = 1;
+    cpu_depth_to_space(y, x, 1, 1, 1, 1, 2, 2, 0, 1, 0);
+    for (int i = 0; i < 8; i++) ok &= y[i] == i; // [t, h, w] order = channel order
+    cpu_depth_to_space(y, x, 1, 1, 1, 1, 2, 2, 1, 1, 0);
+    for (int i = 0; i < 4; i++) ok &= y[i] == 4 + i;
+    for (int i = 0; i < 8; i++) y[i] = 100;
+    cpu_depth_to_space(y, x, 1, 1, 1, 1, 2, 2, 1, 2, 1); // 2 output channels, both channel 0's
+    for (int i = 0; i < 4; i++) ok &= y[2 * i] == 104 + i && y[2 * i + 1] == 104 + i;
+    ok ? passed++ : failed++;
+    printf("%s depth_to_space by hand (order, dropped frame, repeat-add)\n", ok ? "ok  " : "FAIL");
+}
+
+// Depth-to-space against its scatter form (each input element to its place), random sizes.
+static void test_depth_to_space(int F, int H, int W, int C, int st, int ss, int drop, int rep) {
+    const int g = st * ss * ss, Fo = F * st - drop, c_out = C * rep;
+    const size_t n_out = (size_t)Fo * H * ss * W * ss * c_out;
+    float *x = randoms((size_t)F * H * W * C * g, 1), *y = malloc(n_out * sizeof(float));
+    double *want = zeros(n_out);
+    for (int f = 0; f < F; f++)
+        for (int h = 0; h < H; h++)
+            for (int v = 0; v < W; v++)
+                for (int c = 0; c < C; c++)
+                    for (int it = 0; it < st; it++)
+                        for (int ih = 0; ih < ss; ih++)
+                            for (int iw = 0; iw < ss; iw++) {
+                                int t = f * st + it - drop;
+                                if (t < 0) continue;
+                                float val = x[(((size_t)f * H + h) * W + v) * C * g + (c * st + it) * ss * ss + ih * ss + iw];
+                                size_t cell = ((size_t)t * H * ss + h * ss + ih) * W * ss + v * ss + iw;
+                                for (int r = 0; r < rep; r++) want[cell * c_out + r * C + c] = val;
+                            }
+    cpu_depth_to_space(y, x, F, H, W, C, st, ss, drop, c_out, 0);
+    char what[96];
+    snprintf(what, sizeof what, "depth_to_space %dx%dx%dx%d st%d ss%d drop%d x%d", F, H, W, C, st,
+             ss, drop, rep);
+    check(what, y, want, n_out, 0);
+    free(x), free(y), free(want);
+}
+
+static void test_layer_norm(int rows, int D, float scale, int affine) {
+    const size_t n = (size_t)rows * D;
+    float *x = randoms(n, scale), *w = randoms(D, 2), *b = randoms(D, 1), *y = malloc(n * sizeof(float));
+    double *want = zeros(n);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * D;
+        double mean = 0, var = 0;
+        for (int i = 0; i < D; i++) mean += xr[i] / (double)D;
+        for (int i = 0; i < D; i++) var += (xr[i] - mean) * (xr[i] - mean) / D;
+        for (int i = 0; i < D; i++)
+            want[(size_t)r * D + i] = (xr[i] - mean) / sqrt(var + 1e-6) * (affine ? w[i] : 1) + (affine ? b[i] : 0);
+    }
+    memcpy(y, x, n * sizeof(float));
+    cpu_layer_norm(y, y, affine ? w : NULL, affine ? b : NULL, rows, D, 1e-6f); // in place
+    char what[96];
+    snprintf(what, sizeof what, "layer_norm rows %d D %d scale %g affine %d", rows, D, scale, affine);
+    check(what, y, want, n, 1e-5);
+    free(x), free(w), free(b), free(y), free(want);
+}
+
 int main(void) {
     test_linear(1, 1, 1, 1);
     test_linear(37, 29, 53, 1);
@@ -231,6 +356,17 @@ int main(void) {
     test_attention(1, 130, 130, 5, 8, 8, 0); // large scores: the max subtraction matters
     test_attention(1, 3, 5, 1, 3, 1, 5);     // every key masked: uniform weights, still finite
     test_residual();
+    test_im2col_hand();
+    test_conv3d(3, 4, 5, 3, 4, 0, 7);  // chunks that end mid-row and mid-frame
+    test_conv3d(4, 3, 2, 5, 2, 1, 24); // causal, one chunk
+    test_conv3d(1, 1, 1, 2, 3, 0, 1);  // a single cell: every neighbour is padding
+    test_depth_to_space_hand();
+    test_depth_to_space(3, 2, 3, 2, 2, 2, 1, 1); // the upsampler
+    test_depth_to_space(2, 3, 2, 3, 2, 2, 1, 4); // the residual path: channels repeated
+    test_depth_to_space(2, 2, 3, 3, 1, 4, 0, 1); // the unpatchify
+    test_layer_norm(5, 16, 1, 1);
+    test_layer_norm(3, 37, 1e4f, 1); // odd width, large magnitudes
+    test_layer_norm(2, 8, 3, 0);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

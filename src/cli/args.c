@@ -1,6 +1,8 @@
 // args.c: a small option parser (getopt_long is not in C11, and we need only long options).
 #include "args.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const br_option *find(const br_option *opts, int n, const char *name, size_t len) {
@@ -42,4 +44,36 @@ int br_wants_help(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
     return 0;
+}
+
+br_status br_parse_int(const char *text, const char *option, long lo, long hi, int *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || end == text || *end || errno || v < lo || v > hi)
+        return br_fail(BR_EINPUT, "--%s %s: expected an integer in %ld..%ld", option,
+                       text ? text : "", lo, hi);
+    *out = (int)v;
+    return BR_OK;
+}
+
+br_status br_parse_double(const char *text, const char *option, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || end == text || *end || errno || v != v)
+        return br_fail(BR_EINPUT, "--%s %s: expected a number", option, text ? text : "");
+    *out = v;
+    return BR_OK;
+}
+
+br_status br_parse_u64(const char *text, const char *option, uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = text && *text != '-' ? strtoull(text, &end, 10) : 0;
+    if (!text || *text == '-' || end == text || *end || errno)
+        return br_fail(BR_EINPUT, "--%s %s: expected a non-negative integer", option,
+                       text ? text : "");
+    *out = (uint64_t)v;
+    return BR_OK;
 }

@@ -2,6 +2,8 @@
 #ifndef BR_ARGS_H
 #define BR_ARGS_H
 
+#include <stdint.h>
+
 #include "core/status.h"
 
 typedef struct {
@@ -13,6 +15,11 @@ typedef struct {
 // Parses argv[0..argc) (the words after the command); errors name the command and the option.
 br_status br_parse_options(int argc, char **argv, const br_option *opts, int n_opts,
                            const char *command);
+
+// Strict number parsing of an option's value (the whole word, in range); errors name --option.
+br_status br_parse_int(const char *text, const char *option, long lo, long hi, int *out);
+br_status br_parse_double(const char *text, const char *option, double *out);
+br_status br_parse_u64(const char *text, const char *option, uint64_t *out);
 
 // 1 when any word is --help or -h.
 int br_wants_help(int argc, char **argv);

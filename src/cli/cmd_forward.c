@@ -48,32 +48,6 @@ const char br_forward_help[] =
     "\n"
     "The CPU backend computes in fp32 (OpenBLAS); set OPENBLAS_NUM_THREADS to the cores per rank.\n";
 
-// What rank 0 prints about each rank's device before the work starts.
-typedef struct {
-    char host[64];
-    char device[300];
-    char compute[32];
-    char transport[32];
-} rank_device;
-
-static br_status print_devices(br_comm *comm, br_backend *be) {
-    rank_device mine = {0}, *all = NULL;
-    snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(comm));
-    snprintf(mine.device, sizeof mine.device, "%s", be->device_name);
-    snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(be->compute));
-    snprintf(mine.transport, sizeof mine.transport, "%s", br_comm_transport(comm)->name);
-    int n = br_comm_size(comm), me = br_comm_rank(comm);
-    if (me == 0 && !(all = calloc((size_t)n, sizeof *all)))
-        return br_fail(BR_ENOMEM, "out of memory");
-    br_status st = br_comm_gather_bytes(comm, &mine, all, sizeof mine, 0);
-    for (int r = 0; st == BR_OK && me == 0 && r < n; r++)
-        printf("rank %d  %-12s %-44s compute %-26s transport %s\n", r, all[r].host,
-               all[r].device, all[r].compute, all[r].transport);
-    fflush(stdout);
-    free(all);
-    return st;
-}
-
 br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
     const char *backend = "auto", *compute = "auto", *check = "first", *repeat = "0";
@@ -103,8 +77,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     br_backend *be = NULL;
     st = br_backend_open(backend, compute, br_comm_local_rank(comm), &be);
-    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK &&
-        (st = br_comm_agree(comm, print_devices(comm, be))) == BR_OK)
+    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
         st = br_forward(comm, be, &opts);
     br_backend_close(be);
     return st;

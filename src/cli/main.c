@@ -14,7 +14,9 @@ static const char usage[] =
     "usage: mpirun -np P brigade COMMAND [options]     (P = 1 also runs without mpirun)\n"
     "\n"
     "commands:\n"
-    "  forward   one transformer forward pass of an LTX-Video checkpoint on given inputs\n"
+    "  run         text-to-video: prompt embeddings in, latents and PNG frames out\n"
+    "  forward     one transformer forward pass of an LTX-Video checkpoint on given inputs\n"
+    "  init-model  write a tiny LTX-Video model with random weights (a diffusers folder)\n"
     "\n"
     "Run 'brigade COMMAND --help' for a command's options.\n";
 
@@ -27,12 +29,23 @@ int main(int argc, char **argv) {
         puts("brigade 0.1");
         return 0;
     }
-    if (strcmp(argv[1], "forward") != 0) {
+    static const struct {
+        const char *name;
+        br_status (*run)(br_comm *, int, char **);
+        const char *help;
+    } commands[] = {{"forward", br_cmd_forward, br_forward_help}, {"run", br_cmd_run, br_run_help}};
+    if (strcmp(argv[1], "init-model") == 0) {
+        if (br_wants_help(argc - 2, argv + 2)) return fputs(br_init_model_help, stdout), 0;
+        return br_cmd_init_model(argc - 2, argv + 2);
+    }
+    int c = 0;
+    while (c < 2 && strcmp(argv[1], commands[c].name) != 0) c++;
+    if (c == 2) {
         fprintf(stderr, "brigade: unknown command '%s' (see brigade --help)\n", argv[1]);
         return 2;
     }
     if (br_wants_help(argc - 2, argv + 2)) {
-        fputs(br_forward_help, stdout);
+        fputs(commands[c].help, stdout);
         return 0;
     }
     br_comm *comm = NULL;
@@ -41,7 +54,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "brigade: error: %s\n", br_error());
         return 1;
     }
-    st = br_cmd_forward(comm, argc - 2, argv + 2);
+    st = commands[c].run(comm, argc - 2, argv + 2);
     if (st != BR_OK && br_comm_rank(comm) == 0) fprintf(stderr, "brigade: error: %s\n", br_error());
     br_comm_finalize(comm);
     return st == BR_OK ? 0 : 1;

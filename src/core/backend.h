@@ -58,6 +58,20 @@ struct br_backend {
                       int n);
     // The numeric guard (synchronous): NaN/Inf count of x[n], *max_abs its largest finite |x|.
     size_t (*count_non_finite)(br_backend *be, const float *x, size_t n, float *max_abs);
+    // The VAE decoder's ops, on channels-last video [F, H, W, C] (kernels_cpu.h: cpu_im2col_3d,
+    // cpu_depth_to_space, cpu_layer_norm).
+    void (*im2col_3d)(br_backend *be, float *cols, const float *x, int F, int H, int W, int C,
+                      int causal, int row0, int n_rows);
+    void (*depth_to_space)(br_backend *be, float *y, const float *x, int F, int H, int W, int C,
+                           int st, int ss, int drop, int c_out, int add);
+    void (*layer_norm)(br_backend *be, float *y, const float *x, const float *w, const float *b,
+                       int rows, int D, float eps);
+
+    // Called while sync() waits for the device (may be NULL): src/comm sets it so that MPI's
+    // non-blocking sends progress while the host would otherwise sleep (Open MPI moves a large
+    // message only while its sender is inside an MPI call).
+    void (*wait_hook)(void *arg);
+    void *wait_arg;
 
     br_compute compute;
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"

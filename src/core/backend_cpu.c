@@ -63,6 +63,19 @@ static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, floa
     return cpu_count_non_finite(x, n, max_abs);
 }
 
+static void op_im2col_3d(br_backend *be, float *cols, const float *x, int F, int H, int W, int C,
+                         int causal, int row0, int n_rows) {
+    cpu_im2col_3d(cols, x, F, H, W, C, causal, row0, n_rows);
+}
+static void op_depth_to_space(br_backend *be, float *y, const float *x, int F, int H, int W,
+                              int C, int st, int ss, int drop, int c_out, int add) {
+    cpu_depth_to_space(y, x, F, H, W, C, st, ss, drop, c_out, add);
+}
+static void op_layer_norm(br_backend *be, float *y, const float *x, const float *w,
+                          const float *b, int rows, int D, float eps) {
+    cpu_layer_norm(y, x, w, b, rows, D, eps);
+}
+
 static br_backend cpu_backend = {
     .name = "cpu",
     .compute = BR_COMPUTE_FP32,
@@ -88,6 +101,9 @@ static br_backend cpu_backend = {
     .add_gated = op_add_gated,
     .add_table = op_add_table,
     .count_non_finite = op_count_non_finite,
+    .im2col_3d = op_im2col_3d,
+    .depth_to_space = op_depth_to_space,
+    .layer_norm = op_layer_norm,
 };
 
 br_backend *br_backend_cpu(void) { return &cpu_backend; }

@@ -4,12 +4,14 @@
 // (SGEMM, TF32 off: the Pascal path); BR_COMPUTE_BF16 stores matrices in bf16 and converts the
 // activations to bf16 for GemmEx with fp32 accumulation (tensor cores). A CUDA or cuBLAS failure
 // cannot be agreed on between ranks: it names the GPU and ends the job (br_fatal).
+#define _POSIX_C_SOURCE 200809L // nanosleep
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 #include "kernels_cuda.h"
@@ -122,7 +124,15 @@ static void cuda_copy(br_backend *be, float *dst, const float *src, size_t n) {
     CUDA_OK(be, cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice,
                                 state(be)->stream));
 }
-static void cuda_sync(br_backend *be) { CUDA_OK(be, cudaStreamSynchronize(state(be)->stream)); }
+// Polls instead of sleeping in cudaStreamSynchronize, so that the wait hook can run.
+static void cuda_sync(br_backend *be) {
+    cudaError_t e;
+    while (be->wait_hook && (e = cudaStreamQuery(state(be)->stream)) == cudaErrorNotReady) {
+        be->wait_hook(be->wait_arg);
+        nanosleep(&(struct timespec){0, 20000}, NULL);
+    }
+    CUDA_OK(be, cudaStreamSynchronize(state(be)->stream));
+}
 
 static float *cuda_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
     float *d = cuda_alloc(be, n, purpose);
@@ -232,6 +242,20 @@ static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, floa
     return (size_t)host.count;
 }
 
+static void op_im2col_3d(br_backend *be, float *cols, const float *x, int F, int H, int W, int C,
+                         int causal, int row0, int n_rows) {
+    CUDA_OK(be, cuda_im2col_3d(cols, x, F, H, W, C, causal, row0, n_rows, state(be)->stream));
+}
+static void op_depth_to_space(br_backend *be, float *y, const float *x, int F, int H, int W,
+                              int C, int st, int ss, int drop, int c_out, int add) {
+    CUDA_OK(be, cuda_depth_to_space(y, x, F, H, W, C, st, ss, drop, c_out, add,
+                                    state(be)->stream));
+}
+static void op_layer_norm(br_backend *be, float *y, const float *x, const float *w,
+                          const float *b, int rows, int D, float eps) {
+    CUDA_OK(be, cuda_layer_norm(y, x, w, b, rows, D, eps, state(be)->stream));
+}
+
 static const br_backend cuda_template = {
     .name = "cuda",
     .alloc = cuda_alloc,
@@ -255,6 +279,9 @@ static const br_backend cuda_template = {
     .add_gated = op_add_gated,
     .add_table = op_add_table,
     .count_non_finite = op_count_non_finite,
+    .im2col_3d = op_im2col_3d,
+    .depth_to_space = op_depth_to_space,
+    .layer_norm = op_layer_norm,
 };
 
 br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out) {

@@ -62,7 +62,7 @@ static br_status slurp(const char *path, char **out) {
 }
 
 // Parses path as JSON whose top level must be an object.
-static br_status read_json_object(const char *path, cJSON **out) {
+br_status br_json_read_object(const char *path, cJSON **out) {
     char *text = NULL;
     BR_TRY(slurp(path, &text));
     cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
@@ -152,7 +152,7 @@ static br_status read_weight_map(br_checkpoint *c, const char *path, const cJSON
 
 static br_status read_index(br_checkpoint *c, const char *path) {
     cJSON *root = NULL;
-    BR_TRY(read_json_object(path, &root));
+    BR_TRY(br_json_read_object(path, &root));
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     int n = cJSON_IsObject(wm) ? cJSON_GetArraySize(wm) : 0;
     br_status st = BR_OK;
@@ -228,7 +228,7 @@ br_status br_ckpt_open(br_checkpoint *c, const char *dir) {
     c->dir = strdup(dir);
     if (!c->dir) return br_fail(BR_ENOMEM, "%s: out of memory", dir);
     char *config = join(dir, "config.json");
-    br_status st = config ? read_json_object(config, &c->config)
+    br_status st = config ? br_json_read_object(config, &c->config)
                           : br_fail(BR_ENOMEM, "%s: out of memory", dir);
     free(config);
     if (st == BR_OK) st = find_weights(c);

@@ -24,6 +24,9 @@ typedef struct {
     uint64_t random_seed;   // non-zero: a checkpoint of random weights (checkpoint_random.c)
 } br_checkpoint;
 
+// Parses the JSON file path, whose top level must be an object, into *out (cJSON_Delete it).
+br_status br_json_read_object(const char *path, cJSON **out);
+
 // Reads dir/config.json and finds the weights (single file or index). Errors name the file.
 br_status br_ckpt_open(br_checkpoint *c, const char *dir);
 void br_ckpt_close(br_checkpoint *c);

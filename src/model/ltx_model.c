@@ -63,9 +63,9 @@ void ltx_workspace_free(br_backend *be, ltx_workspace *ws) {
     }
 }
 
-void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
-                    const float *latents, const float *timestep, const float *prompt,
-                    ltx_context *ctx, ltx_workspace *ws, float *h) {
+void ltx_embed_latents(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                       const float *latents, const float *timestep, ltx_context *ctx,
+                       ltx_workspace *ws, float *h) {
     const int B = ctx->B, D = cfg->dim;
     linear(be, h, latents, &w->proj_in, B * ctx->S);
 
@@ -78,12 +78,22 @@ void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weigh
     be->copy(be, ws->time, ctx->embedded_timestep, (size_t)B * D);
     be->silu(be, ws->time, (size_t)B * D);
     linear(be, ctx->temb, ws->time, &w->time_linear, B);
+}
 
+void ltx_embed_prompt(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                      const float *prompt, ltx_context *ctx, ltx_workspace *ws) {
     // PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2.
-    const int prompt_rows = B * ctx->L;
+    const int prompt_rows = ctx->B * ctx->L;
     linear(be, ws->k, prompt, &w->caption1, prompt_rows);
-    be->gelu_tanh(be, ws->k, (size_t)prompt_rows * D);
+    be->gelu_tanh(be, ws->k, (size_t)prompt_rows * cfg->dim);
     linear(be, ctx->caption, ws->k, &w->caption2, prompt_rows);
+}
+
+void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                    const float *latents, const float *timestep, const float *prompt,
+                    ltx_context *ctx, ltx_workspace *ws, float *h) {
+    ltx_embed_latents(be, cfg, w, latents, timestep, ctx, ws, h);
+    ltx_embed_prompt(be, cfg, w, prompt, ctx, ws);
 }
 
 // Attention of one LTXAttention module: q from x_q [rows_q, D], k and v from x_kv [rows_kv, D];

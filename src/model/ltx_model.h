@@ -44,6 +44,14 @@ void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weigh
                     const float *latents, const float *timestep, const float *prompt,
                     ltx_context *ctx, ltx_workspace *ws, float *h);
 
+// The input side in its two halves, for the denoising loop, which projects each prompt once but
+// the latents at every step: h and ctx->temb, ctx->embedded_timestep from the latents and
+// timestep[B]; ctx->caption from prompt[B*L, C_cap] (uses ws->k as scratch).
+void ltx_embed_latents(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                       const float *latents, const float *timestep, ltx_context *ctx,
+                       ltx_workspace *ws, float *h);
+void ltx_embed_prompt(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
+                      const float *prompt, ltx_context *ctx, ltx_workspace *ws);
 // One transformer block, in place on h[B*S, D].
 void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *blk,
                        const ltx_context *ctx, ltx_workspace *ws, float *h);

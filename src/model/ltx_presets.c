@@ -1,6 +1,7 @@
 // ltx_presets.c: the configs of the released LTX-Video sizes, for random-weight benchmarks
 // (`--transformer random:2b`, `random:13b`): the shapes of ../shared/spec/ltx-video.md.
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ltx_config.h"
@@ -20,4 +21,19 @@ cJSON *ltx_preset_config(const char *name) {
     cJSON_AddNumberToObject(c, "out_channels", 128);
     cJSON_AddNumberToObject(c, "caption_channels", 4096);
     return c;
+}
+
+br_status ltx_open_transformer(const char *dir, br_checkpoint *ck, ltx_config *cfg) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (strncmp(dir, "random:", 7) == 0) {
+        cJSON *config = ltx_preset_config(dir + 7);
+        if (!config)
+            return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b and random:13b",
+                           dir);
+        BR_TRY(br_ckpt_open_random(ck, config, 42));
+    } else {
+        BR_TRY(br_ckpt_open(ck, dir));
+    }
+    return ltx_config_parse(cfg, ck->config, path);
 }

@@ -10,7 +10,6 @@
 #define _POSIX_C_SOURCE 200809L // clock_gettime
 #include "forward.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "io/tensor_file.h"
 #include "model/ltx_rope.h"
 #include "stage/split.h"
+#include "placement.h"
 #include "stage/stage.h"
 
 // Shapes of one forward, decided by rank 0 from the inputs file and broadcast.
@@ -303,21 +303,6 @@ static br_status receive_dumps(forward_run *run, br_tensor_set *out) {
     return BR_OK;
 }
 
-// A diffusers folder, or "random:2b" / "random:13b": random weights of a released size.
-static br_status open_checkpoint(forward_run *run) {
-    const char *dir = run->opts->transformer_dir;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (strncmp(dir, "random:", 7) == 0) {
-        cJSON *config = ltx_preset_config(dir + 7);
-        if (!config) return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b and random:13b", dir);
-        BR_TRY(br_ckpt_open_random(&run->ck, config, 42));
-    } else {
-        BR_TRY(br_ckpt_open(&run->ck, dir));
-    }
-    return ltx_config_parse(&run->cfg, run->ck.config, path);
-}
-
 // Last rank: the median time per forward, what each rank held at its peak, and the bytes of
 // one hop; printed as one line and written to --json FILE (temporary name, then rename).
 static br_status report_timing(forward_run *run) {
@@ -429,7 +414,7 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     run->comm = comm, run->be = be, run->opts = opts;
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
     run->last = run->n_ranks - 1;
-    br_status st = open_checkpoint(run);
+    br_status st = ltx_open_transformer(opts->transformer_dir, &run->ck, &run->cfg);
     if (st == BR_OK && run->n_ranks > 4096)
         st = br_fail(BR_EINPUT, "%d ranks: at most 4096 are supported", run->n_ranks);
     if (st == BR_OK) st = br_split_balanced(run->cfg.layers, run->n_ranks, run->first);
@@ -439,6 +424,8 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
     if ((st = br_comm_bcast_bytes(comm, &run->shape, sizeof run->shape, 0)) != BR_OK) goto done;
 
+    const double hop = (double)run->shape.B * run->shape.S * run->cfg.dim * sizeof(float);
+    if ((st = br_placement_report(comm, be, run->first, hop, NULL)) != BR_OK) goto done;
     st = br_stage_load(&run->stage, be, &run->ck, &run->cfg, run->rank, run->n_ranks, run->first);
     if (st == BR_OK) st = alloc_buffers(run);
     if (st == BR_OK) st = build_rope(run);

@@ -1,0 +1,124 @@
+// cmd_run.c: `brigade run`: text-to-video with LTX-Video, split over the MPI ranks.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/backend.h"
+#include "sched/run.h"
+
+const char br_run_help[] =
+    "usage: mpirun -np P brigade run --model DIR --embeddings FILE [--out DIR] [options]\n"
+    "\n"
+    "Generates videos with LTX-Video: the flow-matching denoising loop with classifier-free\n"
+    "guidance, its transformer blocks split over the P ranks, then the VAE decode with its tiles\n"
+    "spread over the ranks. One job per prompt in FILE.\n"
+    "\n"
+    "  --model DIR          diffusers LTX-Video folder with transformer/, vae/, scheduler/\n"
+    "  --transformer DIR    override DIR/transformer (also random:2b, random:13b)\n"
+    "  --vae DIR            override DIR/vae\n"
+    "  --scheduler DIR      override DIR/scheduler (scheduler_config.json)\n"
+    "  --embeddings FILE    HDF5 or safetensors: prompt_embeds [N, L, C_cap] and\n"
+    "                       prompt_attention_mask [N, L] (1 keep, 0 pad); with guidance also\n"
+    "                       negative_prompt_embeds, negative_prompt_attention_mask ([N or 1, L, ..]).\n"
+    "                       tools/encode_prompt.py makes this file from text with T5\n"
+    "  --out DIR            outputs (default brigade-out): latents.h5, job-NNN/frame-NNNN.png,\n"
+    "                       job-NNN.mp4 when ffmpeg is installed, run.json; each file is written\n"
+    "                       to a temporary name and renamed when complete\n"
+    "\n"
+    "  --height H --width W --frames F   pixels; H, W multiples of 32, F = 8k+1 (512, 704, 161)\n"
+    "  --frame-rate R       frames per second (25): sets the RoPE time scale and the mp4's rate\n"
+    "  --steps N            denoising steps (50)\n"
+    "  --guidance G         classifier-free guidance scale (3; 1 or less: off)\n"
+    "  --guidance-rescale R mix of the rescaled guided prediction, 0..1 (0)\n"
+    "  --decode-timestep T  for timestep-conditioned VAEs (0)\n"
+    "  --decode-noise-scale S  noise mixed into the latents before decoding (default: T)\n"
+    "  --seed N             start latents from brigade's generator, stream j for job j (0)\n"
+    "  --latents FILE       start latents from FILE instead: tensor latents [N or 1, S, C] packed\n"
+    "                       (e.g. a previous run's latents.h5)\n"
+    "\n"
+    "  --microbatch B       CFG halves per micro-batch (1: each half of each job alone)\n"
+    "  --decode-tile GIB    memory budget of one decode tile in GiB (default 2; 0: whole video)\n"
+    "  --check WHEN         none, first (default: every block at the first step) or all steps:\n"
+    "                       test each block's output for NaN/Inf, stop with rank, block and step\n"
+    "  --backend B          auto (default), cpu or cuda\n"
+    "  --compute C          auto (default), fp32 or bf16\n";
+
+// Every numeric option, parsed strictly.
+static br_status parse_numbers(const char *const *text, br_run_opts *o, const char *check) {
+    BR_TRY(br_parse_int(text[0], "height", 1, 1 << 20, &o->height));
+    BR_TRY(br_parse_int(text[1], "width", 1, 1 << 20, &o->width));
+    BR_TRY(br_parse_int(text[2], "frames", 1, 1 << 20, &o->frames));
+    BR_TRY(br_parse_double(text[3], "frame-rate", &o->frame_rate));
+    BR_TRY(br_parse_int(text[4], "steps", 1, 1 << 20, &o->steps));
+    BR_TRY(br_parse_double(text[5], "guidance", &o->guidance));
+    BR_TRY(br_parse_double(text[6], "guidance-rescale", &o->guidance_rescale));
+    BR_TRY(br_parse_double(text[7], "decode-timestep", &o->decode_timestep));
+    o->decode_noise_scale = o->decode_timestep; // the pipeline's default
+    if (text[8]) BR_TRY(br_parse_double(text[8], "decode-noise-scale", &o->decode_noise_scale));
+    BR_TRY(br_parse_u64(text[9], "seed", &o->seed));
+    BR_TRY(br_parse_int(text[10], "microbatch", 1, 1 << 16, &o->microbatch));
+    BR_TRY(br_parse_double(text[11], "decode-tile", &o->decode_tile_gib));
+    if (strcmp(check, "none") && strcmp(check, "first") && strcmp(check, "all"))
+        return br_fail(BR_EINPUT, "brigade run: --check must be none, first or all");
+    o->check = !strcmp(check, "none") ? 0 : !strcmp(check, "first") ? 1 : 2;
+    return BR_OK;
+}
+
+// The three component folders: --model DIR/<part> unless overridden.
+static br_status component(const char *model, const char *given, const char *part, char *buf,
+                           size_t size, const char **out) {
+    if (given) {
+        *out = given;
+        return BR_OK;
+    }
+    if (!model)
+        return br_fail(BR_EINPUT, "brigade run: --model DIR (or --%s DIR) is required", part);
+    snprintf(buf, size, "%s/%s", model, part);
+    *out = buf;
+    return BR_OK;
+}
+
+static void join_words(char *buf, size_t size, int argc, char **argv) {
+    size_t used = (size_t)snprintf(buf, size, "brigade run");
+    for (int i = 0; i < argc && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, " %s", argv[i]);
+}
+
+br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
+    br_run_opts o = {0};
+    const char *backend = "auto", *compute = "auto", *check = "first", *model = NULL;
+    const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
+    o.out_dir = "brigade-out";
+    const br_option options[] = {
+        {"model", &model, NULL}, {"transformer", &o.transformer_dir, NULL},
+        {"vae", &o.vae_dir, NULL}, {"scheduler", &o.scheduler_dir, NULL},
+        {"embeddings", &o.embeddings_path, NULL}, {"latents", &o.latents_path, NULL},
+        {"out", &o.out_dir, NULL}, {"height", &text[0], NULL}, {"width", &text[1], NULL},
+        {"frames", &text[2], NULL}, {"frame-rate", &text[3], NULL}, {"steps", &text[4], NULL},
+        {"guidance", &text[5], NULL}, {"guidance-rescale", &text[6], NULL},
+        {"decode-timestep", &text[7], NULL}, {"decode-noise-scale", &text[8], NULL},
+        {"seed", &text[9], NULL}, {"microbatch", &text[10], NULL},
+        {"decode-tile", &text[11], NULL}, {"check", &check, NULL},
+        {"backend", &backend, NULL}, {"compute", &compute, NULL},
+    };
+    char dirs[3][4096], command[8192];
+    br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
+    if (st == BR_OK) st = parse_numbers(text, &o, check);
+    if (st == BR_OK) st = component(model, o.transformer_dir, "transformer", dirs[0], 4096, &o.transformer_dir);
+    if (st == BR_OK) st = component(model, o.vae_dir, "vae", dirs[1], 4096, &o.vae_dir);
+    if (st == BR_OK) st = component(model, o.scheduler_dir, "scheduler", dirs[2], 4096, &o.scheduler_dir);
+    if (st == BR_OK && !o.embeddings_path)
+        st = br_fail(BR_EINPUT, "brigade run: --embeddings FILE is required (see --help)");
+    join_words(command, sizeof command, argc, argv);
+    o.command_line = command;
+    // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
+    if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
+    br_backend *be = NULL;
+    st = br_backend_open(backend, compute, br_comm_local_rank(comm), &be);
+    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
+        st = br_run(comm, be, &o);
+    br_backend_close(be);
+    return st;
+}

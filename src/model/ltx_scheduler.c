@@ -1,0 +1,121 @@
+// ltx_scheduler.c: see ltx_scheduler.h. The float casts are deliberate: each line does what the
+// reference does in float32 (numpy NEP 50 keeps python scalars "weak", so they are rounded to
+// float32 before the operation).
+#include "ltx_scheduler.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+static br_status get_number(const cJSON *json, const char *path, const char *key, double def,
+                            double lo, double hi, double *out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    if (!item || cJSON_IsNull(item)) {
+        *out = def;
+        return BR_OK;
+    }
+    if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= hi))
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be a number in [%g, %g]", path, key, lo, hi);
+    *out = item->valuedouble;
+    return BR_OK;
+}
+
+static br_status get_bool(const cJSON *json, const char *path, const char *key, int def, int *out) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    if (!item || cJSON_IsNull(item)) {
+        *out = def;
+        return BR_OK;
+    }
+    if (!cJSON_IsBool(item)) return br_fail(BR_EINPUT, "%s: \"%s\" must be true or false", path, key);
+    *out = cJSON_IsTrue(item);
+    return BR_OK;
+}
+
+br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const char *path) {
+    memset(cfg, 0, sizeof *cfg);
+    if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(json, "_class_name");
+    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "FlowMatchEulerDiscreteScheduler")))
+        return br_fail(BR_EINPUT, "%s: _class_name is not FlowMatchEulerDiscreteScheduler", path);
+    static const char *unsupported[] = {"use_karras_sigmas", "use_exponential_sigmas",
+                                        "use_beta_sigmas", "invert_sigmas", "stochastic_sampling"};
+    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
+        int on;
+        BR_TRY(get_bool(json, path, unsupported[i], 0, &on));
+        if (on) return br_fail(BR_EINPUT, "%s: \"%s\" true is not implemented", path, unsupported[i]);
+    }
+    double steps;
+    BR_TRY(get_number(json, path, "num_train_timesteps", 1000, 1, 1e6, &steps));
+    cfg->num_train_timesteps = (int)steps;
+    BR_TRY(get_bool(json, path, "use_dynamic_shifting", 0, &cfg->use_dynamic_shifting));
+    BR_TRY(get_number(json, path, "base_image_seq_len", 256, 1, 1e9, &cfg->base_image_seq_len));
+    BR_TRY(get_number(json, path, "max_image_seq_len", 4096, 1, 1e9, &cfg->max_image_seq_len));
+    BR_TRY(get_number(json, path, "base_shift", 0.5, -100, 100, &cfg->base_shift));
+    BR_TRY(get_number(json, path, "max_shift", 1.15, -100, 100, &cfg->max_shift));
+    BR_TRY(get_number(json, path, "shift", 1.0, 1e-6, 1e6, &cfg->shift));
+    BR_TRY(get_number(json, path, "shift_terminal", 0, 0, 0.999, &cfg->shift_terminal));
+    if (cfg->max_image_seq_len == cfg->base_image_seq_len)
+        return br_fail(BR_EINPUT, "%s: max_image_seq_len equals base_image_seq_len", path);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "time_shift_type");
+    cfg->exponential = 1;
+    if (type && !cJSON_IsNull(type)) {
+        if (!cJSON_IsString(type) ||
+            (strcmp(type->valuestring, "exponential") && strcmp(type->valuestring, "linear")))
+            return br_fail(BR_EINPUT, "%s: \"time_shift_type\" must be exponential or linear", path);
+        cfg->exponential = strcmp(type->valuestring, "exponential") == 0;
+    }
+    return BR_OK;
+}
+
+// LTXPipeline's calculate_shift, in double as Python computes it.
+static double shift_mu(const ltx_sched_config *cfg, int seq_len) {
+    double m = (cfg->max_shift - cfg->base_shift) / (cfg->max_image_seq_len - cfg->base_image_seq_len);
+    double b = cfg->base_shift - m * cfg->base_image_seq_len;
+    return seq_len * m + b;
+}
+
+void ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas) {
+    // The pipeline's np.linspace(1, 1/steps, steps) in double, then float32.
+    for (int i = 0; i < steps; i++) {
+        double end = 1.0 / steps;
+        double t = steps > 1 ? 1.0 + i * ((end - 1.0) / (steps - 1)) : 1.0;
+        if (steps > 1 && i == steps - 1) t = end;
+        sigmas[i] = (float)t;
+    }
+    const float mu = cfg->exponential ? (float)exp(shift_mu(cfg, seq_len))
+                                      : (float)shift_mu(cfg, seq_len);
+    for (int i = 0; i < steps; i++) {
+        float s = sigmas[i];
+        if (cfg->use_dynamic_shifting) s = mu / (mu + (1.0f / s - 1.0f));
+        else s = (float)cfg->shift * s / (1.0f + (float)(cfg->shift - 1.0) * s);
+        sigmas[i] = s;
+    }
+    if (cfg->shift_terminal > 0) { // stretch so that the last sigma is shift_terminal
+        float scale = (1.0f - sigmas[steps - 1]) / (float)(1.0 - cfg->shift_terminal);
+        for (int i = 0; i < steps; i++) sigmas[i] = 1.0f - (1.0f - sigmas[i]) / scale;
+    }
+    sigmas[steps] = 0.0f;
+}
+
+// Unbiased standard deviation, accumulated in double.
+static double std_dev(const float *x, size_t n) {
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += x[i];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) sq += (x[i] - mean) * (x[i] - mean);
+    return n > 1 ? sqrt(sq / (double)(n - 1)) : 0.0;
+}
+
+void ltx_guidance(float *v, const float *v_uncond, const float *v_cond, size_t n, float g,
+                  float rescale) {
+    for (size_t i = 0; i < n; i++) v[i] = v_uncond[i] + g * (v_cond[i] - v_uncond[i]);
+    if (rescale <= 0) return;
+    double s_cfg = std_dev(v, n);
+    float ratio = s_cfg > 0 ? (float)(std_dev(v_cond, n) / s_cfg) : 1.0f;
+    for (size_t i = 0; i < n; i++) v[i] = rescale * (v[i] * ratio) + (1.0f - rescale) * v[i];
+}
+
+void ltx_euler_step(float *x, const float *v, size_t n, float sigma, float sigma_next) {
+    const float dt = sigma_next - sigma;
+    for (size_t i = 0; i < n; i++) x[i] = x[i] + dt * v[i];
+}

@@ -1,0 +1,187 @@
+// ltx_vae_config.c: config.json -> ltx_vae_config, validated, and the decoder's layout derived
+// as LTXVideoDecoder3d builds it (block i of the decoder is entry n_blocks - 1 - i of a list).
+#include "ltx_vae_config.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { MAX_WIDTH = 1 << 16, MAX_PATCH = 16 };
+
+static const cJSON *item_of(const cJSON *json, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    return item && !cJSON_IsNull(item) ? item : NULL;
+}
+
+// The range is checked before the conversion to int, which is undefined outside it.
+static int int_in(const cJSON *v, int lo, int hi) {
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
+           v->valuedouble == (double)(int)v->valuedouble;
+}
+
+// An integer key in lo..hi; def when absent.
+static br_status get_int(const cJSON *json, const char *path, const char *key, int def, int lo,
+                         int hi, int *out) {
+    const cJSON *item = item_of(json, key);
+    *out = def;
+    if (item && !int_in(item, lo, hi))
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be an integer in %d..%d", path, key, lo, hi);
+    if (item) *out = (int)item->valuedouble;
+    return BR_OK;
+}
+
+static br_status get_bool(const cJSON *json, const char *path, const char *key, int def, int *out) {
+    const cJSON *item = item_of(json, key);
+    *out = def;
+    if (item && !cJSON_IsBool(item))
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be true or false", path, key);
+    if (item) *out = cJSON_IsTrue(item);
+    return BR_OK;
+}
+
+// A positive finite number below hi; def when absent.
+static br_status get_float(const cJSON *json, const char *path, const char *key, double def,
+                           double hi, float *out) {
+    const cJSON *item = item_of(json, key);
+    double v = item ? item->valuedouble : def;
+    // Checked as the float it is stored in too: 1e-60 would become 0 (an eps of 0, a division
+    // by a scaling_factor of 0).
+    if (item && (!cJSON_IsNumber(item) || !(v > 0 && v < hi) || !((float)v > 0)))
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be a number in (0, %g) that fp32 holds (not "
+                                  "below 1.4e-45)", path, key, hi);
+    *out = (float)v;
+    return BR_OK;
+}
+
+// A list of integers in lo..hi (lo < 0: of booleans). The decoder reads its lists reversed,
+// entry i of the decoder being the i-th from the end, so it uses the last n entries: out gets
+// those, in the config's order. A shorter list fails in the reference too. Absent: the
+// reference's default def[n_def], under the same rule.
+static br_status get_list(const cJSON *json, const char *path, const char *key, int n,
+                          const int *def, int n_def, int lo, int hi, int *out) {
+    const cJSON *item = item_of(json, key);
+    const int bools = lo < 0;
+    if (!item) {
+        if (n > n_def)
+            return br_fail(BR_EINPUT, "%s: \"%s\" is absent and its default has %d entries; "
+                                      "the decoder needs %d", path, key, n_def, n);
+        memcpy(out, def + n_def - n, (size_t)n * sizeof *out);
+        return BR_OK;
+    }
+    const int m = cJSON_IsArray(item) ? cJSON_GetArraySize(item) : -1;
+    if (m < n || m > 4 * LTX_VAE_MAX_BLOCKS)
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be a list of %d %s (as \"%s\" implies)", path,
+                       key, n, bools ? "booleans" : "integers", "decoder_block_out_channels");
+    int i = 0;
+    for (const cJSON *v = item->child; v; v = v->next, i++) {
+        if (bools && !cJSON_IsBool(v))
+            return br_fail(BR_EINPUT, "%s: \"%s\" entry %d must be true or false", path, key, i);
+        if (!bools && !int_in(v, lo, hi))
+            return br_fail(BR_EINPUT, "%s: \"%s\" entry %d must be an integer in %d..%d", path,
+                           key, i, lo, hi);
+        if (i >= m - n) out[i - (m - n)] = bools ? cJSON_IsTrue(v) : (int)v->valuedouble;
+    }
+    return BR_OK;
+}
+
+// decoder_block_out_channels: its length sets n_blocks (default (128, 256, 512, 512)).
+static br_status get_block_channels(const cJSON *json, const char *path, ltx_vae_config *cfg) {
+    static const int def[] = {128, 256, 512, 512};
+    const char *key = "decoder_block_out_channels";
+    const cJSON *item = item_of(json, key);
+    cfg->n_blocks = item ? (cJSON_IsArray(item) ? cJSON_GetArraySize(item) : -1) : 4;
+    if (cfg->n_blocks < 1 || cfg->n_blocks > LTX_VAE_MAX_BLOCKS)
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be a list of 1..%d integers", path, key,
+                       LTX_VAE_MAX_BLOCKS);
+    return get_list(json, path, key, cfg->n_blocks, def, 4, 1, MAX_WIDTH,
+                    cfg->decoder_block_out_channels);
+}
+
+// The keys, with the defaults of AutoencoderKLLTXVideo's constructor.
+static br_status parse_keys(ltx_vae_config *c, const cJSON *json, const char *path) {
+    static const int layers[] = {4, 3, 3, 3, 4}, scaling[] = {1, 1, 1, 0};
+    static const int falses[] = {0, 0, 0, 0, 0}, ones[] = {1, 1, 1, 1};
+    const int n = c->n_blocks;
+    BR_TRY(get_int(json, path, "latent_channels", 128, 1, MAX_WIDTH, &c->latent_channels));
+    BR_TRY(get_int(json, path, "out_channels", 3, 1, 64, &c->out_channels));
+    BR_TRY(get_int(json, path, "patch_size", 4, 1, MAX_PATCH, &c->patch_size));
+    BR_TRY(get_int(json, path, "patch_size_t", 1, 1, 1, &c->patch_size_t));
+    BR_TRY(get_list(json, path, "decoder_layers_per_block", n + 1, layers, 5, 0,
+                    LTX_VAE_MAX_LAYERS, c->decoder_layers_per_block));
+    BR_TRY(get_list(json, path, "decoder_spatio_temporal_scaling", n, scaling, 4, -1, 1,
+                    c->decoder_spatio_temporal_scaling));
+    BR_TRY(get_list(json, path, "decoder_inject_noise", n + 1, falses, 5, -1, 1,
+                    c->decoder_inject_noise));
+    BR_TRY(get_list(json, path, "upsample_residual", n, falses, 4, -1, 1, c->upsample_residual));
+    BR_TRY(get_list(json, path, "upsample_factor", n, ones, 4, 1, 8, c->upsample_factor));
+    BR_TRY(get_bool(json, path, "timestep_conditioning", 0, &c->timestep_conditioning));
+    BR_TRY(get_bool(json, path, "decoder_causal", 0, &c->decoder_causal));
+    BR_TRY(get_float(json, path, "resnet_norm_eps", 1e-6, 1, &c->resnet_norm_eps));
+    return get_float(json, path, "scaling_factor", 1.0, 1e30, &c->scaling_factor);
+}
+
+// Up block i as LTXVideoUpBlock3d builds it: with ch channels arriving it is told
+// in = ch / factor and out = block_out / factor; a ResNet in -> out leads when they differ, the
+// upsampler expects out * factor channels and gives out. What the reference cannot run fails.
+static br_status derive_block(ltx_vae_config *c, const char *path, int i, int *ch) {
+    const int j = c->n_blocks - 1 - i; // the config's index of decoder block i
+    ltx_vae_up_block *b = &c->up[i];
+    const int f = c->upsample_factor[j], out = c->decoder_block_out_channels[j];
+    b->c_in = *ch;
+    b->layers = c->decoder_layers_per_block[j];
+    b->upsample = c->decoder_spatio_temporal_scaling[j];
+    b->residual = c->upsample_residual[j] && b->upsample;
+    b->factor = f;
+    b->inject_noise = c->decoder_inject_noise[j];
+    if (8 % f)
+        return br_fail(BR_EINPUT, "%s: \"upsample_factor\" entry %d must be 1, 2, 4 or 8", path, j);
+    if (*ch % f || out % f)
+        return br_fail(BR_EINPUT, "%s: decoder block %d: %d and %d channels do not divide by "
+                                  "\"upsample_factor\" %d", path, i, *ch, out, f);
+    b->c_out = out / f;
+    b->conv_in = *ch / f != b->c_out;
+    if (b->conv_in && (f != 1 || c->timestep_conditioning || b->inject_noise))
+        return br_fail(BR_EINPUT, "%s: decoder block %d changes width (%d -> %d channels) with "
+                                  "upsample_factor %d%s: the reference cannot run that either",
+                       path, i, *ch, out, f,
+                       c->timestep_conditioning ? " and timestep_conditioning"
+                       : b->inject_noise        ? " and decoder_inject_noise" : "");
+    if (!b->upsample && f != 1)
+        return br_fail(BR_EINPUT, "%s: decoder block %d has \"upsample_factor\" %d but no "
+                                  "upsampling (\"decoder_spatio_temporal_scaling\")", path, i, f);
+    if (b->residual && *ch % 8)
+        return br_fail(BR_EINPUT, "%s: decoder block %d: the residual upsampler needs a multiple "
+                                  "of 8 channels, not %d", path, i, *ch);
+    *ch = b->c_out;
+    return BR_OK;
+}
+
+br_status ltx_vae_config_parse(ltx_vae_config *cfg, const cJSON *json, const char *path) {
+    memset(cfg, 0, sizeof *cfg);
+    if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
+    const cJSON *cls = item_of(json, "_class_name");
+    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "AutoencoderKLLTXVideo")))
+        return br_fail(BR_EINPUT, "%s: _class_name is not AutoencoderKLLTXVideo", path);
+    BR_TRY(get_block_channels(json, path, cfg));
+    BR_TRY(parse_keys(cfg, json, path));
+    const int n = cfg->n_blocks;
+    int ch = cfg->decoder_block_out_channels[n - 1];
+    cfg->mid_channels = ch;
+    cfg->mid_layers = cfg->decoder_layers_per_block[n];
+    cfg->mid_inject_noise = cfg->decoder_inject_noise[n];
+    for (int i = 0; i < n; i++) {
+        BR_TRY(derive_block(cfg, path, i, &ch));
+        cfg->n_upsamplers += cfg->up[i].upsample;
+    }
+    cfg->final_channels = ch;
+    return BR_OK;
+}
+
+br_status ltx_vae_open(const char *dir, br_checkpoint *ck, ltx_vae_config *cfg) {
+    BR_TRY(br_ckpt_open(ck, dir));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    br_status st = ltx_vae_config_parse(cfg, ck->config, path);
+    if (st != BR_OK) br_ckpt_close(ck);
+    return st;
+}

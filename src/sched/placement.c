@@ -1,0 +1,51 @@
+// placement.c: see placement.h.
+#include "placement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void link_to_next(br_placement *all, int n) {
+    for (int r = 0; r < n; r++) {
+        const br_placement *a = &all[r], *b = &all[r + 1 < n ? r + 1 : r];
+        const char *link = r + 1 == n                    ? "-"
+                           : strcmp(a->host, b->host)    ? "network"
+                           : strcmp(a->device, b->device) || !strcmp(a->device, "CPU")
+                               ? "same host"
+                               : "same device";
+        snprintf(all[r].link, sizeof all[r].link, "%s", link);
+    }
+}
+
+static void print_table(const br_placement *all, int n, double bytes_per_hop) {
+    int hosts = 0;
+    for (int r = 0; r < n; r++) hosts += r == 0 || strcmp(all[r].host, all[r - 1].host) != 0;
+    printf("placement: %d rank(s) on %d host(s); the baton is %.0f bytes per hop per forward\n", n,
+           hosts, bytes_per_hop);
+    for (int r = 0; r < n; r++)
+        printf("rank %d  %-12s %-40s %-5s blocks %d-%d  next: %s%s%s\n", r, all[r].host,
+               all[r].device, all[r].compute, all[r].first_block, all[r].end_block - 1,
+               all[r].link, r + 1 < n ? " via " : "", r + 1 < n ? all[r].transport : "");
+    fflush(stdout);
+}
+
+br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
+                              double bytes_per_hop, br_placement **out) {
+    br_placement mine = {0}, *all = NULL;
+    const int n = br_comm_size(comm), me = br_comm_rank(comm);
+    snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(comm));
+    snprintf(mine.device, sizeof mine.device, "%s", be->device_name);
+    snprintf(mine.compute, sizeof mine.compute, "%s", be->compute == BR_COMPUTE_BF16 ? "bf16" : "fp32");
+    snprintf(mine.transport, sizeof mine.transport, "%s", br_comm_transport(comm)->name);
+    mine.first_block = first[me], mine.end_block = first[me + 1];
+    if (me == 0 && !(all = calloc((size_t)n + 1, sizeof *all)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    br_status st = br_comm_gather_bytes(comm, &mine, all, sizeof mine, 0);
+    if (st == BR_OK && me == 0) {
+        link_to_next(all, n);
+        print_table(all, n, bytes_per_hop);
+    }
+    if (st != BR_OK || !out) free(all), all = NULL;
+    if (out) *out = all;
+    return st;
+}

@@ -1,0 +1,24 @@
+// placement.h: where each stage runs, printed by rank 0 before the work starts and kept for the
+// run report: rank, host, device, compute, blocks owned, and the link to the next rank (same
+// device, same host, or the network) with the bytes the baton carries per hop.
+#ifndef BR_PLACEMENT_H
+#define BR_PLACEMENT_H
+
+#include "comm/comm.h"
+#include "core/backend.h"
+
+typedef struct {
+    char host[64];
+    char device[300];
+    char compute[16];
+    char transport[16];
+    int first_block, end_block; // blocks [first, end)
+    char link[32];              // to the next rank: "same device", "same host", "network", "-"
+} br_placement;
+
+// Collective. first[] is the block split (first[r] .. first[r+1]). On rank 0 *all receives a
+// malloc'd array of one entry per rank (free it); other ranks get NULL. Prints the table on rank 0.
+br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
+                              double bytes_per_hop, br_placement **all);
+
+#endif

@@ -1,0 +1,311 @@
+// run.c: `brigade run` from settings to files, phase by phase; each phase ends in an agreement,
+// so every rank stops with the first failure's message and none waits for a rank that gave up.
+//   all ranks  open the transformer and scheduler configs, check the settings
+//   rank 0     read and check the embeddings (and --latents), make --out, plan the micro-batches
+//   all ranks  load own blocks, buffers, RoPE tables; rank 0 hands the start latents to the last
+//   ...        prompts projected once; the denoising loop (denoise.c)
+//   rank 0     latents.h5 (before the decode: a decode failure loses no step)
+//   all ranks  free the transformer, decode tiles (decode.c); rank 0 writes frames and run.json
+#define _POSIX_C_SOURCE 200809L // clock_gettime, mkdir
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "io/tensor_file.h"
+#include "model/ltx_rope.h"
+#include "placement.h"
+#include "run_internal.h"
+#include "stage/split.h"
+
+double run_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+int run_item_job(const run_plan *p, int item) { return p->cfg ? item / 2 : item; }
+int run_item_cond(const run_plan *p, int item) { return p->cfg ? item % 2 : 1; }
+
+// The settings every rank can check alone, before any file is read.
+static br_status check_settings(const br_run_opts *o) {
+    if (o->frames < 1 || o->frames > 8 * 1024 + 1 || (o->frames - 1) % 8)
+        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
+                       "the first frame and compresses the rest 8 to 1", o->frames);
+    if (o->height < 32 || o->height % 32 || o->height > 16384)
+        return br_fail(BR_EINPUT, "--height %d: must be a multiple of 32 (the VAE's spatial "
+                       "compression), at most 16384", o->height);
+    if (o->width < 32 || o->width % 32 || o->width > 16384)
+        return br_fail(BR_EINPUT, "--width %d: must be a multiple of 32 (the VAE's spatial "
+                       "compression), at most 16384", o->width);
+    if (o->steps < 1 || o->steps > RUN_MAX_STEPS)
+        return br_fail(BR_EINPUT, "--steps %d: must be in 1..%d", o->steps, RUN_MAX_STEPS);
+    if (!(o->guidance >= 0 && o->guidance <= 100))
+        return br_fail(BR_EINPUT, "--guidance %g: must be in [0, 100]", o->guidance);
+    if (!(o->guidance_rescale >= 0 && o->guidance_rescale <= 1))
+        return br_fail(BR_EINPUT, "--guidance-rescale %g: must be in [0, 1]", o->guidance_rescale);
+    if (!(o->frame_rate > 0 && o->frame_rate <= 1000))
+        return br_fail(BR_EINPUT, "--frame-rate %g: must be in (0, 1000]", o->frame_rate);
+    if (!(o->decode_timestep >= 0 && o->decode_timestep <= 1))
+        return br_fail(BR_EINPUT, "--decode-timestep %g: must be in [0, 1]", o->decode_timestep);
+    if (!(o->decode_noise_scale >= 0 && o->decode_noise_scale <= 1))
+        return br_fail(BR_EINPUT, "--decode-noise-scale %g: must be in [0, 1]", o->decode_noise_scale);
+    if (o->microbatch < 1 || o->microbatch > 2 * RUN_MAX_JOBS)
+        return br_fail(BR_EINPUT, "--microbatch %d: must be at least 1", o->microbatch);
+    if (!(o->decode_tile_gib >= 0))
+        return br_fail(BR_EINPUT, "--decode-tile %g: must be a size in GiB, or 0", o->decode_tile_gib);
+    return BR_OK;
+}
+
+static br_status open_models(run_state *run) {
+    const br_run_opts *o = run->opts;
+    BR_TRY(check_settings(o));
+    BR_TRY(ltx_open_transformer(o->transformer_dir, &run->ck, &run->cfg));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/scheduler_config.json", o->scheduler_dir);
+    cJSON *json = NULL;
+    BR_TRY(br_json_read_object(path, &json));
+    br_status st = ltx_sched_config_parse(&run->sched, json, path);
+    cJSON_Delete(json);
+    if (st == BR_OK && (run->cfg.patch_size != 1 || run->cfg.patch_size_t != 1))
+        st = br_fail(BR_EINPUT, "%s: patch_size and patch_size_t other than 1 are not implemented",
+                     o->transformer_dir);
+    return st;
+}
+
+// Rank 0: tensor name of the inputs with shape [rows (any of allowed), want1, want2...].
+static br_status need(const run_state *run, const char *name, int ndim, const int64_t *want,
+                      int rows_any, const br_tensor **out) {
+    const char *path = run->opts->embeddings_path;
+    const br_tensor *t = br_set_find(&run->inputs, name);
+    if (!t) return br_fail(BR_EINPUT, "%s: tensor \"%s\" missing", path, name);
+    int ok = t->ndim == ndim && (rows_any || t->shape[0] == want[0] || t->shape[0] == 1);
+    for (int i = 1; ok && i < ndim; i++) ok = want[i] < 0 || t->shape[i] == want[i];
+    if (!ok) {
+        char got[96], exp[96];
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, expected %s%s", path, name,
+                       br_shape_str(got, sizeof got, t->ndim, t->shape),
+                       br_shape_str(exp, sizeof exp, ndim, want),
+                       name[0] == 'p' && ndim == 3 && t->ndim == 3 && t->shape[2] != want[2]
+                           ? " (the transformer's caption_channels)" : "");
+    }
+    *out = t;
+    return BR_OK;
+}
+
+static br_status read_embeddings(run_state *run) {
+    run_plan *p = &run->plan;
+    const char *path = run->opts->embeddings_path;
+    BR_TRY(br_tensor_file_read(path, &run->inputs));
+    const br_tensor *t;
+    const int64_t Cc = run->cfg.caption_channels;
+    BR_TRY(need(run, "prompt_embeds", 3, (int64_t[]){-1, -1, Cc}, 1, &t));
+    if (t->shape[0] < 1 || t->shape[0] > RUN_MAX_JOBS || t->shape[1] < 1)
+        return br_fail(BR_EINPUT, "%s: prompt_embeds must hold 1..%d prompts of at least one token",
+                       path, RUN_MAX_JOBS);
+    p->n_jobs = (int)t->shape[0], p->L = (int)t->shape[1];
+    const int64_t N = p->n_jobs, L = p->L;
+    BR_TRY(need(run, "prompt_attention_mask", 2, (int64_t[]){N, L}, 0, &t));
+    if (t->shape[0] != N)
+        return br_fail(BR_EINPUT, "%s: prompt_attention_mask must have %lld rows", path, (long long)N);
+    p->cfg = run->opts->guidance > 1.0; // as diffusers: guidance_scale > 1 turns it on
+    if (!p->cfg) return BR_OK;
+    if (!br_set_find(&run->inputs, "negative_prompt_embeds"))
+        return br_fail(BR_EINPUT, "%s: --guidance %g needs negative_prompt_embeds and "
+                       "negative_prompt_attention_mask (tools/encode_prompt.py writes them; "
+                       "--guidance 1 runs without)", path, run->opts->guidance);
+    BR_TRY(need(run, "negative_prompt_embeds", 3, (int64_t[]){N, L, Cc}, 0, &t));
+    return need(run, "negative_prompt_attention_mask", 2, (int64_t[]){t->shape[0], L}, 0, &t);
+}
+
+// Rank 0: the start latents: from --latents (tensor "latents", one per job or one for all) or
+// from --seed (job j draws stream j).
+static br_status start_latents(run_state *run) {
+    const run_plan *p = &run->plan;
+    const size_t n = (size_t)p->S * p->C;
+    if (!run->opts->latents_path) {
+        for (int j = 0; j < p->n_jobs; j++) {
+            br_rng rng = br_rng_make(run->opts->seed, (uint64_t)j);
+            br_rng_normal(&rng, run->x + j * n, n);
+        }
+        return BR_OK;
+    }
+    const char *path = run->opts->latents_path;
+    br_tensor_set set = {0};
+    br_status st = br_tensor_file_read(path, &set);
+    const br_tensor *t = st == BR_OK ? br_set_find(&set, "latents") : NULL;
+    if (st == BR_OK && (!t || t->ndim != 3 || (t->shape[0] != p->n_jobs && t->shape[0] != 1) ||
+                        t->shape[1] != p->S || t->shape[2] != p->C)) {
+        char want[96];
+        st = br_fail(BR_EINPUT, "%s: needs tensor \"latents\" of shape %s (packed; or 1 row for all "
+                     "jobs) for --height %d --width %d --frames %d", path,
+                     br_shape_str(want, sizeof want, 3, (int64_t[]){p->n_jobs, p->S, p->C}),
+                     run->opts->height, run->opts->width, run->opts->frames);
+    }
+    for (int j = 0; st == BR_OK && j < p->n_jobs; j++)
+        memcpy(run->x + j * n, t->data + (t->shape[0] == 1 ? 0 : j * n), n * sizeof(float));
+    br_set_free(&set);
+    return st;
+}
+
+// Rank 0: --out exists (made when missing) and takes files, before any work.
+static br_status prepare_out(const char *dir) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return br_fail(BR_EIO, "--out %s: cannot create the folder: %s", dir, strerror(errno));
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.brigade-probe.tmp", dir);
+    FILE *f = fopen(probe, "w");
+    if (!f) return br_fail(BR_EIO, "--out %s: cannot write there: %s", dir, strerror(errno));
+    fclose(f);
+    remove(probe);
+    return BR_OK;
+}
+
+static br_status plan_run(run_state *run) {
+    run_plan *p = &run->plan;
+    const br_run_opts *o = run->opts;
+    BR_TRY(prepare_out(o->out_dir));
+    BR_TRY(read_embeddings(run));
+    p->C = run->cfg.in_channels;
+    p->F = (o->frames - 1) / 8 + 1, p->H = o->height / 32, p->W = o->width / 32;
+    p->S = p->F * p->H * p->W;
+    p->n_items = p->cfg ? 2 * p->n_jobs : p->n_jobs;
+    p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
+    p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
+    ltx_sched_sigmas(&run->sched, o->steps, p->S, p->sigmas);
+    if (!(run->x = malloc((size_t)p->n_jobs * p->S * p->C * sizeof(float))))
+        return br_fail(BR_ENOMEM, "out of memory for the latents");
+    return start_latents(run);
+}
+
+static br_status alloc_buffers(run_state *run) {
+    br_backend *be = run->be;
+    const run_plan *p = &run->plan;
+    const size_t D = run->cfg.dim, n = (size_t)p->S * p->C, b = (size_t)p->microbatch;
+    if (!(run->micro = calloc((size_t)p->n_micro, sizeof *run->micro)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    for (int m = 0; m < p->n_micro; m++) {
+        run_micro *mb = &run->micro[m];
+        mb->first = m * p->microbatch;
+        mb->n = p->n_items - mb->first < p->microbatch ? p->n_items - mb->first : p->microbatch;
+        if (!(mb->caption = be->alloc(be, (size_t)mb->n * p->L * D, "projected prompts")) ||
+            !(mb->mask_bias = be->alloc(be, (size_t)mb->n * p->L, "prompt mask bias")))
+            return BR_ENOMEM;
+    }
+    BR_TRY(ltx_workspace_alloc(be, &run->cfg, p->microbatch, p->S, p->L, &run->ws));
+    if (!(run->baton = be->alloc(be, b * (p->S + LTX_ADA_PARAMS + 1) * D, "the baton")) ||
+        !(run->rope_cos = be->alloc(be, (size_t)p->S * D, "RoPE cos table")) ||
+        !(run->rope_sin = be->alloc(be, (size_t)p->S * D, "RoPE sin table")))
+        return BR_ENOMEM;
+    if (run->rank == 0 && (!(run->latents_dev = be->alloc(be, b * n, "input latents")) ||
+                           !(run->timestep_dev = be->alloc(be, b, "timesteps"))))
+        return BR_ENOMEM;
+    if (run->rank == run->last) {
+        if (!(run->v_dev = be->alloc(be, b * n, "velocities"))) return BR_ENOMEM;
+        if (!(run->v = malloc((size_t)p->n_items * n * sizeof(float))) ||
+            (!run->x && !(run->x = malloc((size_t)p->n_jobs * n * sizeof(float)))))
+            return br_fail(BR_ENOMEM, "out of host memory for the latents");
+    }
+    if (run->rank == 0 && !(run->step_seconds = calloc((size_t)run->opts->steps, sizeof(double))))
+        return br_fail(BR_ENOMEM, "out of memory");
+    return BR_OK;
+}
+
+static br_status build_rope(run_state *run) {
+    const run_plan *p = &run->plan;
+    const size_t n = (size_t)p->S * run->cfg.dim;
+    float *c = malloc(n * sizeof(float)), *s = malloc(n * sizeof(float));
+    if (!c || !s) {
+        free(c), free(s);
+        return br_fail(BR_ENOMEM, "out of memory for the RoPE tables");
+    }
+    // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
+    const float scale[3] = {(float)(8.0 / run->opts->frame_rate), 32.0f, 32.0f};
+    ltx_rope_tables(c, s, &run->cfg, p->F, p->H, p->W, scale);
+    run->be->upload(run->be, run->rope_cos, c, n);
+    run->be->upload(run->be, run->rope_sin, s, n);
+    free(c), free(s);
+    return BR_OK;
+}
+
+static br_status load_stage(run_state *run) {
+    BR_TRY(br_stage_load(&run->stage, run->be, &run->ck, &run->cfg, run->rank, run->n_ranks,
+                         run->first));
+    BR_TRY(alloc_buffers(run));
+    return build_rope(run);
+}
+
+static void free_transformer(run_state *run) {
+    br_backend *be = run->be;
+    if (run->micro)
+        for (int m = 0; m < run->plan.n_micro; m++) {
+            be->release(be, run->micro[m].caption);
+            be->release(be, run->micro[m].mask_bias);
+        }
+    free(run->micro);
+    run->micro = NULL;
+    float **bufs[] = {&run->baton, &run->rope_cos, &run->rope_sin, &run->latents_dev,
+                      &run->timestep_dev, &run->v_dev};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+        be->release(be, *bufs[i]);
+        *bufs[i] = NULL;
+    }
+    ltx_workspace_free(be, &run->ws);
+    br_stage_free(&run->stage);
+}
+
+static void run_free(run_state *run) {
+    free_transformer(run);
+    free(run->x);
+    free(run->v);
+    free(run->step_seconds);
+    br_set_free(&run->inputs);
+    br_ckpt_close(&run->ck);
+}
+
+// The whole run after the settings were agreed; every step returns the agreed status.
+static br_status run_phases(run_state *run) {
+    br_comm *comm = run->comm;
+    const int first = run->rank == 0;
+    br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
+    if (st != BR_OK) return st;
+    BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
+    if ((st = br_comm_agree(comm, br_split_balanced(run->cfg.layers, run->n_ranks, run->first))))
+        return st;
+    const double hop = (double)run->plan.microbatch * (run->plan.S + LTX_ADA_PARAMS + 1) *
+                       run->cfg.dim * sizeof(float);
+    BR_TRY(br_placement_report(comm, run->be, run->first, hop, NULL));
+    if ((st = br_comm_agree(comm, load_stage(run))) != BR_OK) return st;
+    // The last rank applies the Euler steps: it starts from the same latents as rank 0.
+    const size_t x_bytes = (size_t)run->plan.n_jobs * run->plan.S * run->plan.C * sizeof(float);
+    if (run->last != 0 && first) BR_TRY(br_comm_send_bytes(comm, run->x, x_bytes, run->last));
+    if (run->last != 0 && run->rank == run->last)
+        BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));
+    BR_TRY(run_project_prompts(run));
+    BR_TRY(run_denoise(run));
+    if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
+    free_transformer(run);
+    if ((st = br_comm_agree(comm, run_decode(run))) != BR_OK) return st;
+    return br_comm_agree(comm, run_write_report(run));
+}
+
+br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
+    run_state *run = calloc(1, sizeof *run);
+    if (!run) return br_fail(BR_ENOMEM, "out of memory");
+    run->comm = comm, run->be = be, run->opts = opts, run->t_start = run_now();
+    run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
+    run->last = run->n_ranks - 1;
+    br_status st = run->n_ranks > RUN_MAX_RANKS
+                       ? br_fail(BR_EINPUT, "%d ranks: at most %d", run->n_ranks, RUN_MAX_RANKS)
+                       : open_models(run);
+    if ((st = br_comm_agree(comm, st)) == BR_OK) st = run_phases(run);
+    run_free(run);
+    free(run);
+    return st;
+}

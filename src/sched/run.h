@@ -1,0 +1,34 @@
+// run.h: `brigade run`: text-to-video with LTX-Video over the pipeline of ranks. Prompt
+// embeddings in; the flow-matching denoising loop with classifier-free guidance, its transformer
+// forwards split over the ranks; then the VAE decode, its tiles spread over the ranks; latents,
+// PNG frames and a run report out.
+#ifndef BR_RUN_H
+#define BR_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "comm/comm.h"
+#include "core/backend.h"
+
+typedef struct {
+    const char *transformer_dir, *vae_dir, *scheduler_dir; // diffusers folders
+    const char *embeddings_path; // HDF5 or safetensors: prompt_embeds, prompt_attention_mask, ...
+    const char *latents_path;    // optional: initial packed latents (dataset "latents") [N|1, S, C]
+    const char *out_dir;
+    int height, width, frames;   // pixels
+    double frame_rate;
+    int steps;
+    double guidance, guidance_rescale;
+    double decode_timestep, decode_noise_scale; // noise mixed in before a conditioned decode
+    uint64_t seed;
+    int microbatch;              // items (CFG halves of jobs) per micro-batch
+    int check;                   // 0 none, 1 first step, 2 every step: test each block's output
+    double decode_tile_gib;      // memory budget of one tile's decode, GiB (0: whole video)
+    const char *command_line;    // for the report
+} br_run_opts;
+
+// Collective: every rank calls it and every rank returns the same status (br_error() says why).
+br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts);
+
+#endif

@@ -1,0 +1,86 @@
+// run_internal.h: the state of one `brigade run`, shared by its phases: run.c (settings, inputs,
+// loading), denoise.c (the denoising loop over the ranks), decode.c (the VAE decode, tiles over
+// the ranks, frames out) and run_report.c (progress and run.json).
+// Legend: N jobs (prompts), I items (CFG halves: 2N with guidance, else N), M micro-batches,
+// b items in one micro-batch, S video tokens, C latent channels, L prompt tokens, D inner dim.
+#ifndef BR_RUN_INTERNAL_H
+#define BR_RUN_INTERNAL_H
+
+#include "io/checkpoint.h"
+#include "model/ltx_config.h"
+#include "model/ltx_model.h"
+#include "model/ltx_scheduler.h"
+#include "run.h"
+#include "stage/stage.h"
+
+enum { RUN_MAX_STEPS = 1000, RUN_MAX_JOBS = 4096, RUN_MAX_RANKS = 4096 };
+
+// What rank 0 decides from the settings and the inputs, broadcast to every rank as bytes.
+typedef struct {
+    int n_jobs, n_items, n_micro;
+    int cfg;                 // guidance on: items (job j, uncond) = 2j and (job j, cond) = 2j+1
+    int microbatch;          // items per micro-batch (the last may hold fewer)
+    int L, C;                // prompt tokens; packed latent features (transformer in_channels)
+    int F, H, W, S;          // latent grid and its token count
+    float sigmas[RUN_MAX_STEPS + 1];
+} run_plan;
+
+// One micro-batch: items [first, first + n); its projected prompt and mask bias live on every
+// rank for the whole run (computed once on rank 0, broadcast once).
+typedef struct {
+    int first, n;
+    float *caption;   // device [n, L, D]
+    float *mask_bias; // device [n, L]
+} run_micro;
+
+// Per-rank accounting for the report.
+typedef struct {
+    double busy;          // seconds computing (ops issued and synchronised)
+    double loop;          // seconds of the denoising loop
+    double decode;        // seconds of the decode phase
+    double bytes_sent;    // data-plane bytes this rank sent (batons)
+    double peak_bytes;    // device memory peak (0 on the CPU: not tracked)
+} run_stats;
+
+typedef struct {
+    br_comm *comm;
+    br_backend *be;
+    const br_run_opts *opts;
+    int rank, n_ranks, last;
+    br_checkpoint ck;
+    ltx_config cfg;
+    ltx_sched_config sched;
+    run_plan plan;
+    int first[RUN_MAX_RANKS + 1]; // block split
+    br_stage stage;
+    ltx_workspace ws;
+    float *rope_cos, *rope_sin;   // device [S, D]
+    run_micro *micro;             // [M]
+    float *baton;                 // device [b, S*D + 7D]: hidden states, temb, embedded timestep
+    float *latents_dev;           // rank 0: device [b, S, C]
+    float *timestep_dev;          // rank 0: device [b]
+    float *v_dev;                 // last rank: device [b, S, C]
+    float *x;                     // rank 0 and last rank: host [N, S, C], the jobs' latents
+    float *v;                     // last rank: host [I, S, C], this step's velocities
+    br_tensor_set inputs;         // rank 0: the embeddings (and --latents) file
+    double *step_seconds;         // rank 0: [steps]
+    run_stats stats;
+    double t_start;
+} run_state;
+
+double run_now(void);
+// Item -> (job, cond) under the plan.
+int run_item_job(const run_plan *p, int item);
+int run_item_cond(const run_plan *p, int item);
+
+// denoise.c
+br_status run_project_prompts(run_state *run);
+br_status run_denoise(run_state *run);
+// decode.c
+br_status run_decode(run_state *run);
+// run_report.c
+void run_progress(const run_state *run, int step);
+br_status run_write_latents(run_state *run);
+br_status run_write_report(run_state *run);
+
+#endif

@@ -1,0 +1,169 @@
+// run_report.c: what a run tells its user: progress on rank 0 while it works, latents.h5 when the
+// denoising is done, and run.json at the end (settings, timesteps, per-step seconds, and per rank
+// its place in the pipeline, busy and idle seconds, bytes sent and peak device memory).
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/tensor_file.h"
+#include "run_internal.h"
+
+void run_progress(const run_state *run, int step) {
+    const int steps = run->opts->steps, done = step + 1;
+    double sum = 0;
+    for (int k = 0; k < done; k++) sum += run->step_seconds[k];
+    const double per_step = sum / done, eta = per_step * (steps - done);
+    printf("step %d/%d  %.3f s/step  ETA %d:%02d\n", done, steps, per_step, (int)eta / 60,
+           (int)eta % 60);
+    fflush(stdout);
+}
+
+// The settings, as attributes of latents.h5 and as the "settings" of run.json.
+static const struct {
+    const char *name;
+    size_t offset;
+    int is_int;
+} settings[] = {
+    {"height", offsetof(br_run_opts, height), 1},
+    {"width", offsetof(br_run_opts, width), 1},
+    {"num_frames", offsetof(br_run_opts, frames), 1},
+    {"frame_rate", offsetof(br_run_opts, frame_rate), 0},
+    {"num_inference_steps", offsetof(br_run_opts, steps), 1},
+    {"guidance_scale", offsetof(br_run_opts, guidance), 0},
+    {"guidance_rescale", offsetof(br_run_opts, guidance_rescale), 0},
+    {"decode_timestep", offsetof(br_run_opts, decode_timestep), 0},
+    {"decode_noise_scale", offsetof(br_run_opts, decode_noise_scale), 0},
+    {"microbatch", offsetof(br_run_opts, microbatch), 1},
+};
+
+static double setting_value(const br_run_opts *o, size_t i) {
+    const char *base = (const char *)o + settings[i].offset;
+    return settings[i].is_int ? *(const int *)base : *(const double *)base;
+}
+
+br_status run_write_latents(run_state *run) {
+    const run_plan *p = &run->plan;
+    br_tensor_set set = {0};
+    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->S, p->C});
+    br_status st = t ? BR_OK : BR_ENOMEM;
+    if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->S * p->C * sizeof(float));
+    for (size_t i = 0; st == BR_OK && i < sizeof settings / sizeof *settings; i++) {
+        double v = setting_value(run->opts, i);
+        st = br_set_add_setting(&set, settings[i].name, 1, &v);
+    }
+    double seed = (double)run->opts->seed, grid[3] = {p->F, p->H, p->W};
+    if (st == BR_OK && !run->opts->latents_path) st = br_set_add_setting(&set, "seed", 1, &seed);
+    if (st == BR_OK) st = br_set_add_setting(&set, "latent_grid", 3, grid);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/latents.h5", run->opts->out_dir);
+    if (st == BR_OK) st = br_tensor_file_write(path, &set);
+    br_set_free(&set);
+    return st;
+}
+
+// One rank's line of the report, gathered on rank 0.
+typedef struct {
+    char host[64], device[300], compute[16];
+    int first_block, end_block;
+    run_stats stats;
+} rank_report;
+
+static cJSON *ranks_json(const run_state *run, const rank_report *all) {
+    cJSON *ranks = cJSON_CreateArray();
+    for (int r = 0; r < run->n_ranks; r++) {
+        const rank_report *x = &all[r];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "rank", r);
+        cJSON_AddStringToObject(o, "host", x->host);
+        cJSON_AddStringToObject(o, "device", x->device);
+        cJSON_AddStringToObject(o, "compute", x->compute);
+        cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){x->first_block,
+                                                                         x->end_block - 1}, 2));
+        cJSON_AddNumberToObject(o, "busy_seconds", x->stats.busy);
+        cJSON_AddNumberToObject(o, "idle_seconds", x->stats.loop - x->stats.busy);
+        cJSON_AddNumberToObject(o, "decode_seconds", x->stats.decode);
+        cJSON_AddNumberToObject(o, "bytes_sent", x->stats.bytes_sent);
+        // The CPU backend does not track its memory: null, not a made-up 0.
+        if (x->stats.peak_bytes > 0) cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
+        else cJSON_AddNullToObject(o, "peak_bytes");
+        cJSON_AddItemToArray(ranks, o);
+    }
+    return ranks;
+}
+
+static cJSON *report_json(const run_state *run, const rank_report *all) {
+    const br_run_opts *o = run->opts;
+    const run_plan *p = &run->plan;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "brigade", "0.1");
+    cJSON_AddStringToObject(j, "command", o->command_line ? o->command_line : "");
+    cJSON *model = cJSON_AddObjectToObject(j, "model");
+    cJSON_AddStringToObject(model, "transformer", o->transformer_dir);
+    cJSON_AddStringToObject(model, "vae", o->vae_dir);
+    cJSON_AddStringToObject(model, "scheduler", o->scheduler_dir);
+    cJSON *s = cJSON_AddObjectToObject(j, "settings");
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+        cJSON_AddNumberToObject(s, settings[i].name, setting_value(o, i));
+    if (o->latents_path) cJSON_AddStringToObject(s, "latents", o->latents_path);
+    else cJSON_AddNumberToObject(s, "seed", (double)o->seed);
+    cJSON_AddStringToObject(s, "embeddings", o->embeddings_path);
+    cJSON_AddNumberToObject(s, "jobs", p->n_jobs);
+    cJSON_AddNumberToObject(s, "micro_batches", p->n_micro);
+    cJSON_AddNumberToObject(s, "prompt_tokens", p->L);
+    cJSON_AddItemToObject(s, "latent_grid", cJSON_CreateIntArray((int[]){p->F, p->H, p->W}, 3));
+    cJSON_AddNumberToObject(s, "ranks", run->n_ranks);
+    float t[RUN_MAX_STEPS];
+    for (int k = 0; k < o->steps; k++) t[k] = p->sigmas[k] * run->sched.num_train_timesteps;
+    cJSON_AddItemToObject(j, "timesteps", cJSON_CreateFloatArray(t, o->steps));
+    cJSON_AddItemToObject(j, "step_seconds", cJSON_CreateDoubleArray(run->step_seconds, o->steps));
+    cJSON *sec = cJSON_AddObjectToObject(j, "seconds");
+    cJSON_AddNumberToObject(sec, "denoise", all[0].stats.loop);
+    cJSON_AddNumberToObject(sec, "decode", all[0].stats.decode);
+    cJSON_AddNumberToObject(sec, "total", run_now() - run->t_start);
+    cJSON_AddItemToObject(j, "ranks", ranks_json(run, all));
+    return j;
+}
+
+static br_status write_json(const char *path, cJSON *j) {
+    char tmp[4300], *text = cJSON_Print(j);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int bad = !f || fputs(text, f) < 0 || fputc('\n', f) == EOF;
+    if (f && fclose(f) != 0) bad = 1;
+    free(text);
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return br_fail(BR_EIO, "cannot write %s", path);
+    }
+    return BR_OK;
+}
+
+br_status run_write_report(run_state *run) {
+    rank_report mine = {0}, *all = NULL;
+    snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(run->comm));
+    snprintf(mine.device, sizeof mine.device, "%s", run->be->device_name);
+    snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(run->be->compute));
+    mine.first_block = run->first[run->rank], mine.end_block = run->first[run->rank + 1];
+    mine.stats = run->stats;
+    mine.stats.peak_bytes = (double)run->be->peak_bytes;
+    if (run->rank == 0 && !(all = calloc((size_t)run->n_ranks, sizeof *all)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    br_status st = br_comm_gather_bytes(run->comm, &mine, all, sizeof mine, 0);
+    if (st == BR_OK && run->rank == 0) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/run.json", run->opts->out_dir);
+        cJSON *j = report_json(run, all);
+        st = write_json(path, j);
+        cJSON_Delete(j);
+        double busy = 0, idle = 0;
+        for (int r = 0; r < run->n_ranks; r++)
+            busy += all[r].stats.busy, idle += all[r].stats.loop - all[r].stats.busy;
+        if (st == BR_OK)
+            printf("done: %d job(s), %d steps in %.2f s (decode %.2f s), ranks busy %.0f%% of the "
+                   "loop; report %s\n", run->plan.n_jobs, run->opts->steps, all[0].stats.loop,
+                   all[0].stats.decode, busy + idle > 0 ? 100 * busy / (busy + idle) : 0.0, path);
+    }
+    free(all);
+    return st;
+}
