@@ -17,12 +17,13 @@ const char br_run_help[] =
     "\n"
     "  --model DIR          diffusers LTX-Video folder with transformer/, vae/, scheduler/\n"
     "  --transformer DIR    override DIR/transformer (also random:2b, random:13b)\n"
-    "  --vae DIR            override DIR/vae\n"
+    "  --vae DIR            override DIR/vae; 'none': no decode, latents.h5 only\n"
     "  --scheduler DIR      override DIR/scheduler (scheduler_config.json)\n"
     "  --embeddings FILE    HDF5 or safetensors: prompt_embeds [N, L, C_cap] and\n"
     "                       prompt_attention_mask [N, L] (1 keep, 0 pad); with guidance also\n"
     "                       negative_prompt_embeds, negative_prompt_attention_mask ([N or 1, L, ..]).\n"
-    "                       tools/encode_prompt.py makes this file from text with T5\n"
+    "                       tools/encode_prompt.py makes this file from text with T5;\n"
+    "                       random:N,L makes N random prompts of L tokens (benchmarks)\n"
     "  --out DIR            outputs (default brigade-out): latents.h5, job-NNN/frame-NNNN.png,\n"
     "                       job-NNN.mp4 when ffmpeg is installed, run.json; each file is written\n"
     "                       to a temporary name and renamed when complete\n"
@@ -38,8 +39,16 @@ const char br_run_help[] =
     "  --latents FILE       start latents from FILE instead: tensor latents [N or 1, S, C] packed\n"
     "                       (e.g. a previous run's latents.h5)\n"
     "\n"
+    "  --schedule S         pipelined (default: up to P micro-batches in flight, no barrier\n"
+    "                       between steps) or sequential (one at a time: the naive split)\n"
     "  --microbatch B       CFG halves per micro-batch (1: each half of each job alone)\n"
+    "  --trace FILE         every rank's timeline as Chrome-trace JSON (chrome://tracing)\n"
     "  --decode-tile GIB    memory budget of one decode tile in GiB (default 2; 0: whole video)\n"
+    "  --checkpoint-every K write OUT/checkpoint.h5 every K steps (the jobs' latents and step)\n"
+    "  --resume             go on from OUT/checkpoint.h5: the same command line gives the bits\n"
+    "                       of an uninterrupted run; other settings or models are refused\n"
+    "  --timeout SEC        end the job when a rank makes no progress for SEC seconds (default:\n"
+    "                       10x the longest pause seen, at least 120 s), naming rank and step\n"
     "  --check WHEN         none, first (default: every block at the first step) or all steps:\n"
     "                       test each block's output for NaN/Inf, stop with rank, block and step\n"
     "  --backend B          auto (default), cpu or cuda\n"
@@ -89,6 +98,7 @@ static void join_words(char *buf, size_t size, int argc, char **argv) {
 br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     br_run_opts o = {0};
     const char *backend = "auto", *compute = "auto", *check = "first", *model = NULL;
+    const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
     o.out_dir = "brigade-out";
     const br_option options[] = {
@@ -102,6 +112,9 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"seed", &text[9], NULL}, {"microbatch", &text[10], NULL},
         {"decode-tile", &text[11], NULL}, {"check", &check, NULL},
         {"backend", &backend, NULL}, {"compute", &compute, NULL},
+        {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
+        {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
+        {"timeout", &timeout, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
@@ -109,6 +122,13 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     if (st == BR_OK) st = component(model, o.transformer_dir, "transformer", dirs[0], 4096, &o.transformer_dir);
     if (st == BR_OK) st = component(model, o.vae_dir, "vae", dirs[1], 4096, &o.vae_dir);
     if (st == BR_OK) st = component(model, o.scheduler_dir, "scheduler", dirs[2], 4096, &o.scheduler_dir);
+    if (st == BR_OK) st = br_parse_int(every, "checkpoint-every", 0, 1 << 20, &o.checkpoint_every);
+    if (st == BR_OK) st = br_parse_double(timeout, "timeout", &o.timeout_seconds);
+    if (st == BR_OK && !(o.timeout_seconds >= 0))
+        st = br_fail(BR_EINPUT, "brigade run: --timeout must be a number of seconds (0: automatic)");
+    if (st == BR_OK && strcmp(schedule, "pipelined") && strcmp(schedule, "sequential"))
+        st = br_fail(BR_EINPUT, "brigade run: --schedule must be pipelined or sequential");
+    o.pipelined = strcmp(schedule, "sequential") != 0;
     if (st == BR_OK && !o.embeddings_path)
         st = br_fail(BR_EINPUT, "brigade run: --embeddings FILE is required (see --help)");
     join_words(command, sizeof command, argc, argv);

@@ -46,6 +46,13 @@ br_status br_comm_bcast_bytes(br_comm *c, void *buf, size_t bytes, int root);
 br_status br_comm_send_bytes(br_comm *c, const void *buf, size_t bytes, int peer);
 br_status br_comm_recv_bytes(br_comm *c, void *buf, size_t bytes, int peer);
 
+// A non-blocking control-plane send (under 1 GiB): the buffer must stay untouched until
+// br_comm_wait(req) returns, which also frees req (NULL: nothing to wait for). Matched by a
+// br_comm_recv_bytes; messages between two ranks arrive in the order they were sent.
+typedef struct br_comm_request br_comm_request;
+br_status br_comm_isend_bytes(br_comm *c, const void *buf, size_t bytes, int peer,
+                              br_comm_request **req);
+br_status br_comm_wait(br_comm *c, br_comm_request *req);
 // Gathers `bytes` from every rank into all[rank * bytes] on root (small control data).
 br_status br_comm_gather_bytes(br_comm *c, const void *mine, void *all, size_t bytes, int root);
 

@@ -66,6 +66,37 @@ br_status br_comm_recv_bytes(br_comm *c, void *buf, size_t bytes, int peer) {
     return recv_chunks(c, buf, bytes, peer, TAG_CONTROL);
 }
 
+struct br_comm_request {
+    MPI_Request request;
+    int peer;
+};
+
+br_status br_comm_isend_bytes(br_comm *c, const void *buf, size_t bytes, int peer,
+                              br_comm_request **out) {
+    br_comm_request *r = malloc(sizeof *r);
+    if (!r) return br_fail(BR_ENOMEM, "out of memory");
+    if (bytes >= CHUNK) {
+        free(r);
+        return br_fail(BR_EINTERNAL, "rank %d: a %zu-byte non-blocking message is too large",
+                       c->rank, bytes);
+    }
+    r->peer = peer;
+    int err = MPI_Isend(buf, (int)bytes, MPI_BYTE, peer, TAG_CONTROL, c->world, &r->request);
+    if (err != MPI_SUCCESS) {
+        free(r);
+        return mpi_failed(c, err, "send", peer);
+    }
+    *out = r;
+    return BR_OK;
+}
+
+br_status br_comm_wait(br_comm *c, br_comm_request *r) {
+    if (!r) return BR_OK;
+    int err = MPI_Wait(&r->request, MPI_STATUS_IGNORE), peer = r->peer;
+    free(r);
+    return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, "send", peer);
+}
+
 static br_status mpi_bcast(br_comm *c, float *buf, size_t n, int root) {
     return br_comm_bcast_bytes(c, buf, n * sizeof(float), root);
 }
@@ -118,8 +149,16 @@ static int mpi_is_cuda_aware(void) {
 #endif
 }
 
+// The backend's wait hook: one MPI call, which lets pending non-blocking transfers move.
+static void progress(void *arg) {
+    br_comm *c = arg;
+    int flag;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->world, &flag, MPI_STATUS_IGNORE);
+}
+
 br_status br_comm_attach(br_comm *c, br_backend *be) {
     c->device = be;
+    be->wait_hook = progress, be->wait_arg = c;
     if (strcmp(be->name, "cpu") == 0) {
         c->transport = &mpi_transport;
         return BR_OK;

@@ -1,12 +1,17 @@
 // comm_nccl.c: the NCCL transport: activations GPU to GPU (NVLink, PCIe, or NCCL's network
 // transports between boxes), bootstrapped over MPI (rank 0 makes the unique id and broadcasts
 // it). Transfers run on their own stream, ordered after the compute stream's pending work by an
-// event; the host then waits for the transfer, because in one forward pass the next step needs
-// its result (the pipelined schedule is where transfers will overlap compute).
+// event; the host then waits for the transfer by polling: between polls it lets MPI progress
+// (the control plane's non-blocking sends, e.g. the latents the last rank returns to rank 0,
+// move only while their sender calls into MPI: a host asleep in cudaStreamSynchronize would
+// deadlock the pipelined schedule) and checks NCCL's asynchronous error, aborting the
+// communicator on one, so that a failed peer is reported instead of waited for.
+#define _POSIX_C_SOURCE 200809L // nanosleep
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "comm_internal.h"
 
@@ -32,10 +37,23 @@ static void after_compute(br_comm *c) {
 }
 
 static br_status finish(br_comm *c, ncclResult_t r, const char *what, int peer) {
+    nccl_state *s = state(c);
     if (r != ncclSuccess) return nccl_failed(c, r, what, peer);
-    if (cudaStreamSynchronize(state(c)->stream) != cudaSuccess)
-        br_fatal("CUDA error in NCCL %s with rank %d: %s", what, peer,
-                 cudaGetErrorString(cudaGetLastError()));
+    cudaError_t e;
+    while ((e = cudaStreamQuery(s->stream)) == cudaErrorNotReady) {
+        int flag;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->world, &flag, MPI_STATUS_IGNORE);
+        ncclResult_t async = ncclSuccess;
+        ncclCommGetAsyncError(s->comm, &async);
+        if (async != ncclSuccess && async != ncclInProgress) {
+            ncclCommAbort(s->comm);
+            s->comm = NULL;
+            return nccl_failed(c, async, what, peer);
+        }
+        nanosleep(&(struct timespec){0, 20000}, NULL);
+    }
+    if (e != cudaSuccess)
+        br_fatal("CUDA error in NCCL %s with rank %d: %s", what, peer, cudaGetErrorString(e));
     return BR_OK;
 }
 

@@ -22,6 +22,8 @@ typedef struct {
     char **map_names;
     int *map_shard;
     uint64_t random_seed;   // non-zero: a checkpoint of random weights (checkpoint_random.c)
+    br_tensor_set *record;  // random only, when set: every tensor handed out is also copied here
+                            // (how `brigade init-model` learns the names and shapes to write)
 } br_checkpoint;
 
 // Parses the JSON file path, whose top level must be an object, into *out (cJSON_Delete it).

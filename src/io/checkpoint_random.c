@@ -2,7 +2,8 @@
 // of real model sizes without a 26 GB download (`--transformer random:13b`). Each tensor's
 // values come from a generator seeded by a hash of its name, so every rank that asks for a tensor
 // gets the same values, and a rank makes only the tensors it owns. Scales keep activations sane:
-// matrices uniform in +-1/sqrt(fan_in), norm weights near 1, other vectors small.
+// matrices and convolution kernels uniform in +-1/sqrt(fan_in), norm weights (the 1-D
+// ".weight"s) near 1, other vectors small.
 #define _POSIX_C_SOURCE 200809L // strdup
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -35,14 +36,22 @@ br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int nd
     size_t n = (size_t)br_numel(ndim, shape);
     float *x = malloc((n ? n : 1) * sizeof(float));
     if (!x) return br_fail(BR_ENOMEM, "out of memory for random tensor %s", name);
-    float scale = ndim == 2 ? 1.0f / sqrtf((float)shape[1]) : 0.02f;
-    float offset = ends_with(name, "norm_q.weight") || ends_with(name, "norm_k.weight") ? 1.0f : 0;
+    float scale = ndim >= 2 && shape[0] > 0 ? 1.0f / sqrtf((float)(n / (size_t)shape[0])) : 0.02f;
+    float offset = ndim == 1 && ends_with(name, ".weight") ? 1.0f : 0;
     if (strstr(name, "scale_shift_table")) scale = 1.0f / sqrtf((float)shape[ndim - 1]);
     uint64_t s = hash_name(name, c->random_seed);
     for (size_t i = 0; i < n; i++) { // xorshift64*: fast enough for 13 B values spread over ranks
         s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
         float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
         x[i] = offset + scale * u;
+    }
+    if (c->record) {
+        br_tensor *copy = br_set_add(c->record, name, ndim, shape);
+        if (!copy) {
+            free(x);
+            return BR_ENOMEM;
+        }
+        memcpy(copy->data, x, n * sizeof(float));
     }
     *out = x;
     return BR_OK;

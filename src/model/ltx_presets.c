@@ -7,9 +7,11 @@
 #include "ltx_config.h"
 
 cJSON *ltx_preset_config(const char *name) {
-    int layers, heads, head_dim;
+    int layers, heads, head_dim, channels = 128, caption = 4096;
     if (strcmp(name, "2b") == 0) layers = 28, heads = 32, head_dim = 64;       // 0.9.0-0.9.6
     else if (strcmp(name, "13b") == 0) layers = 48, heads = 32, head_dim = 128; // 0.9.7/0.9.8
+    else if (strcmp(name, "tiny") == 0) // `brigade init-model`'s demo: seconds on a laptop
+        layers = 8, heads = 4, head_dim = 16, channels = 16, caption = 64;
     else return NULL;
     cJSON *c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "_class_name", "LTXVideoTransformer3DModel");
@@ -17,9 +19,9 @@ cJSON *ltx_preset_config(const char *name) {
     cJSON_AddNumberToObject(c, "num_attention_heads", heads);
     cJSON_AddNumberToObject(c, "attention_head_dim", head_dim);
     cJSON_AddNumberToObject(c, "cross_attention_dim", heads * head_dim);
-    cJSON_AddNumberToObject(c, "in_channels", 128);
-    cJSON_AddNumberToObject(c, "out_channels", 128);
-    cJSON_AddNumberToObject(c, "caption_channels", 4096);
+    cJSON_AddNumberToObject(c, "in_channels", channels);
+    cJSON_AddNumberToObject(c, "out_channels", channels);
+    cJSON_AddNumberToObject(c, "caption_channels", caption);
     return c;
 }
 
@@ -29,7 +31,7 @@ br_status ltx_open_transformer(const char *dir, br_checkpoint *ck, ltx_config *c
     if (strncmp(dir, "random:", 7) == 0) {
         cJSON *config = ltx_preset_config(dir + 7);
         if (!config)
-            return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b and random:13b",
+            return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b, random:13b and random:tiny",
                            dir);
         BR_TRY(br_ckpt_open_random(ck, config, 42));
     } else {

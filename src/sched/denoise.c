@@ -1,14 +1,19 @@
-// denoise.c: the denoising loop over the pipeline of ranks (the sequential schedule: one
-// micro-batch in flight at a time).
-//   once      rank 0 projects each micro-batch's prompt; every rank receives it (one broadcast)
-//   per step  for each micro-batch: rank 0 embeds the latents and timestep; the baton (hidden
-//             states, temb, embedded timestep) goes rank to rank through the blocks; the last rank
-//             runs the output side, and when a job's two halves are in, applies guidance and the
-//             Euler step and returns the job's new latents to rank 0
-//   per step  all ranks agree (a failed guard anywhere stops the run with its message), rank 0
-//             prints progress
-// The arithmetic of a micro-batch does not depend on the number of ranks, so N ranks give the
-// bits of one.
+// denoise.c: the denoising loop over the pipeline of ranks.
+//   once   rank 0 projects each micro-batch's prompt; every rank receives it (one broadcast)
+//   then   every rank walks the same sequence (step k, micro-batch m): rank 0 embeds the
+//          latents and timestep; the baton (hidden states, temb, embedded timestep, a flag)
+//          goes rank to rank through the blocks; the last rank runs the output side and, when
+//          a job's two CFG halves are in, applies guidance and the Euler step and returns the
+//          job's new latents to rank 0 (one return message per micro-batch, sent without
+//          blocking).
+// The schedules differ in one thing only: sequential, rank 0 waits for micro-batch m's return
+// before it starts m+1 (one in flight: the naive split); pipelined, it waits only when it needs a
+// job's latents for the next step, so up to P micro-batches are in flight and, once the pipe is
+// full, every rank is busy, with no barrier between steps. The arithmetic of a micro-batch is the
+// same in both and on any number of ranks, so the bits are too.
+// Failures: a rank whose guard fails sets the baton's flag; later ranks skip the micro-batch, the
+// last rank returns the flag, rank 0 then sends only skipped batons, so the pipe drains in
+// transfers, and the agreement at the end names the failure. Nothing waits for a rank that quit.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +33,9 @@ static ltx_context micro_context(const run_state *run, const run_micro *mb) {
     return ctx;
 }
 
+// Hidden states, temb and embedded timestep of n items, then the flag (1: skip, a rank failed).
 static size_t baton_floats(const run_state *run, int n) {
-    return (size_t)n * ((size_t)run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim;
+    return (size_t)n * ((size_t)run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim + 1;
 }
 
 // Rank 0: the prompt rows of item i: the job's prompt, or its negative prompt (one may serve all).
@@ -86,11 +92,15 @@ br_status run_project_prompts(run_state *run) {
     return BR_OK;
 }
 
-// Rank 0: the latents and timesteps of the micro-batch's items onto the device, then the input side.
+// Rank 0: the latents and timesteps of the micro-batch's items onto the device, then the input
+// side; the baton's flag says whether the ranks should skip it.
 static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
     const size_t n = (size_t)p->S * p->C;
+    float flag = (float)run->failed_seen;
+    be->upload(be, run->baton + baton_floats(run, mb->n) - 1, &flag, 1);
+    if (run->failed_seen) return;
     float t[RUN_MAX_JOBS * 2];
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
@@ -122,15 +132,15 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
     const size_t n = (size_t)p->S * p->C;
     ltx_context ctx = micro_context(run, mb);
     ltx_output_side(be, &run->cfg, &run->stage.out, &ctx, &run->ws, run->baton, run->v_dev);
+    be->sync(be); // the wait runs the hook (MPI progress); a download would sleep through it
     float *v = run->v + (size_t)mb->first * n;
     be->download(be, v, run->v_dev, mb->n * n);
     float max_abs;
     size_t bad = cpu_count_non_finite(v, mb->n * n, &max_abs);
-    br_status st = BR_OK;
     if (bad)
-        st = br_fail(BR_EINPUT, "step %d, micro-batch %d: the transformer output holds %zu NaN/Inf "
-                     "values (run with --check all to find the block where they start)",
-                     step, m, bad);
+        return br_fail(BR_EINPUT, "step %d, micro-batch %d: the transformer output holds %zu "
+                       "NaN/Inf values (run with --check all to find the block where they start)",
+                       step, m, bad);
     int j0, count;
     completed_jobs(p, mb, &j0, &count);
     for (int j = j0; j < j0 + count; j++) {
@@ -140,69 +150,150 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
                          (float)run->opts->guidance_rescale);
         ltx_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
     }
-    return st;
+    return BR_OK;
 }
 
-// One micro-batch through every rank, and the completed jobs' latents back to rank 0.
-static br_status forward_micro(run_state *run, int step, int m) {
-    const br_transport *tr = br_comm_transport(run->comm);
-    const run_micro *mb = &run->micro[m];
-    const size_t baton = baton_floats(run, mb->n), n = (size_t)run->plan.S * run->plan.C;
-    br_backend *be = run->be;
-    double t0 = run_now();
-    if (run->rank == 0) {
-        embed_inputs(run, mb, step);
-    } else {
-        BR_TRY(tr->recv(run->comm, run->baton, baton, run->rank - 1));
-        t0 = run_now();
+// Last rank: micro-batch m's return message (flag, then the completed jobs' latents), sent
+// without blocking from its own buffer, which the previous step's send must have left.
+static br_status send_return(run_state *run, const run_micro *mb, int m, int failed) {
+    const size_t n = (size_t)run->plan.S * run->plan.C;
+    int j0, count;
+    completed_jobs(&run->plan, mb, &j0, &count);
+    BR_TRY(br_comm_wait(run->comm, run->return_req[m]));
+    run->return_req[m] = NULL;
+    float *msg = run->returns[m];
+    msg[0] = (float)failed;
+    memcpy(msg + 1, run->x + j0 * n, (size_t)count * n * sizeof(float));
+    return br_comm_isend_bytes(run->comm, msg, (1 + count * n) * sizeof(float), 0,
+                               &run->return_req[m]);
+}
+
+// Rank 0: step k is complete when its last return is in: progress, the step's seconds, and the
+// checkpoint when one is due (the latents are then exactly those after step k).
+static br_status step_done(run_state *run, int step) {
+    double prev = run->t_loop;
+    for (int k = run->plan.start_step; k < step; k++) prev += run->step_seconds[k];
+    run->step_seconds[step] = run_now() - prev;
+    run_progress(run, step);
+    const int every = run->opts->checkpoint_every;
+    if (every > 0 && (step + 1) % every == 0 && step + 1 < run->opts->steps && !run->failed_seen)
+        return run_write_checkpoint(run, step + 1);
+    return BR_OK;
+}
+
+// Rank 0: receives return messages in order until `count` have arrived, taking in the latents.
+static br_status receive_returns(run_state *run, long count) {
+    const run_plan *p = &run->plan;
+    const size_t n = (size_t)p->S * p->C;
+    while (run->returns_seen < count) {
+        const int step = (int)(run->returns_seen / p->n_micro);
+        const run_micro *mb = &run->micro[run->returns_seen % p->n_micro];
+        int j0, jobs;
+        completed_jobs(p, mb, &j0, &jobs);
+        if (run->last != 0) {
+            double t0 = run_now();
+            BR_TRY(br_comm_recv_bytes(run->comm, run->return_in,
+                                      (1 + jobs * n) * sizeof(float), run->last));
+            run_trace_add(run, t0, run_now(), step, (int)(run->returns_seen % p->n_micro), 'r');
+            if (run->return_in[0] != 0) run->failed_seen = 1;
+            memcpy(run->x + j0 * n, run->return_in + 1, (size_t)jobs * n * sizeof(float));
+        }
+        run->returns_seen++;
+        if (run->returns_seen % p->n_micro == 0) BR_TRY(step_done(run, step));
     }
+    return BR_OK;
+}
+
+// Rank 0, before micro-batch m of step k: the returns that carry its jobs' latents for step k.
+static br_status await_latents(run_state *run, int step, int m) {
+    const run_plan *p = &run->plan;
+    if (step == p->start_step) return BR_OK;
+    const run_micro *mb = &run->micro[m];
+    int last_job = run_item_job(p, mb->first + mb->n - 1);
+    int cond_item = p->cfg ? 2 * last_job + 1 : last_job;
+    return receive_returns(run, (long)(step - 1) * p->n_micro + cond_item / p->microbatch + 1);
+}
+
+// The blocks of this rank, unless the baton says skip; a failure sets the flag.
+static br_status run_blocks(run_state *run, const run_micro *mb, int step, int m, float *flag) {
     const int check = run->opts->check == 2 || (run->opts->check == 1 && step == 0);
     br_guard guard = {check, step, m};
     ltx_context ctx = micro_context(run, mb);
     br_status st = br_stage_run_blocks(&run->stage, &ctx, &run->ws, run->baton, NULL, &guard);
-    be->sync(be);
-    // Even after a failed guard the baton goes on, so that no rank waits forever; the agreement
-    // at the end of the step names the first failure.
-    if (run->rank < run->last) {
-        run->stats.busy += run_now() - t0;
-        BR_TRY(tr->send(run->comm, run->baton, baton, run->rank + 1));
-        run->stats.bytes_sent += baton * sizeof(float);
-    } else {
-        br_status out = finish_micro(run, mb, step, m);
-        if (st == BR_OK) st = out;
-        run->stats.busy += run_now() - t0;
-    }
-    int j0, count;
-    completed_jobs(&run->plan, mb, &j0, &count);
-    // The sequential schedule: rank 0 starts the next micro-batch only once this one is back
-    // (an empty message when no job completed).
-    const size_t bytes = (size_t)count * n * sizeof(float);
-    if (run->last != 0 && run->rank == run->last)
-        BR_TRY(br_comm_send_bytes(run->comm, run->x + j0 * n, bytes, 0));
-    if (run->last != 0 && run->rank == 0)
-        BR_TRY(br_comm_recv_bytes(run->comm, run->x + j0 * n, bytes, run->last));
+    if (st != BR_OK) *flag = 1;
     return st;
 }
 
-br_status run_denoise(run_state *run) {
-    const int steps = run->opts->steps;
-    double loop0 = run_now();
-    for (int k = 0; k < steps; k++) {
-        double t0 = run_now();
-        // A failed guard or check keeps the micro-batches going (the other ranks wait for them);
-        // a failed transfer does not.
-        br_status st = BR_OK;
-        for (int m = 0; m < run->plan.n_micro; m++) {
-            br_status s = forward_micro(run, k, m);
-            if (st == BR_OK) st = s;
-            if (s == BR_ECOMM) break;
-        }
-        if ((st = br_comm_agree(run->comm, st)) != BR_OK) return st;
-        if (run->rank == 0) {
-            run->step_seconds[k] = run_now() - t0;
-            run_progress(run, k);
-        }
+// One micro-batch's pass on this rank: receive (or embed), compute, send (or finish and return).
+static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
+    const br_transport *tr = br_comm_transport(run->comm);
+    const run_micro *mb = &run->micro[m];
+    const size_t baton = baton_floats(run, mb->n);
+    br_backend *be = run->be;
+    double t0 = run_now();
+    if (run->rank == 0) {
+        run_watchdog_mark(step, m, "waiting for the latents from", run->last);
+        BR_TRY(await_latents(run, step, m));
+        t0 = run_now();
+        run_watchdog_mark(step, m, "computing, next to", run->rank);
+        embed_inputs(run, mb, step);
+    } else {
+        run_watchdog_mark(step, m, "waiting for the baton from", run->rank - 1);
+        BR_TRY(tr->recv(run->comm, run->baton, baton, run->rank - 1));
+        run_watchdog_mark(step, m, "computing, next to", run->rank);
+        double t1 = run_now();
+        run->stats.hop_seconds += t1 - t0;
+        run_trace_add(run, t0, t1, step, m, 'r');
+        t0 = t1;
     }
-    run->stats.loop = run_now() - loop0;
+    float flag;
+    be->download(be, &flag, run->baton + baton - 1, 1);
+    br_status st = BR_OK;
+    if (flag == 0) st = run_blocks(run, mb, step, m, &flag);
+    be->sync(be); // (see finish_micro)
+    if (run->rank == run->last && flag == 0 && (st = finish_micro(run, mb, step, m)) != BR_OK)
+        flag = 1;
+    if (st != BR_OK && *local == BR_OK) *local = st;
+    be->sync(be);
+    double t1 = run_now();
+    run->stats.busy += t1 - t0;
+    run_trace_add(run, t0, t1, step, m, 'c');
+    if (run->rank < run->last) {
+        run_watchdog_mark(step, m, "sending the baton to", run->rank + 1);
+        be->upload(be, run->baton + baton - 1, &flag, 1);
+        BR_TRY(tr->send(run->comm, run->baton, baton, run->rank + 1));
+        double t2 = run_now();
+        run->stats.hop_seconds += t2 - t1;
+        run->stats.bytes_sent += baton * sizeof(float);
+        run_trace_add(run, t1, t2, step, m, 's');
+    } else if (run->last != 0) {
+        BR_TRY(send_return(run, mb, m, flag != 0));
+    } else if (flag != 0) {
+        run->failed_seen = 1; // one rank: it is its own return
+    }
+    // The sequential schedule: nothing starts until this micro-batch is back.
+    if (run->rank == 0 && !run->opts->pipelined) {
+        run_watchdog_mark(step, m, "waiting for the latents from", run->last);
+        BR_TRY(receive_returns(run, (long)step * run->plan.n_micro + m + 1));
+    }
     return BR_OK;
+}
+
+br_status run_denoise(run_state *run) {
+    const int steps = run->opts->steps, M = run->plan.n_micro;
+    BR_TRY(br_comm_agree(run->comm, BR_OK)); // a common start for the timelines
+    run->t_loop = run_now();
+    run->returns_seen = (long)run->plan.start_step * M;
+    br_status local = BR_OK, st = run_watchdog_start(run);
+    for (int k = run->plan.start_step; k < steps && st == BR_OK; k++)
+        for (int m = 0; m < M && st == BR_OK; m++) st = pass_micro(run, k, m, &local);
+    if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)steps * M);
+    run_watchdog_stop();
+    for (int m = 0; run->return_req && m < M; m++) {
+        br_status w = br_comm_wait(run->comm, run->return_req[m]);
+        run->return_req[m] = NULL;
+        if (st == BR_OK) st = w;
+    }
+    run->stats.loop = run_now() - run->t_loop;
+    return br_comm_agree(run->comm, st != BR_OK ? st : local);
 }

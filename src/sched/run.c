@@ -58,6 +58,8 @@ static br_status check_settings(const br_run_opts *o) {
         return br_fail(BR_EINPUT, "--decode-noise-scale %g: must be in [0, 1]", o->decode_noise_scale);
     if (o->microbatch < 1 || o->microbatch > 2 * RUN_MAX_JOBS)
         return br_fail(BR_EINPUT, "--microbatch %d: must be at least 1", o->microbatch);
+    if (o->checkpoint_every < 0)
+        return br_fail(BR_EINPUT, "--checkpoint-every %d: must be a number of steps", o->checkpoint_every);
     if (!(o->decode_tile_gib >= 0))
         return br_fail(BR_EINPUT, "--decode-tile %g: must be a size in GiB, or 0", o->decode_tile_gib);
     return BR_OK;
@@ -99,10 +101,32 @@ static br_status need(const run_state *run, const char *name, int ndim, const in
     return BR_OK;
 }
 
+// "random:N,L": N prompts of L tokens with random embeddings (and negative ones), every token
+// kept: for benchmarks of real model sizes without a text encoder.
+static br_status random_embeddings(run_state *run, const char *spec) {
+    int N, L;
+    if (sscanf(spec, "random:%d,%d", &N, &L) != 2 || N < 1 || N > RUN_MAX_JOBS || L < 1 || L > 4096)
+        return br_fail(BR_EINPUT, "--embeddings %s: expected random:N,L (jobs, tokens)", spec);
+    const int64_t C = run->cfg.caption_channels;
+    const char *names[] = {"prompt_embeds", "negative_prompt_embeds", "prompt_attention_mask",
+                           "negative_prompt_attention_mask"};
+    for (int i = 0; i < 4; i++) {
+        br_tensor *t = i < 2 ? br_set_add(&run->inputs, names[i], 3, (int64_t[]){N, L, C})
+                             : br_set_add(&run->inputs, names[i], 2, (int64_t[]){N, L});
+        if (!t) return BR_ENOMEM;
+        const size_t n = (size_t)br_numel(t->ndim, t->shape);
+        br_rng rng = br_rng_make(run->opts->seed, 7000 + i);
+        if (i < 2) br_rng_normal(&rng, t->data, n);
+        else for (size_t k = 0; k < n; k++) t->data[k] = 1.0f;
+    }
+    return BR_OK;
+}
+
 static br_status read_embeddings(run_state *run) {
     run_plan *p = &run->plan;
     const char *path = run->opts->embeddings_path;
-    BR_TRY(br_tensor_file_read(path, &run->inputs));
+    if (strncmp(path, "random:", 7) == 0) BR_TRY(random_embeddings(run, path));
+    else BR_TRY(br_tensor_file_read(path, &run->inputs));
     const br_tensor *t;
     const int64_t Cc = run->cfg.caption_channels;
     BR_TRY(need(run, "prompt_embeds", 3, (int64_t[]){-1, -1, Cc}, 1, &t));
@@ -155,7 +179,10 @@ static br_status start_latents(run_state *run) {
 }
 
 // Rank 0: --out exists (made when missing) and takes files, before any work.
-static br_status prepare_out(const char *dir) {
+static br_status prepare_out(const char *dir, int resume) {
+    struct stat sb;
+    if (resume && stat(dir, &sb) != 0)
+        return br_fail(BR_EINPUT, "--resume: --out %s does not exist", dir);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return br_fail(BR_EIO, "--out %s: cannot create the folder: %s", dir, strerror(errno));
     char probe[4200];
@@ -170,7 +197,7 @@ static br_status prepare_out(const char *dir) {
 static br_status plan_run(run_state *run) {
     run_plan *p = &run->plan;
     const br_run_opts *o = run->opts;
-    BR_TRY(prepare_out(o->out_dir));
+    BR_TRY(prepare_out(o->out_dir, o->resume));
     BR_TRY(read_embeddings(run));
     p->C = run->cfg.in_channels;
     p->F = (o->frames - 1) / 8 + 1, p->H = o->height / 32, p->W = o->width / 32;
@@ -181,7 +208,26 @@ static br_status plan_run(run_state *run) {
     ltx_sched_sigmas(&run->sched, o->steps, p->S, p->sigmas);
     if (!(run->x = malloc((size_t)p->n_jobs * p->S * p->C * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
-    return start_latents(run);
+    BR_TRY(start_latents(run));
+    return o->resume ? run_read_checkpoint(run) : BR_OK;
+}
+
+// The return messages from the last rank to rank 0: one buffer per micro-batch on the sender (a
+// non-blocking send owns it until the next step), the largest one on the receiver.
+static br_status alloc_returns(run_state *run) {
+    const run_plan *p = &run->plan;
+    const size_t most = 1 + (size_t)p->microbatch * p->S * p->C; // every item a completed job
+    if (run->last == 0) return BR_OK;
+    if (run->rank == 0 && !(run->return_in = malloc(most * sizeof(float))))
+        return br_fail(BR_ENOMEM, "out of memory for the returned latents");
+    if (run->rank != run->last) return BR_OK;
+    if (!(run->returns = calloc((size_t)p->n_micro, sizeof *run->returns)) ||
+        !(run->return_req = calloc((size_t)p->n_micro, sizeof *run->return_req)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    for (int m = 0; m < p->n_micro; m++)
+        if (!(run->returns[m] = malloc(most * sizeof(float))))
+            return br_fail(BR_ENOMEM, "out of memory for the returned latents");
+    return BR_OK;
 }
 
 static br_status alloc_buffers(run_state *run) {
@@ -199,7 +245,7 @@ static br_status alloc_buffers(run_state *run) {
             return BR_ENOMEM;
     }
     BR_TRY(ltx_workspace_alloc(be, &run->cfg, p->microbatch, p->S, p->L, &run->ws));
-    if (!(run->baton = be->alloc(be, b * (p->S + LTX_ADA_PARAMS + 1) * D, "the baton")) ||
+    if (!(run->baton = be->alloc(be, b * (p->S + LTX_ADA_PARAMS + 1) * D + 1, "the baton")) ||
         !(run->rope_cos = be->alloc(be, (size_t)p->S * D, "RoPE cos table")) ||
         !(run->rope_sin = be->alloc(be, (size_t)p->S * D, "RoPE sin table")))
         return BR_ENOMEM;
@@ -214,7 +260,7 @@ static br_status alloc_buffers(run_state *run) {
     }
     if (run->rank == 0 && !(run->step_seconds = calloc((size_t)run->opts->steps, sizeof(double))))
         return br_fail(BR_ENOMEM, "out of memory");
-    return BR_OK;
+    return alloc_returns(run);
 }
 
 static br_status build_rope(run_state *run) {
@@ -262,6 +308,11 @@ static void free_transformer(run_state *run) {
 
 static void run_free(run_state *run) {
     free_transformer(run);
+    for (int m = 0; run->returns && m < run->plan.n_micro; m++) free(run->returns[m]);
+    free(run->returns);
+    free(run->return_req); // every request was waited for by the end of the loop
+    free(run->return_in);
+    free(run->events);
     free(run->x);
     free(run->v);
     free(run->step_seconds);
@@ -290,8 +341,11 @@ static br_status run_phases(run_state *run) {
     BR_TRY(run_project_prompts(run));
     BR_TRY(run_denoise(run));
     if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
+    if (first) run_remove_checkpoint(run); // the latents are safe: nothing to resume
+
     free_transformer(run);
-    if ((st = br_comm_agree(comm, run_decode(run))) != BR_OK) return st;
+    if ((st = br_comm_agree(comm, run_write_trace(run))) != BR_OK) return st;
+    BR_TRY(run_decode(run)); // agreed inside, after each job
     return br_comm_agree(comm, run_write_report(run));
 }
 

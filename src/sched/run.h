@@ -23,6 +23,11 @@ typedef struct {
     double decode_timestep, decode_noise_scale; // noise mixed in before a conditioned decode
     uint64_t seed;
     int microbatch;              // items (CFG halves of jobs) per micro-batch
+    int pipelined;               // 1: keep up to P micro-batches in flight; 0: one (sequential)
+    const char *trace_path;      // optional: Chrome-trace JSON of every rank's timeline
+    int checkpoint_every;        // > 0: write out_dir/checkpoint.h5 every this many steps
+    int resume;                  // go on from out_dir/checkpoint.h5 (same settings, same model)
+    double timeout_seconds;      // watchdog limit without progress (0: automatic)
     int check;                   // 0 none, 1 first step, 2 every step: test each block's output
     double decode_tile_gib;      // memory budget of one tile's decode, GiB (0: whole video)
     const char *command_line;    // for the report

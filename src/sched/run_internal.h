@@ -22,6 +22,7 @@ typedef struct {
     int microbatch;          // items per micro-batch (the last may hold fewer)
     int L, C;                // prompt tokens; packed latent features (transformer in_channels)
     int F, H, W, S;          // latent grid and its token count
+    int start_step;          // 0, or the step a resumed run goes on from
     float sigmas[RUN_MAX_STEPS + 1];
 } run_plan;
 
@@ -39,8 +40,16 @@ typedef struct {
     double loop;          // seconds of the denoising loop
     double decode;        // seconds of the decode phase
     double bytes_sent;    // data-plane bytes this rank sent (batons)
+    double hop_seconds;   // seconds in the baton's send and receive calls (waits included)
     double peak_bytes;    // device memory peak (0 on the CPU: not tracked)
 } run_stats;
+
+// One span of a rank's timeline, for --trace (seconds since the loop's common start).
+typedef struct {
+    float t0, t1;
+    short step, micro;
+    char kind; // 'c' compute, 'r' waiting for / receiving the baton, 's' sending it
+} run_event;
 
 typedef struct {
     br_comm *comm;
@@ -62,6 +71,14 @@ typedef struct {
     float *v_dev;                 // last rank: device [b, S, C]
     float *x;                     // rank 0 and last rank: host [N, S, C], the jobs' latents
     float *v;                     // last rank: host [I, S, C], this step's velocities
+    float **returns;              // last rank: [M] host [1 + jobs * S * C] (flag, latents)
+    br_comm_request **return_req; // last rank: [M] the pending send of each
+    float *return_in;             // rank 0: host, the largest return message
+    long returns_seen;            // rank 0: return messages received (step * M + micro)
+    int failed_seen;              // rank 0: a return said a rank failed; later batons skip
+    run_event *events;            // this rank's timeline (--trace)
+    int n_events, cap_events;
+    double t_loop;                // the loop's start, common to all ranks (after an agreement)
     br_tensor_set inputs;         // rank 0: the embeddings (and --latents) file
     double *step_seconds;         // rank 0: [steps]
     run_stats stats;
@@ -78,6 +95,17 @@ br_status run_project_prompts(run_state *run);
 br_status run_denoise(run_state *run);
 // decode.c
 br_status run_decode(run_state *run);
+// run_checkpoint.c (rank 0)
+br_status run_write_checkpoint(run_state *run, int next_step);
+br_status run_read_checkpoint(run_state *run);
+void run_remove_checkpoint(run_state *run);
+// run_watchdog.c: progress marks from the loop; the thread ends the job when they stop.
+br_status run_watchdog_start(const run_state *run);
+void run_watchdog_mark(int step, int micro, const char *doing, int peer);
+void run_watchdog_stop(void);
+// run_trace.c
+void run_trace_add(run_state *run, double t0, double t1, int step, int micro, char kind);
+br_status run_write_trace(run_state *run);
 // run_report.c
 void run_progress(const run_state *run, int step);
 br_status run_write_latents(run_state *run);

@@ -10,10 +10,10 @@
 #include "run_internal.h"
 
 void run_progress(const run_state *run, int step) {
-    const int steps = run->opts->steps, done = step + 1;
+    const int steps = run->opts->steps, done = step + 1, first = run->plan.start_step;
     double sum = 0;
-    for (int k = 0; k < done; k++) sum += run->step_seconds[k];
-    const double per_step = sum / done, eta = per_step * (steps - done);
+    for (int k = first; k < done; k++) sum += run->step_seconds[k];
+    const double per_step = sum / (done - first), eta = per_step * (steps - done);
     printf("step %d/%d  %.3f s/step  ETA %d:%02d\n", done, steps, per_step, (int)eta / 60,
            (int)eta % 60);
     fflush(stdout);
@@ -48,6 +48,11 @@ br_status run_write_latents(run_state *run) {
     br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->S, p->C});
     br_status st = t ? BR_OK : BR_ENOMEM;
     if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->S * p->C * sizeof(float));
+    // The timesteps the loop visited, for the record (and the tests).
+    br_tensor *ts = t ? br_set_add(&set, "timesteps", 1, (int64_t[]){run->opts->steps}) : NULL;
+    if (t && !ts) st = BR_ENOMEM;
+    for (int k = 0; ts && k < run->opts->steps; k++)
+        ts->data[k] = p->sigmas[k] * (float)run->sched.num_train_timesteps;
     for (size_t i = 0; st == BR_OK && i < sizeof settings / sizeof *settings; i++) {
         double v = setting_value(run->opts, i);
         st = br_set_add_setting(&set, settings[i].name, 1, &v);
@@ -84,12 +89,39 @@ static cJSON *ranks_json(const run_state *run, const rank_report *all) {
         cJSON_AddNumberToObject(o, "idle_seconds", x->stats.loop - x->stats.busy);
         cJSON_AddNumberToObject(o, "decode_seconds", x->stats.decode);
         cJSON_AddNumberToObject(o, "bytes_sent", x->stats.bytes_sent);
+        cJSON_AddNumberToObject(o, "hop_seconds", x->stats.hop_seconds);
         // The CPU backend does not track its memory: null, not a made-up 0.
         if (x->stats.peak_bytes > 0) cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
         else cJSON_AddNullToObject(o, "peak_bytes");
         cJSON_AddItemToArray(ranks, o);
     }
     return ranks;
+}
+
+// The loop's throughput and its bubble: the share of the ranks' loop time spent not computing.
+typedef struct {
+    double bubble, steps_per_second, jobs_per_hour;
+} pipeline_summary;
+
+static pipeline_summary summarize(const run_state *run, const rank_report *all) {
+    double busy = 0, total = 0;
+    for (int r = 0; r < run->n_ranks; r++) busy += all[r].stats.busy, total += all[r].stats.loop;
+    const double loop = all[0].stats.loop > 0 ? all[0].stats.loop : 1e-9;
+    return (pipeline_summary){total > 0 ? 1 - busy / total : 0,
+                              (run->opts->steps - run->plan.start_step) / loop,
+                              run->plan.n_jobs / loop * 3600};
+}
+
+static void pipeline_numbers(const run_state *run, const rank_report *all, cJSON *pipe) {
+    pipeline_summary s = summarize(run, all);
+    cJSON_AddStringToObject(pipe, "schedule", run->opts->pipelined ? "pipelined" : "sequential");
+    cJSON_AddNumberToObject(pipe, "micro_batches_per_step", run->plan.n_micro);
+    cJSON_AddNumberToObject(pipe, "bubble_fraction", s.bubble);
+    cJSON_AddNumberToObject(pipe, "steps_per_second", s.steps_per_second);
+    cJSON_AddNumberToObject(pipe, "jobs_per_hour", s.jobs_per_hour);
+    const double forwards = (double)run->opts->steps * run->plan.n_micro;
+    cJSON_AddNumberToObject(pipe, "baton_bytes_per_hop",
+                            run->n_ranks > 1 ? all[0].stats.bytes_sent / forwards : 0);
 }
 
 static cJSON *report_json(const run_state *run, const rank_report *all) {
@@ -121,6 +153,8 @@ static cJSON *report_json(const run_state *run, const rank_report *all) {
     cJSON_AddNumberToObject(sec, "denoise", all[0].stats.loop);
     cJSON_AddNumberToObject(sec, "decode", all[0].stats.decode);
     cJSON_AddNumberToObject(sec, "total", run_now() - run->t_start);
+    cJSON *pipe = cJSON_AddObjectToObject(j, "pipeline");
+    pipeline_numbers(run, all, pipe);
     cJSON_AddItemToObject(j, "ranks", ranks_json(run, all));
     return j;
 }
@@ -156,13 +190,13 @@ br_status run_write_report(run_state *run) {
         cJSON *j = report_json(run, all);
         st = write_json(path, j);
         cJSON_Delete(j);
-        double busy = 0, idle = 0;
-        for (int r = 0; r < run->n_ranks; r++)
-            busy += all[r].stats.busy, idle += all[r].stats.loop - all[r].stats.busy;
+        pipeline_summary s = summarize(run, all);
         if (st == BR_OK)
-            printf("done: %d job(s), %d steps in %.2f s (decode %.2f s), ranks busy %.0f%% of the "
-                   "loop; report %s\n", run->plan.n_jobs, run->opts->steps, all[0].stats.loop,
-                   all[0].stats.decode, busy + idle > 0 ? 100 * busy / (busy + idle) : 0.0, path);
+            printf("done: %d job(s) x %d steps in %.2f s + decode %.2f s; %s on %d rank(s): bubble "
+                   "%.0f%%, %.2f steps/s, %.1f jobs/hour; report %s\n", run->plan.n_jobs,
+                   run->opts->steps, all[0].stats.loop, all[0].stats.decode,
+                   run->opts->pipelined ? "pipelined" : "sequential", run->n_ranks,
+                   100 * s.bubble, s.steps_per_second, s.jobs_per_hour, path);
     }
     free(all);
     return st;

@@ -2,7 +2,8 @@
 # tests/gpu/run.sh: the GPU tests, in one command on the device machine (CI has no GPU):
 #   bash tests/gpu/run.sh [BUILD_DIR]
 # Builds for sm_90, runs every test (test_backend_ops now runs for real), then the fixture and
-# other-size tests on the CUDA backend in fp32 (held to 1e-4, as the CPU) and checks that bf16
+# other-size tests and `brigade run` against the pipeline fixture on the CUDA backend in fp32
+# (held to 1e-4, as the CPU; frames within 2 levels) and checks that bf16
 # stays within its bound; 1 GPU vs 2 GPUs (NCCL, then NCCL through host memory) bit-identical.
 # The device machine has everything but cJSON and cannot install it. Here, from the repo root:
 #   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev && for f in *.deb; do
@@ -23,10 +24,15 @@ echo "== attention kernels against a double-precision reference, and their speed
 nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels kernels/attention.cu \
     tests/attention_cuda_check.cu -o "$B/attention_cuda_check" && "$B/attention_cuda_check" | tail -14 || rc=1
 export BRIGADE=$PWD/$B/brigade TCOMPARE=$PWD/$B/tests/tcompare TCONVERT=$PWD/$B/tests/tconvert
+export TFRAMES=$PWD/$B/tests/tframes
 export MPIRUN=$(command -v mpirun) DATA=$PWD/tests/data FIXTURES=${FIXTURES:-$PWD/../shared/fixtures}
 for t in forward_fixture forward_other_sizes forward_ranks; do
     echo "== $t on the CUDA backend, fp32"
     BRIGADE_ARGS="--backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
+done
+for t in run_pipeline run_schedules; do
+    echo "== $t on the CUDA backend, fp32 (the VAE decoder's kernels included)"
+    BRIGADE_ARGS="--backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed|within|pipelined on" || rc=1
 done
 echo "== bf16 and 1 vs 2 GPUs"
 BRIGADE_ARGS="--backend cuda" bash tests/gpu/bf16_and_gpus.sh || rc=1

@@ -1,0 +1,211 @@
+// cmd_init_model.c: `brigade init-model DIR`: a tiny LTX-Video model with random weights, written
+// in the diffusers layout users download (transformer/, vae/, scheduler/), plus random prompt
+// embeddings, so that the whole pipeline runs on any machine in seconds. The weights' names and
+// shapes come from brigade's own loaders (a random checkpoint records what they ask for), so the
+// folder holds exactly what `brigade run` reads. One process, no MPI.
+#define _XOPEN_SOURCE 700 // mkdir, nftw
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/rng.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "io/tensor_file.h"
+#include "model/ltx_config.h"
+#include "model/ltx_vae.h"
+#include "model/ltx_weights.h"
+
+const char br_init_model_help[] =
+    "usage: brigade init-model DIR [--seed N]\n"
+    "\n"
+    "Writes a tiny LTX-Video model with random weights in the diffusers layout:\n"
+    "  DIR/transformer/  LTXVideoTransformer3DModel, 8 blocks, 4 heads x 16, 16 latent channels\n"
+    "  DIR/vae/          AutoencoderKLLTXVideo (0.9.0 layout), 16 latent channels, x32 / x8\n"
+    "  DIR/scheduler/    FlowMatchEulerDiscreteScheduler as LTX-Video ships it\n"
+    "  DIR/embeddings.h5 two random 'prompts' (64 channels, 16 tokens) and negative prompts\n"
+    "DIR must not exist; it is written as DIR.tmp and renamed when complete. Then:\n"
+    "  mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 \\\n"
+    "      --height 256 --width 384 --frames 25 --steps 10 --out OUT\n";
+
+static cJSON *int_array(const int *v, int n) { return cJSON_CreateIntArray(v, n); }
+
+static cJSON *bool_array(const int *v, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateBool(v[i]));
+    return a;
+}
+
+// The VAE of the demo: the 0.9.0 layout at 1/8 of the real widths.
+static cJSON *demo_vae_config(void) {
+    cJSON *c = cJSON_CreateObject();
+    const int widths[] = {16, 32, 32, 32}, layers[] = {1, 1, 1, 1, 1}, scaling[] = {1, 1, 1, 0};
+    const int no[] = {0, 0, 0, 0, 0}, ones[] = {1, 1, 1, 1};
+    cJSON_AddStringToObject(c, "_class_name", "AutoencoderKLLTXVideo");
+    cJSON_AddNumberToObject(c, "in_channels", 3);
+    cJSON_AddNumberToObject(c, "out_channels", 3);
+    cJSON_AddNumberToObject(c, "latent_channels", 16);
+    cJSON_AddItemToObject(c, "block_out_channels", int_array(widths, 4));
+    cJSON_AddItemToObject(c, "decoder_block_out_channels", int_array(widths, 4));
+    cJSON_AddItemToObject(c, "layers_per_block", int_array(layers, 5));
+    cJSON_AddItemToObject(c, "decoder_layers_per_block", int_array(layers, 5));
+    cJSON_AddItemToObject(c, "spatio_temporal_scaling", bool_array(scaling, 4));
+    cJSON_AddItemToObject(c, "decoder_spatio_temporal_scaling", bool_array(scaling, 4));
+    cJSON_AddItemToObject(c, "decoder_inject_noise", bool_array(no, 5));
+    cJSON_AddItemToObject(c, "upsample_residual", bool_array(no, 4));
+    cJSON_AddItemToObject(c, "upsample_factor", int_array(ones, 4));
+    cJSON_AddBoolToObject(c, "timestep_conditioning", 0);
+    cJSON_AddNumberToObject(c, "patch_size", 4);
+    cJSON_AddNumberToObject(c, "patch_size_t", 1);
+    cJSON_AddNumberToObject(c, "resnet_norm_eps", 1e-6);
+    cJSON_AddNumberToObject(c, "scaling_factor", 1.0);
+    cJSON_AddBoolToObject(c, "encoder_causal", 1);
+    cJSON_AddBoolToObject(c, "decoder_causal", 0);
+    return c;
+}
+
+// LTX-Video's scheduler_config.json.
+static cJSON *scheduler_config(void) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "_class_name", "FlowMatchEulerDiscreteScheduler");
+    cJSON_AddNumberToObject(c, "base_image_seq_len", 1024);
+    cJSON_AddNumberToObject(c, "base_shift", 0.95);
+    cJSON_AddNumberToObject(c, "max_image_seq_len", 4096);
+    cJSON_AddNumberToObject(c, "max_shift", 2.05);
+    cJSON_AddNumberToObject(c, "num_train_timesteps", 1000);
+    cJSON_AddNumberToObject(c, "shift", 1.0);
+    cJSON_AddNumberToObject(c, "shift_terminal", 0.1);
+    cJSON_AddBoolToObject(c, "use_dynamic_shifting", 1);
+    cJSON_AddStringToObject(c, "time_shift_type", "exponential");
+    return c;
+}
+
+static br_status write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    int bad = !f || fputs(text, f) < 0;
+    if (f && fclose(f) != 0) bad = 1;
+    return bad ? br_fail(BR_EIO, "cannot write %s", path) : BR_OK;
+}
+
+// DIR/part/config.json (or scheduler_config.json) from config, consumed.
+static br_status write_config(const char *dir, const char *part, const char *file, cJSON *config) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, part);
+    if (mkdir(path, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s/%s", dir, part, file);
+    char *text = cJSON_Print(config);
+    br_status st = text ? write_text(path, text) : br_fail(BR_ENOMEM, "out of memory");
+    free(text);
+    return st;
+}
+
+// Loads a whole model from a recording random checkpoint, then writes what was recorded.
+static br_status write_weights(const char *dir, const char *part, cJSON *config, uint64_t seed,
+                               int is_vae) {
+    br_checkpoint ck;
+    br_tensor_set record = {0};
+    BR_TRY(br_ckpt_open_random(&ck, config, seed));
+    ck.record = &record;
+    br_backend *be = br_backend_cpu();
+    br_status st;
+    if (is_vae) {
+        ltx_vae_config cfg;
+        ltx_vae vae;
+        st = ltx_vae_config_parse(&cfg, config, "demo vae config");
+        if (st == BR_OK && (st = ltx_vae_load(be, &ck, &cfg, &vae)) == BR_OK) ltx_vae_free(be, &vae);
+    } else {
+        ltx_config cfg;
+        ltx_input_weights in = {0};
+        ltx_output_weights out = {0};
+        ltx_block blk = {0};
+        st = ltx_config_parse(&cfg, config, "demo transformer config");
+        if (st == BR_OK) st = ltx_load_input(be, &ck, &cfg, &in);
+        for (int i = 0; st == BR_OK && i < cfg.layers; i++, ltx_free_block(be, &blk))
+            st = ltx_load_block(be, &ck, &cfg, i, &blk);
+        if (st == BR_OK) st = ltx_load_output(be, &ck, &cfg, &out);
+        ltx_free_input(be, &in);
+        ltx_free_output(be, &out);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s/diffusion_pytorch_model.safetensors", dir, part);
+    if (st == BR_OK) st = br_st_write(path, &record);
+    ck.config = NULL; // the caller still writes it
+    br_ckpt_close(&ck);
+    br_set_free(&record);
+    return st;
+}
+
+// Two jobs of 16 tokens (the first with 12 kept, the second with 9) and "" as negative prompt
+// (one token kept, as T5 encodes an empty string).
+static br_status write_embeddings(const char *dir, uint64_t seed) {
+    const int N = 2, L = 16, C = 64, kept[2] = {12, 9};
+    br_tensor_set set = {0};
+    const char *embeds[] = {"prompt_embeds", "negative_prompt_embeds"};
+    const char *masks[] = {"prompt_attention_mask", "negative_prompt_attention_mask"};
+    for (int k = 0; k < 2; k++) {
+        br_tensor *e = br_set_add(&set, embeds[k], 3, (int64_t[]){N, L, C});
+        br_tensor *m = br_set_add(&set, masks[k], 2, (int64_t[]){N, L});
+        if (!e || !m) {
+            br_set_free(&set);
+            return BR_ENOMEM;
+        }
+        br_rng rng = br_rng_make(seed, 1000 + k);
+        br_rng_normal(&rng, e->data, (size_t)N * L * C);
+        for (int j = 0; j < N; j++)
+            for (int t = 0; t < L; t++) m->data[j * L + t] = t < (k ? 1 : kept[j]);
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/embeddings.h5", dir);
+    br_status st = br_tensor_file_write(path, &set);
+    br_set_free(&set);
+    return st;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+    return remove(path);
+}
+
+static br_status init_model(const char *dir, uint64_t seed) {
+    char tmp[4200];
+    struct stat sb;
+    if (stat(dir, &sb) == 0) return br_fail(BR_EINPUT, "%s exists: choose another folder", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    if (mkdir(tmp, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    cJSON *transformer = ltx_preset_config("tiny"), *vae = demo_vae_config();
+    cJSON *sched = scheduler_config();
+    br_status st = write_config(tmp, "transformer", "config.json", transformer);
+    if (st == BR_OK) st = write_weights(tmp, "transformer", transformer, seed, 0);
+    if (st == BR_OK) st = write_config(tmp, "vae", "config.json", vae);
+    if (st == BR_OK) st = write_weights(tmp, "vae", vae, seed, 1);
+    if (st == BR_OK) st = write_config(tmp, "scheduler", "scheduler_config.json", sched);
+    if (st == BR_OK) st = write_embeddings(tmp, seed);
+    cJSON_Delete(transformer), cJSON_Delete(vae), cJSON_Delete(sched);
+    if (st == BR_OK && rename(tmp, dir) != 0)
+        st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+    if (st != BR_OK) nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS); // nothing half-written
+    return st;
+}
+
+int br_cmd_init_model(int argc, char **argv) {
+    const char *seed_text = "1";
+    const br_option options[] = {{"seed", &seed_text, NULL}};
+    uint64_t seed = 0;
+    const char *dir = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : NULL;
+    br_status st = dir ? br_parse_options(argc - 1, argv + 1, options, 1, "init-model")
+                       : br_fail(BR_EINPUT, "brigade init-model: the folder to write is missing "
+                                 "(see --help)");
+    if (st == BR_OK) st = br_parse_u64(seed_text, "seed", &seed);
+    if (st == BR_OK) st = init_model(dir, seed ? seed : 1);
+    if (st != BR_OK) {
+        fprintf(stderr, "brigade: error: %s\n", br_error());
+        return 1;
+    }
+    printf("wrote %s (transformer/, vae/, scheduler/, embeddings.h5)\n", dir);
+    return 0;
+}

@@ -1,0 +1,44 @@
+# multihost/jobs.sh: what the multi-host and Slurm tests run on their hosts. `job` is the one
+# function to change to add a case (e.g. `brigade run` once it lands: see the commented branch).
+#
+# job --cases: the cases that multihost_mpirun.sh and slurm_job.sh run, one line each.
+# job CASE OUTDIR: sets JOB (brigade's arguments, command first) for CASE writing under OUTDIR;
+#   JOB_RESULTS (FILE:TENSOR under OUTDIR) and JOB_FILES (files under OUTDIR) must come out
+#   bit-identical on 1 rank and on several hosts.
+#   forward  one forward pass of the tiny LTX fixture
+#   long     the fixture's transformer on 1152 random tokens, 1 + 1000 times: 2-3 minutes on this
+#            2-core machine (0.1-0.17 s a forward), still running when srun_kill.sh kills a rank
+job() {
+    [ "$1" = --cases ] && { echo forward; return 0; }
+    local out=$2
+    mkdir -p "$out" || return 1
+    JOB_RESULTS=()
+    JOB_FILES=()
+    # shellcheck disable=SC2206 # BRIGADE_ARGS (../lib.sh) is a list of words by design
+    case $1 in
+    forward)
+        JOB=(forward $BRIGADE_ARGS --transformer "$LTX/transformer"
+            --inputs "$LTX/case_forward.safetensors" --out "$out/sample.h5")
+        JOB_RESULTS=(sample.h5:sample) ;;
+    long)
+        JOB=(forward $BRIGADE_ARGS --transformer "$LTX/transformer" --inputs random:1,8,12,12,8
+            --out "$out/sample.h5" --repeat 1000) ;;
+    # run) # `brigade run`: add "run" to the --cases line above and uncomment.
+    #     [ -d "$WORK/model" ] || "$BRIGADE" init-model "$WORK/model" >/dev/null || return 1
+    #     JOB=(run $BRIGADE_ARGS --model "$WORK/model" --embeddings "$WORK/model/embeddings.h5"
+    #         --out "$out")
+    #     JOB_RESULTS=(latents.h5:latents)
+    #     JOB_FILES=(job-000/frame-0000.png) ;;
+    *) echo "job: no case $1"; return 1 ;;
+    esac
+}
+
+# same_results A B: every result of the last `job` is the same in OUTDIRs A and B.
+same_results() {
+    local r f
+    [ ${#JOB_RESULTS[@]} -gt 0 ] || [ ${#JOB_FILES[@]} -gt 0 ] || return 1
+    for r in "${JOB_RESULTS[@]}"; do
+        "$TCOMPARE" --exact "$1/$r" "$2/$r" || return 1
+    done
+    for f in "${JOB_FILES[@]}"; do cmp "$1/$f" "$2/$f" || return 1; done
+}
