@@ -44,6 +44,21 @@ bad "tensor of the wrong shape" 2 'transformer_blocks.1.ff.net.2.weight' \
     --transformer "$BAD/wrong_shape" --inputs "$CASE"
 bad "config dims disagree with the weights" 2 'proj_in.weight' \
     --transformer "$BAD/config_dims" --inputs "$CASE"
+# Config values the fuzzer (tests/fuzz/fuzz_config) found undefined behaviour or a zero eps with.
+config_case() { # NAME CONFIG-JSON: a folder with the fixture's weights and this config.json
+    mkdir -p "$WORK/$1"
+    ln -sf "$LTX/transformer/diffusion_pytorch_model.safetensors" "$WORK/$1/"
+    echo "$2" >"$WORK/$1/config.json"
+}
+config_case int_overflow '{"num_attention_heads": 65536, "attention_head_dim": 65536}'
+bad "config: heads x head_dim past int" 1 'attention_head_dim = 4294967296 exceeds 65536' \
+    --transformer "$WORK/int_overflow" --inputs "$CASE"
+config_case cast_overflow '{"in_channels": 1e30}'
+bad "config: 1e30 channels" 1 '"in_channels" must be an integer in 1..65536' \
+    --transformer "$WORK/cast_overflow" --inputs "$CASE"
+config_case eps_underflow '{"norm_eps": 1e-60}'
+bad "config: norm_eps 0 in fp32" 1 '"norm_eps" must be a number in (0, 1) that fp32 holds' \
+    --transformer "$WORK/eps_underflow" --inputs "$CASE"
 bad "more ranks than blocks" 5 '5 ranks but the model has 4 transformer blocks' \
     --transformer "$LTX/transformer" --inputs "$CASE"
 bad "inputs without timestep" 3 'no_timestep.safetensors: tensor "timestep" missing' \

@@ -26,8 +26,9 @@ static char *join(const char *dir, const char *name) {
     return p;
 }
 
-// Reads the whole file (at most MAX_JSON_FILE bytes) into a NUL-terminated buffer.
-static br_status slurp(const char *path, char **out) {
+// Reads the whole file (at most MAX_JSON_FILE bytes) into a NUL-terminated buffer of *len bytes
+// before the NUL.
+static br_status slurp(const char *path, char **out, size_t *out_len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return br_fail(errno == ENOENT ? BR_EINPUT : BR_EIO, "%s: cannot open: %s", path,
                             strerror(errno));
@@ -58,13 +59,22 @@ static br_status slurp(const char *path, char **out) {
     }
     buf[len] = '\0';
     *out = buf;
+    *out_len = len;
     return BR_OK;
 }
 
-// Parses path as JSON whose top level must be an object.
+// Parses path as JSON whose top level must be an object. cJSON stops at a NUL byte, which would
+// hide whatever follows it: a NUL is refused (JSON text has none).
 br_status br_json_read_object(const char *path, cJSON **out) {
     char *text = NULL;
-    BR_TRY(slurp(path, &text));
+    size_t len = 0;
+    BR_TRY(slurp(path, &text, &len));
+    if (strlen(text) != len) {
+        br_status st = br_fail(BR_EINPUT, "%s: not valid JSON (a NUL byte at byte %zu)", path,
+                               strlen(text));
+        free(text);
+        return st;
+    }
     cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
     br_status st = BR_OK;
     if (!j) {
@@ -81,12 +91,17 @@ br_status br_json_read_object(const char *path, cJSON **out) {
     return st;
 }
 
+// Names go into one-line messages: a control character (a newline) would break the line.
+static int has_control(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
 // A shard named by the index must be a file of the folder itself: no path, no "." or "..".
 static int plain_file_name(const char *s) {
-    if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return 0;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s < 0x20) return 0;
-    return 1;
+    if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || has_control(s)) return 0;
+    return strchr(s, '/') == NULL;
 }
 
 // The index of shard file name in c->shard_paths, adding it when new; -1 when out of memory.
@@ -135,13 +150,17 @@ static br_status store_map(br_checkpoint *c, const char *path, map_item *items, 
 static br_status read_weight_map(br_checkpoint *c, const char *path, const cJSON *wm,
                                  map_item *items, int *n_items) {
     for (const cJSON *it = wm->child; it; it = it->next) {
+        if (has_control(it->string))
+            return br_fail(BR_EINPUT, "%s: a tensor name in weight_map contains a control "
+                                      "character", path);
         if (!cJSON_IsString(it))
             return br_fail(BR_EINPUT, "%s: weight_map entry for \"%s\" is not a string", path,
                            it->string);
         if (!plain_file_name(it->valuestring))
             return br_fail(BR_EINPUT, "%s: tensor \"%s\": shard \"%s\" is not a plain file name "
                                       "in the checkpoint folder",
-                           path, it->string, it->valuestring);
+                           path, it->string,
+                           has_control(it->valuestring) ? "(unprintable)" : it->valuestring);
         map_item *m = &items[(*n_items)++];
         m->name = strdup(it->string);
         m->shard = shard_index(c, it->valuestring);

@@ -8,6 +8,7 @@
 #include "h5file.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 // 2^34 elements (64 GiB of fp32): larger than any tensor brigade reads, small enough that a
 // corrupt header cannot make us ask for an absurd allocation.
 #define H5_MAX_NUMEL (1ull << 34)
+// Deflate, the compression every HDF5 build has, packs at most about 1032 bytes into one.
+#define H5_MAX_EXPANSION 1032.0
 
 typedef struct {
     H5E_auto2_t func;
@@ -62,6 +65,13 @@ typedef struct {
 
 static int is_numeric(H5T_class_t c) { return c == H5T_INTEGER || c == H5T_FLOAT; }
 
+// Names go into one-line messages: a control character (a newline) would break the line.
+static int has_control(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
 // The class of a dataset's or attribute's type id (which it closes), or H5T_NO_CLASS.
 static H5T_class_t take_class(hid_t type) {
     if (type < 0) return H5T_NO_CLASS;
@@ -71,7 +81,7 @@ static H5T_class_t take_class(hid_t type) {
 }
 
 // The shape of a dataset's dataspace, checked: scalar or simple, rank <= BR_MAX_DIMS, at most
-// H5_MAX_NUMEL elements. A dimension of 0 is allowed (an empty tensor).
+// H5_MAX_NUMEL elements. A dimension of 0 is allowed (an empty tensor), the others still bounded.
 static br_status dataset_shape(const read_ctx *ctx, const char *name, hid_t space, int *ndim,
                                int64_t *shape) {
     H5S_class_t kind = H5Sget_simple_extent_type(space);
@@ -88,10 +98,11 @@ static br_status dataset_shape(const read_ctx *ctx, const char *name, hid_t spac
     hsize_t dims[BR_MAX_DIMS];
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
         return br_fail(BR_EINPUT, "%s: cannot read the shape of dataset %s", ctx->path, name);
-    int empty = 0;
-    for (int i = 0; i < rank; i++) empty |= dims[i] == 0;
+    // The product of the non-zero dimensions is bounded even when another is 0 (an empty
+    // tensor): br_numel multiplies them all, and [2^47, 2^17, 0] would overflow it before the 0.
     unsigned long long n = 1;
-    for (int i = 0; i < rank && !empty; i++) {
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] == 0) continue;
         if (dims[i] > H5_MAX_NUMEL / n) // checked per step, so the product cannot overflow
             return br_fail(BR_EINPUT, "%s: dataset %s has more than 2^34 elements", ctx->path,
                            name);
@@ -131,10 +142,35 @@ static br_status check_storage(const read_ctx *ctx, hid_t dset, const char *name
     return BR_OK;
 }
 
+// The values of a dataset must be in the file before we allocate room for them: one never
+// written (HDF5 would read it as fill values) or stored in fewer bytes than its shape needs
+// would have a file of a few hundred bytes claim up to 2^34 floats. Compressed (filtered) data
+// may need more bytes than it stores, by at most deflate's ratio.
+static br_status check_stored(const read_ctx *ctx, hid_t dset, const char *name, int ndim,
+                              const int64_t *shape, size_t elem_size) {
+    int64_t numel = br_numel(ndim, shape);
+    if (numel == 0) return BR_OK;
+    hid_t dcpl = H5Dget_create_plist(dset);
+    int filtered = dcpl >= 0 && H5Pget_nfilters(dcpl) > 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    double stored = (double)H5Dget_storage_size(dset); // 0 also when it cannot be told
+    double need = (double)numel * (double)elem_size;    // both below 2^53: exact
+    if (need <= stored * (filtered ? H5_MAX_EXPANSION : 1.0)) return BR_OK;
+    char s[256];
+    br_shape_str(s, sizeof s, ndim, shape);
+    if (stored == 0)
+        return br_fail(BR_EINPUT, "%s: dataset %s of shape %s has no data stored in the file",
+                       ctx->path, name, s);
+    return br_fail(BR_EINPUT, "%s: dataset %s of shape %s needs %.0f bytes but stores %.0f%s",
+                   ctx->path, name, s, need, stored, filtered ? " (compressed)" : "");
+}
+
 static br_status read_dataset(const read_ctx *ctx, hid_t dset, const char *name) {
     BR_TRY(check_name(ctx, "dataset", name));
     BR_TRY(check_storage(ctx, dset, name));
-    H5T_class_t c = take_class(H5Dget_type(dset));
+    hid_t type = H5Dget_type(dset);
+    size_t elem_size = type >= 0 ? H5Tget_size(type) : 0;
+    H5T_class_t c = take_class(type);
     if (!is_numeric(c))
         return br_fail(BR_EINPUT, "%s: dataset %s has %s type; tensors must be integer or float",
                        ctx->path, name, class_name(c));
@@ -145,6 +181,7 @@ static br_status read_dataset(const read_ctx *ctx, hid_t dset, const char *name)
     br_status st = dataset_shape(ctx, name, space, &ndim, shape);
     H5Sclose(space);
     if (st != BR_OK) return st;
+    BR_TRY(check_stored(ctx, dset, name, ndim, shape, elem_size));
     br_tensor *t = br_set_add(ctx->set, name, ndim, shape);
     if (!t) return BR_ENOMEM; // names were checked above, so only the allocation can fail
     if (br_numel(ndim, shape) > 0 &&
@@ -161,6 +198,11 @@ static br_status read_dataset(const read_ctx *ctx, hid_t dset, const char *name)
 // file, neither of which an inputs file needs.
 static herr_t read_link(hid_t group, const char *name, const H5L_info_t *info, void *op) {
     read_ctx *ctx = op;
+    if (has_control(name)) {
+        ctx->status = br_fail(BR_EINPUT, "%s: the root group has a name with a control character",
+                              ctx->path);
+        return -1;
+    }
     if (info->type != H5L_TYPE_HARD) {
         ctx->status = br_fail(BR_EINPUT, "%s: %s is a soft or external link (not supported)",
                               ctx->path, name);
@@ -208,12 +250,22 @@ static br_status read_setting(const read_ctx *ctx, hid_t attr, const char *name)
     double values[BR_SETTING_MAX];
     if (H5Aread(attr, H5T_NATIVE_DOUBLE, values) < 0)
         return br_fail(BR_EINPUT, "%s: cannot read attribute %s", ctx->path, name);
+    // As safetensors metadata: a setting is a count or a scale, never NaN or infinite.
+    for (int i = 0; i < count; i++)
+        if (!isfinite(values[i]))
+            return br_fail(BR_EINPUT, "%s: attribute %s has a value that is NaN or infinite",
+                           ctx->path, name);
     return br_set_add_setting(ctx->set, name, count, values);
 }
 
 // H5Aiterate2 callback: each attribute of the root group becomes a setting (strings skipped).
 static herr_t read_attribute(hid_t loc, const char *name, const H5A_info_t *info, void *op) {
     read_ctx *ctx = op;
+    if (has_control(name)) {
+        ctx->status = br_fail(BR_EINPUT, "%s: an attribute name has a control character",
+                              ctx->path);
+        return -1;
+    }
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0) {
         ctx->status = br_fail(BR_EINPUT, "%s: cannot open attribute %s", ctx->path, name);
@@ -270,11 +322,17 @@ close_file:
     return st;
 }
 
+// On failure, set is left as the caller passed it (as br_st_read_all leaves it): no half file.
 br_status br_h5_read_all(const char *path, br_tensor_set *set) {
+    int n_tensors = set->n_tensors, n_settings = set->n_settings;
     h5_error_printing saved;
     errors_silence(&saved);
     br_status st = read_file(path, set);
     errors_restore(&saved);
+    if (st != BR_OK) {
+        while (set->n_tensors > n_tensors) drop_last_tensor(set);
+        set->n_settings = n_settings;
+    }
     return st;
 }
 

@@ -58,6 +58,8 @@ static int cmp_entry_begin(const void *a, const void *b) {
 // ---------------------------------------------------------------------------------------------
 // Opening
 
+// Maps the whole file. One shorter than the 8-byte length is left unmapped (mmap refuses an
+// empty one); validate() says what is wrong with it.
 static br_status map_file(br_st_file *f) {
     int fd = open(f->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return br_fail(BR_EIO, "%s: cannot open: %s", f->path, strerror(errno));
@@ -67,20 +69,20 @@ static br_status map_file(br_st_file *f) {
         st = br_fail(BR_EIO, "%s: cannot stat: %s", f->path, strerror(errno));
     } else if (!S_ISREG(sb.st_mode)) {
         st = br_fail(BR_EINPUT, "%s: not a regular file", f->path);
-    } else if (sb.st_size < 8) {
-        st = br_fail(BR_EINPUT, "%s: file is %lld bytes, too short for the 8-byte header length",
-                     f->path, (long long)sb.st_size);
     } else if ((uintmax_t)sb.st_size > SIZE_MAX) {
         st = br_fail(BR_EINPUT, "%s: file of %lld bytes is too large to map", f->path,
                      (long long)sb.st_size);
-    } else {
+    } else if (sb.st_size >= 8) {
         void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED) {
             st = br_fail(BR_EIO, "%s: cannot map: %s", f->path, strerror(errno));
         } else {
             f->map = m;
             f->size = (size_t)sb.st_size;
+            f->mapped = 1;
         }
+    } else {
+        f->size = (size_t)sb.st_size;
     }
     close(fd);
     return st;
@@ -263,7 +265,11 @@ static br_status check_entries(br_st_file *f) {
     return st;
 }
 
-static br_status parse_header(br_st_file *f) {
+// Validates the f->size bytes at f->map: the header, then every entry against the data block.
+static br_status validate(br_st_file *f) {
+    if (f->size < 8)
+        return br_fail(BR_EINPUT, "%s: file is %zu bytes, too short for the 8-byte header length",
+                       f->path, f->size);
     uint64_t n = load_u64(f->map);
     size_t room = f->size - 8;
     if (n > room)
@@ -289,13 +295,24 @@ br_status br_st_open(br_st_file *f, const char *path) {
     f->path = strdup(path);
     if (!f->path) return br_fail(BR_ENOMEM, "%s: out of memory", path);
     br_status st = map_file(f);
-    if (st == BR_OK) st = parse_header(f);
+    if (st == BR_OK) st = validate(f);
+    if (st != BR_OK) br_st_close(f);
+    return st;
+}
+
+br_status br_st_open_memory(br_st_file *f, const char *name, const void *bytes, size_t size) {
+    memset(f, 0, sizeof *f);
+    f->path = strdup(name);
+    if (!f->path) return br_fail(BR_ENOMEM, "%s: out of memory", name);
+    f->map = bytes;
+    f->size = size;
+    br_status st = validate(f);
     if (st != BR_OK) br_st_close(f);
     return st;
 }
 
 void br_st_close(br_st_file *f) {
-    if (f->map) munmap((void *)f->map, f->size);
+    if (f->mapped) munmap((void *)f->map, f->size);
     for (int i = 0; i < f->n_entries; i++) free(f->entries[i].name);
     free(f->entries);
     for (int i = 0; i < f->n_meta; i++) {
@@ -404,14 +421,19 @@ static void roll_back(br_tensor_set *set, int n_tensors, int n_settings) {
     set->n_settings = n_settings;
 }
 
+br_status br_st_add_to_set(const br_st_file *f, br_tensor_set *set) {
+    int n_tensors = set->n_tensors, n_settings = set->n_settings;
+    br_status st = BR_OK;
+    for (int i = 0; i < f->n_entries && st == BR_OK; i++) st = add_tensor(f, &f->entries[i], set);
+    for (int i = 0; i < f->n_meta && st == BR_OK; i++) st = add_setting(f, i, set);
+    if (st != BR_OK) roll_back(set, n_tensors, n_settings);
+    return st;
+}
+
 br_status br_st_read_all(const char *path, br_tensor_set *set) {
     br_st_file f;
     BR_TRY(br_st_open(&f, path));
-    int n_tensors = set->n_tensors, n_settings = set->n_settings;
-    br_status st = BR_OK;
-    for (int i = 0; i < f.n_entries && st == BR_OK; i++) st = add_tensor(&f, &f.entries[i], set);
-    for (int i = 0; i < f.n_meta && st == BR_OK; i++) st = add_setting(&f, i, set);
+    br_status st = br_st_add_to_set(&f, set);
     br_st_close(&f);
-    if (st != BR_OK) roll_back(set, n_tensors, n_settings);
     return st;
 }

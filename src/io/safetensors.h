@@ -35,10 +35,16 @@ typedef struct {
     int n_entries;
     char **meta_keys, **meta_values; // __metadata__ (string values), n_meta pairs
     int n_meta;
+    int mapped;           // map is this file's own mmap (br_st_open), unmapped on close
 } br_st_file;
 
 // Opens and validates path. On failure every message names the file (and the tensor).
 br_status br_st_open(br_st_file *f, const char *path);
+// Validates the size bytes at bytes as a whole .safetensors file called name in messages, with
+// the same checks as br_st_open. The bytes are not copied: they must outlive f (for the fuzzer
+// and for files already in memory).
+br_status br_st_open_memory(br_st_file *f, const char *name, const void *bytes, size_t size);
+// Safe on a zeroed f and after a failed open.
 void br_st_close(br_st_file *f);
 
 const br_st_entry *br_st_find(const br_st_file *f, const char *name);
@@ -52,6 +58,8 @@ br_status br_st_read_f32(const br_st_file *f, const br_st_entry *e, float *out);
 // Reads every tensor of the file into set (fp32) and every __metadata__ value that parses as a
 // JSON number or a list of numbers into set's settings (others are skipped).
 br_status br_st_read_all(const char *path, br_tensor_set *set);
+// The same for a file already open; on failure set is left as the caller passed it.
+br_status br_st_add_to_set(const br_st_file *f, br_tensor_set *set);
 
 // Writes set's tensors as F32 and its settings as __metadata__ JSON strings to path, through
 // path + ".tmp" then rename(), so that no half-written file ever carries the final name.

@@ -2,6 +2,7 @@
 #include "ltx_config.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <string.h>
 
 enum { MAX_WIDTH = 1 << 16 }; // bounds every size so products stay far inside int64
@@ -14,7 +15,8 @@ static br_status get_int(const cJSON *json, const char *path, const char *key, i
         return BR_OK;
     }
     double v = item->valuedouble;
-    if (!cJSON_IsNumber(item) || v != (double)(int)v || v < 1 || v > MAX_WIDTH)
+    // The range first: converting a double outside int's range (1e30, 1e999 = inf) is undefined.
+    if (!cJSON_IsNumber(item) || !(v >= 1 && v <= MAX_WIDTH) || v != (double)(int)v)
         return br_fail(BR_EINPUT, "%s: \"%s\" must be an integer in 1..%d", path, key, MAX_WIDTH);
     *out = (int)v;
     return BR_OK;
@@ -65,14 +67,18 @@ br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path)
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(json, "norm_eps");
     cfg->norm_eps = 1e-6f;
     if (eps && !cJSON_IsNull(eps)) {
-        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1))
-            return br_fail(BR_EINPUT, "%s: \"norm_eps\" must be a number in (0, 1)", path);
+        // Checked as the float it is stored in too: 1e-60 would become an eps of 0.
+        if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0 && eps->valuedouble < 1) ||
+            !((float)eps->valuedouble > 0))
+            return br_fail(BR_EINPUT, "%s: \"norm_eps\" must be a number in (0, 1) that fp32 "
+                                      "holds (not below 1.4e-45)", path);
         cfg->norm_eps = (float)eps->valuedouble;
     }
-    cfg->dim = cfg->heads * cfg->head_dim;
-    if (cfg->dim > MAX_WIDTH)
-        return br_fail(BR_EINPUT, "%s: num_attention_heads x attention_head_dim = %d exceeds %d",
-                       path, cfg->dim, MAX_WIDTH);
+    int64_t dim = (int64_t)cfg->heads * cfg->head_dim; // up to 2^32: not in an int
+    if (dim > MAX_WIDTH)
+        return br_fail(BR_EINPUT, "%s: num_attention_heads x attention_head_dim = %lld exceeds %d",
+                       path, (long long)dim, MAX_WIDTH);
+    cfg->dim = (int)dim;
     if (cfg->dim % 2)
         return br_fail(BR_EINPUT, "%s: the inner dim %d must be even (RoPE rotates pairs)", path,
                        cfg->dim);
