@@ -408,6 +408,26 @@ static void test_bad_files(void) {
     CHECK(f.n_entries == 3 && strcmp(f.entries[0].name, "a") == 0 &&
           strcmp(f.entries[1].name, "c") == 0 && strcmp(f.entries[2].name, "e") == 0);
     br_st_close(&f);
+
+    // The same file from memory (br_st_open_memory, the fuzzer's entry point): the same verdicts,
+    // and the bytes are not copied.
+    unsigned char bytes[256];
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(bytes, 1, sizeof bytes, fp) : 0;
+    if (fp) fclose(fp);
+    CHECK_OK(br_st_open_memory(&f, "fine (memory)", bytes, n));
+    CHECK(f.n_entries == 3 && f.data + f.data_size == bytes + n);
+    float out[4];
+    CHECK_OK(br_st_read_f32(&f, br_st_find(&f, "a"), out));
+    br_st_close(&f);
+    CHECK_FAILS(br_st_open_memory(&f, "cut (memory)", bytes, n - 1), "cut (memory)",
+                "end past the data block");
+    CHECK_FAILS(br_st_open_memory(&f, "seven (memory)", bytes, 7), "seven (memory)",
+                "7 bytes, too short");
+    CHECK_FAILS(br_st_open_memory(&f, "none (memory)", NULL, 0), "none (memory)", "0 bytes");
+    path = tmp_path("empty.safetensors"); // 0 bytes: not mapped (mmap refuses it), still refused
+    write_bytes(path, "", 0);
+    CHECK_FAILS(br_st_open(&f, path), "empty.safetensors", "0 bytes, too short");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,6 +517,14 @@ static void test_sharded(void) {
     CHECK_FAILS(br_ckpt_open(&c, dir), "index.json", "weight_map");
     write_text(path, "{\"weight_map\": {\"a\": \"s1\", \"a\": \"s2\"}}");
     CHECK_FAILS(br_ckpt_open(&c, dir), "index.json", "\"a\" is listed twice");
+    // Found by tests/fuzz/fuzz_index: a newline in a name broke the one-line message; a NUL byte
+    // hid the rest of the file from cJSON.
+    write_text(path, "{\"weight_map\": {\"a\": \"x\\ny\"}}");
+    CHECK_FAILS(br_ckpt_open(&c, dir), "index.json", "shard \"(unprintable)\" is not a plain file");
+    write_text(path, "{\"weight_map\": {\"a\\u007f\": \"s1\"}}");
+    CHECK_FAILS(br_ckpt_open(&c, dir), "index.json", "tensor name in weight_map contains a control");
+    write_bytes(path, "{\"weight_map\": {\"a\": \"s1\"}}\0{", 29);
+    CHECK_FAILS(br_ckpt_open(&c, dir), "index.json", "a NUL byte at byte 27");
     write_text(path, "{\"weight_map\": {\"a\": \"absent.safetensors\"}}");
     CHECK_OK(br_ckpt_open(&c, dir)); // the shard is only opened on use
     CHECK_FAILS(br_ckpt_load(&c, "a", 1, two, &x), "absent.safetensors", "cannot open");

@@ -70,7 +70,7 @@ static br_status need_int(const br_tensor_set *set, const char *path, const char
     const br_setting *s = br_set_find_setting(set, name);
     if (!s) return br_fail(BR_EINPUT, "%s: setting \"%s\" missing", path, name);
     double v = s->values[0];
-    if (s->count != 1 || v != (double)(int)v || v < 1 || v > 1 << 20)
+    if (s->count != 1 || !(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
         return br_fail(BR_EINPUT, "%s: setting \"%s\" must be one positive integer", path, name);
     *out = (int)v;
     return BR_OK;
