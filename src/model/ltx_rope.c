@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 static const float PI_F = 3.14159265358979323846f;
 enum { BASE_FRAMES = 20, BASE_HEIGHT = 2048, BASE_WIDTH = 2048 };
@@ -43,4 +44,19 @@ void ltx_rope_tables(float *cos_t, float *sin_t, const ltx_config *cfg, int fram
                     }
                 }
             }
+}
+
+br_status ltx_rope_upload(br_backend *be, const ltx_config *cfg, int frames, int height,
+                          int width, const float scale[3], float *cos_dev, float *sin_dev) {
+    const size_t n = (size_t)frames * height * width * cfg->dim;
+    float *c = malloc(n * sizeof(float)), *s = malloc(n * sizeof(float));
+    if (!c || !s) {
+        free(c), free(s);
+        return br_fail(BR_ENOMEM, "out of memory for the RoPE tables");
+    }
+    ltx_rope_tables(c, s, cfg, frames, height, width, scale);
+    be->upload(be, cos_dev, c, n);
+    be->upload(be, sin_dev, s, n);
+    free(c), free(s);
+    return BR_OK;
 }

@@ -206,21 +206,6 @@ static br_status share_context(forward_run *run) {
     return tr->bcast(run->comm, run->ctx.mask_bias, (size_t)sh->B * sh->L, 0);
 }
 
-static br_status build_rope(forward_run *run) {
-    const forward_shape *sh = &run->shape;
-    const size_t n = (size_t)sh->S * run->cfg.dim;
-    float *c = malloc(n * sizeof(float)), *s = malloc(n * sizeof(float));
-    if (!c || !s) {
-        free(c), free(s);
-        return br_fail(BR_ENOMEM, "out of memory for the RoPE tables");
-    }
-    ltx_rope_tables(c, s, &run->cfg, sh->frames, sh->height, sh->width, sh->rope_scale);
-    run->be->upload(run->be, run->ctx.rope_cos, c, n);
-    run->be->upload(run->be, run->ctx.rope_sin, s, n);
-    free(c), free(s);
-    return BR_OK;
-}
-
 // The baton: recv from the previous rank, run own blocks, send to the next one.
 static br_status pass_baton(forward_run *run) {
     const br_transport *tr = br_comm_transport(run->comm);
@@ -428,7 +413,9 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     if ((st = br_placement_report(comm, be, run->first, hop, NULL)) != BR_OK) goto done;
     st = br_stage_load(&run->stage, be, &run->ck, &run->cfg, run->rank, run->n_ranks, run->first);
     if (st == BR_OK) st = alloc_buffers(run);
-    if (st == BR_OK) st = build_rope(run);
+    if (st == BR_OK)
+        st = ltx_rope_upload(be, &run->cfg, run->shape.frames, run->shape.height, run->shape.width,
+                             run->shape.rope_scale, run->ctx.rope_cos, run->ctx.rope_sin);
     if (st == BR_OK && run->rank == 0) st = upload_inputs(run);
     if (st == BR_OK && opts->repeat && !(run->seconds = calloc(1 + opts->repeat, sizeof(double))))
         st = br_fail(BR_ENOMEM, "out of memory");

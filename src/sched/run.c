@@ -263,28 +263,14 @@ static br_status alloc_buffers(run_state *run) {
     return alloc_returns(run);
 }
 
-static br_status build_rope(run_state *run) {
-    const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->S * run->cfg.dim;
-    float *c = malloc(n * sizeof(float)), *s = malloc(n * sizeof(float));
-    if (!c || !s) {
-        free(c), free(s);
-        return br_fail(BR_ENOMEM, "out of memory for the RoPE tables");
-    }
-    // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
-    const float scale[3] = {(float)(8.0 / run->opts->frame_rate), 32.0f, 32.0f};
-    ltx_rope_tables(c, s, &run->cfg, p->F, p->H, p->W, scale);
-    run->be->upload(run->be, run->rope_cos, c, n);
-    run->be->upload(run->be, run->rope_sin, s, n);
-    free(c), free(s);
-    return BR_OK;
-}
-
 static br_status load_stage(run_state *run) {
     BR_TRY(br_stage_load(&run->stage, run->be, &run->ck, &run->cfg, run->rank, run->n_ranks,
                          run->first));
     BR_TRY(alloc_buffers(run));
-    return build_rope(run);
+    // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
+    const float scale[3] = {(float)(8.0 / run->opts->frame_rate), 32.0f, 32.0f};
+    return ltx_rope_upload(run->be, &run->cfg, run->plan.F, run->plan.H, run->plan.W, scale,
+                           run->rope_cos, run->rope_sin);
 }
 
 static void free_transformer(run_state *run) {
