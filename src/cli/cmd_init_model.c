@@ -3,10 +3,9 @@
 // embeddings, so that the whole pipeline runs on any machine in seconds. The weights' names and
 // shapes come from brigade's own loaders (a random checkpoint records what they ask for), so the
 // folder holds exactly what `brigade run` reads. One process, no MPI.
-#define _XOPEN_SOURCE 700 // mkdir, nftw
+#define _POSIX_C_SOURCE 200809L // mkdir
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "commands.h"
 #include "core/rng.h"
 #include "io/checkpoint.h"
+#include "io/remove_tree.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
 #include "model/ltx_config.h"
@@ -167,10 +167,6 @@ static br_status write_embeddings(const char *dir, uint64_t seed) {
     return st;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    return remove(path);
-}
-
 static br_status init_model(const char *dir, uint64_t seed) {
     char tmp[4200];
     struct stat sb;
@@ -188,7 +184,7 @@ static br_status init_model(const char *dir, uint64_t seed) {
     cJSON_Delete(transformer), cJSON_Delete(vae), cJSON_Delete(sched);
     if (st == BR_OK && rename(tmp, dir) != 0)
         st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
-    if (st != BR_OK) nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS); // nothing half-written
+    if (st != BR_OK) br_remove_tree(tmp); // nothing half-written
     return st;
 }
 

@@ -7,10 +7,9 @@
 //   rank 0     receives the tiles in task order, blends them, writes job-NNN/frame-NNNN.png
 //              (in job-NNN.tmp/, renamed when complete) and job-NNN.mp4 when ffmpeg is there
 // Blending happens on one rank in plan order, so the frames do not depend on the rank count.
-#define _XOPEN_SOURCE 700 // nftw, fork
+#define _XOPEN_SOURCE 700 // fork, waitpid
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include "core/rng.h"
 #include "io/png_write.h"
+#include "io/remove_tree.h"
 #include "model/ltx_latents.h"
 #include "model/ltx_vae.h"
 #include "run_internal.h"
@@ -95,10 +95,6 @@ static br_status decoder_input(run_state *run, decoder *d, int job) {
     return BR_OK;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    return remove(path);
-}
-
 // job-NNN.mp4 through ffmpeg when it is installed (optional: a missing ffmpeg is no error).
 static void write_mp4(const run_state *run, const char *frames_dir, const char *mp4) {
     char pattern[4500], rate[32], tmp[4500];
@@ -126,7 +122,7 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     snprintf(dir, sizeof dir, "%s/job-%03d", run->opts->out_dir, job);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     snprintf(old, sizeof old, "%s.old", dir);
-    nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS); // a leftover of an interrupted run
+    br_remove_tree(tmp); // a leftover of an interrupted run
     if (mkdir(tmp, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", tmp, strerror(errno));
     const size_t n = (size_t)3 * d->Fo * d->Ho * d->Wo;
     for (size_t i = 0; i < n; i++) d->video[i] = d->video[i] * 0.5f + 0.5f; // [-1, 1] -> [0, 1]
@@ -138,7 +134,7 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     struct stat sb;
     int had_old = stat(dir, &sb) == 0 && rename(dir, old) == 0;
     if (rename(tmp, dir) != 0) return br_fail(BR_EIO, "cannot rename %s to %s", tmp, dir);
-    if (had_old) nftw(old, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (had_old) br_remove_tree(old);
     snprintf(path, sizeof path, "%s.mp4", dir);
     write_mp4(run, dir, path);
     return BR_OK;
