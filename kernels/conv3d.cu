@@ -2,17 +2,8 @@
 // on channels-last video [F, H, W, C]: one thread per output element, grid-stride, consecutive
 // threads on consecutive channels so that reads and writes coalesce. Pure data movement in
 // fp32 (sm_60-safe), exact like the CPU twins. Each launcher returns the launch error.
+#include "cuda_grid.cuh"
 #include "kernels_cuda.h"
-
-enum { THREADS = 256 };
-
-static unsigned blocks_for(size_t n) {
-    size_t b = (n + THREADS - 1) / THREADS;
-    return (unsigned)(b < 65535 * 16 ? (b ? b : 1) : 65535 * 16); // grid-stride beyond that
-}
-
-#define GRID_STRIDE(i, n) \
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 // cols[r, k*C + c] for output cell row0 + r and tap k = kt*9 + kh*3 + kw (see cpu_im2col_3d).
 __global__ void im2col_kernel(float *cols, const float *x, int F, int H, int W, int C, int lead,

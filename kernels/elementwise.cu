@@ -4,17 +4,8 @@
 // Each launcher returns the launch error; none synchronizes.
 #include <stdint.h>
 
+#include "cuda_grid.cuh"
 #include "kernels_cuda.h"
-
-enum { THREADS = 256 };
-
-static unsigned blocks_for(size_t n) {
-    size_t b = (n + THREADS - 1) / THREADS;
-    return (unsigned)(b < 65535 * 16 ? (b ? b : 1) : 65535 * 16); // grid-stride beyond that
-}
-
-#define GRID_STRIDE(i, n) \
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 __global__ void silu_kernel(float *x, size_t n) {
     GRID_STRIDE(i, n) x[i] = x[i] / (1.0f + expf(-x[i]));
