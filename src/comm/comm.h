@@ -53,6 +53,12 @@ typedef struct br_comm_request br_comm_request;
 br_status br_comm_isend_bytes(br_comm *c, const void *buf, size_t bytes, int peer,
                               br_comm_request **req);
 br_status br_comm_wait(br_comm *c, br_comm_request *req);
+// A non-blocking control-plane receive (under 1 GiB), matched by a br_comm_send_bytes or
+// br_comm_isend_bytes; posted early, the message moves while both ranks compute. br_comm_wait
+// completes it; br_comm_cancel withdraws one that will not be needed (a run that stopped).
+br_status br_comm_irecv_bytes(br_comm *c, void *buf, size_t bytes, int peer,
+                              br_comm_request **req);
+void br_comm_cancel(br_comm *c, br_comm_request *req);
 // Gathers `bytes` from every rank into all[rank * bytes] on root (small control data).
 br_status br_comm_gather_bytes(br_comm *c, const void *mine, void *all, size_t bytes, int root);
 

@@ -69,32 +69,56 @@ br_status br_comm_recv_bytes(br_comm *c, void *buf, size_t bytes, int peer) {
 struct br_comm_request {
     MPI_Request request;
     int peer;
+    const char *what; // "send" or "recv", for the error message
 };
 
-br_status br_comm_isend_bytes(br_comm *c, const void *buf, size_t bytes, int peer,
-                              br_comm_request **out) {
+// One message of under CHUNK bytes, started by MPI_Isend or MPI_Irecv.
+static br_status start_request(br_comm *c, void *buf, size_t bytes, int peer, int is_send,
+                               br_comm_request **out) {
     br_comm_request *r = malloc(sizeof *r);
     if (!r) return br_fail(BR_ENOMEM, "out of memory");
+    r->peer = peer, r->what = is_send ? "send" : "recv";
     if (bytes >= CHUNK) {
         free(r);
         return br_fail(BR_EINTERNAL, "rank %d: a %zu-byte non-blocking message is too large",
                        c->rank, bytes);
     }
-    r->peer = peer;
-    int err = MPI_Isend(buf, (int)bytes, MPI_BYTE, peer, TAG_CONTROL, c->world, &r->request);
+    int err = is_send ? MPI_Isend(buf, (int)bytes, MPI_BYTE, peer, TAG_CONTROL, c->world,
+                                  &r->request)
+                      : MPI_Irecv(buf, (int)bytes, MPI_BYTE, peer, TAG_CONTROL, c->world,
+                                  &r->request);
     if (err != MPI_SUCCESS) {
         free(r);
-        return mpi_failed(c, err, "send", peer);
+        return mpi_failed(c, err, is_send ? "send" : "recv", peer);
     }
     *out = r;
     return BR_OK;
 }
 
+br_status br_comm_isend_bytes(br_comm *c, const void *buf, size_t bytes, int peer,
+                              br_comm_request **out) {
+    return start_request(c, (void *)buf, bytes, peer, 1, out);
+}
+
+br_status br_comm_irecv_bytes(br_comm *c, void *buf, size_t bytes, int peer,
+                              br_comm_request **out) {
+    return start_request(c, buf, bytes, peer, 0, out);
+}
+
 br_status br_comm_wait(br_comm *c, br_comm_request *r) {
     if (!r) return BR_OK;
     int err = MPI_Wait(&r->request, MPI_STATUS_IGNORE), peer = r->peer;
+    const char *what = r->what;
     free(r);
-    return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, "send", peer);
+    return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, what, peer);
+}
+
+void br_comm_cancel(br_comm *c, br_comm_request *r) {
+    (void)c;
+    if (!r) return;
+    MPI_Cancel(&r->request);
+    MPI_Wait(&r->request, MPI_STATUS_IGNORE);
+    free(r);
 }
 
 static br_status mpi_bcast(br_comm *c, float *buf, size_t n, int root) {

@@ -212,15 +212,13 @@ static br_status plan_run(run_state *run) {
     return o->resume ? run_read_checkpoint(run) : BR_OK;
 }
 
-// The return messages from the last rank to rank 0: one buffer per micro-batch on the sender (a
-// non-blocking send owns it until the next step), the largest one on the receiver.
+// The return messages from the last rank to rank 0: one buffer per micro-batch on both sides (a
+// non-blocking send owns the sender's until the next step; a receive posted ahead, the
+// receiver's).
 static br_status alloc_returns(run_state *run) {
     const run_plan *p = &run->plan;
     const size_t most = 1 + (size_t)p->microbatch * p->S * p->C; // every item a completed job
-    if (run->last == 0) return BR_OK;
-    if (run->rank == 0 && !(run->return_in = malloc(most * sizeof(float))))
-        return br_fail(BR_ENOMEM, "out of memory for the returned latents");
-    if (run->rank != run->last) return BR_OK;
+    if (run->last == 0 || (run->rank != 0 && run->rank != run->last)) return BR_OK;
     if (!(run->returns = calloc((size_t)p->n_micro, sizeof *run->returns)) ||
         !(run->return_req = calloc((size_t)p->n_micro, sizeof *run->return_req)))
         return br_fail(BR_ENOMEM, "out of memory");
@@ -297,7 +295,6 @@ static void run_free(run_state *run) {
     for (int m = 0; run->returns && m < run->plan.n_micro; m++) free(run->returns[m]);
     free(run->returns);
     free(run->return_req); // every request was waited for by the end of the loop
-    free(run->return_in);
     free(run->events);
     free(run->x);
     free(run->v);

@@ -48,7 +48,8 @@ typedef struct {
 typedef struct {
     float t0, t1;
     short step, micro;
-    char kind; // 'c' compute, 'r' waiting for / receiving the baton, 's' sending it
+    char kind; // 'c' blocks, 'o' output side and scheduler step (last rank), 'r' waiting for /
+               // receiving the baton (rank 0: the latents), 's' sending it
 } run_event;
 
 typedef struct {
@@ -71,9 +72,8 @@ typedef struct {
     float *v_dev;                 // last rank: device [b, S, C]
     float *x;                     // rank 0 and last rank: host [N, S, C], the jobs' latents
     float *v;                     // last rank: host [I, S, C], this step's velocities
-    float **returns;              // last rank: [M] host [1 + jobs * S * C] (flag, latents)
-    br_comm_request **return_req; // last rank: [M] the pending send of each
-    float *return_in;             // rank 0: host, the largest return message
+    float **returns;              // rank 0 and last rank: [M] host [1 + jobs * S * C] (flag, latents)
+    br_comm_request **return_req; // rank 0 and last rank: [M] the pending receive or send of each
     long returns_seen;            // rank 0: return messages received (step * M + micro)
     int failed_seen;              // rank 0: a return said a rank failed; later batons skip
     run_event *events;            // this rank's timeline (--trace)

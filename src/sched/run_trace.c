@@ -1,7 +1,8 @@
-// run_trace.c: every rank's timeline of the denoising loop (compute, waiting for or receiving the
-// baton, sending it), written by rank 0 as Chrome-trace JSON (--trace FILE): open it in
-// chrome://tracing or ui.perfetto.dev to see the pipeline fill, one row per rank. Times are
-// seconds since the loop's start, which all ranks take right after one agreement.
+// run_trace.c: every rank's timeline of the denoising loop (compute; the last rank's output side
+// and scheduler step; waiting for or receiving the baton, sending it), written by rank 0 as
+// Chrome-trace JSON (--trace FILE): open it in chrome://tracing or ui.perfetto.dev to see the
+// pipeline fill, one row per rank. Times are seconds since the loop's start, which all ranks take
+// right after one agreement.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@ void run_trace_add(run_state *run, double t0, double t1, int step, int micro, ch
 
 static void write_events(FILE *f, const run_event *ev, int n, int rank, int *first) {
     for (int i = 0; i < n; i++) {
-        const char *what = ev[i].kind == 'c' ? "compute" : ev[i].kind == 'r' ? "receive" : "send";
+        const char kind = ev[i].kind;
+        const char *what = kind == 'c' ? "compute" : kind == 'o' ? "output" : kind == 'r' ? "receive"
+                                                                                          : "send";
         fprintf(f, "%s\n{\"name\": \"%s s%d m%d\", \"cat\": \"%s\", \"ph\": \"X\", \"pid\": 0, "
                 "\"tid\": %d, \"ts\": %.1f, \"dur\": %.1f, \"args\": {\"step\": %d, \"micro_batch\": %d}}",
                 *first ? "" : ",", what, ev[i].step, ev[i].micro, what, rank, ev[i].t0 * 1e6,
