@@ -15,7 +15,7 @@ COMPUTE=${COMPUTE:-bf16}
 mkdir -p "$OUT"
 export NCCL_NVLS_ENABLE=0
 FIX=${FIXTURES:-$PWD/../shared/fixtures}
-ARGS=(--backend cuda --compute "$COMPUTE" --transformer "random:$SIZE" --vae none
+ARGS=(--share-gpus --backend cuda --compute "$COMPUTE" --transformer "random:$SIZE" --vae none
       --scheduler "$FIX/ltx-tiny/scheduler" --embeddings random:4,128 --height 512 --width 768
       --frames 97 --steps "${STEPS:-6}" --check none)
 one() { # NAME NP SCHEDULE P2P_DISABLE

@@ -39,7 +39,8 @@ const char br_forward_help[] =
     "LTX-Video sizes in memory, and --inputs random:B,F,H,W,L random inputs of that shape.\n"
     "\n"
     "  --backend B        auto (default: CUDA when a GPU is visible, else the CPU), cpu or cuda;\n"
-    "                     ranks take GPUs by node-local rank (round-robin when they outnumber them)\n"
+    "                     ranks take GPUs by node-local rank\n"
+    "  --share-gpus       let more ranks than GPUs run on a host (round-robin; for tests)\n"
     "  --check WHEN       none, first (default) or all: test each block's output for NaN/Inf and\n"
     "                     stop with the rank, block and largest magnitude (one forward: first = all)\n"
     "  --compute C        auto (default: bf16 with fp32 accumulation on sm_80 and newer, fp32\n"
@@ -50,6 +51,7 @@ const char br_forward_help[] =
 
 br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
+    int share_gpus = 0;
     const char *backend = "auto", *compute = "auto", *check = "first", *repeat = "0";
     const br_option options[] = {
         {"backend", &backend, NULL},
@@ -61,6 +63,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
         {"inputs", &opts.inputs_path, NULL},
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
+        {"share-gpus", NULL, &share_gpus},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof options[0],
                                     "forward");
@@ -76,7 +79,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     br_backend *be = NULL;
-    st = br_backend_open(backend, compute, br_comm_local_rank(comm), &be);
+    st = br_backend_open(backend, compute, br_comm_local_rank(comm), share_gpus, &be);
     if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
         st = br_forward(comm, be, &opts);
     br_backend_close(be);

@@ -51,7 +51,8 @@ const char br_run_help[] =
     "                       10x the longest pause seen, at least 120 s), naming rank and step\n"
     "  --check WHEN         none, first (default: every block at the first step) or all steps:\n"
     "                       test each block's output for NaN/Inf, stop with rank, block and step\n"
-    "  --backend B          auto (default), cpu or cuda\n"
+    "  --backend B          auto (default), cpu or cuda; ranks take GPUs by node-local rank\n"
+    "  --share-gpus         let more ranks than GPUs run on a host (round-robin; for tests)\n"
     "  --compute C          auto (default), fp32 or bf16\n";
 
 // Every numeric option, parsed strictly.
@@ -97,6 +98,7 @@ static void join_words(char *buf, size_t size, int argc, char **argv) {
 
 br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     br_run_opts o = {0};
+    int share_gpus = 0;
     const char *backend = "auto", *compute = "auto", *check = "first", *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
@@ -114,7 +116,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"backend", &backend, NULL}, {"compute", &compute, NULL},
         {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
-        {"timeout", &timeout, NULL},
+        {"timeout", &timeout, NULL}, {"share-gpus", NULL, &share_gpus},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
@@ -136,7 +138,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     br_backend *be = NULL;
-    st = br_backend_open(backend, compute, br_comm_local_rank(comm), &be);
+    st = br_backend_open(backend, compute, br_comm_local_rank(comm), share_gpus, &be);
     if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
         st = br_run(comm, be, &o);
     br_backend_close(be);

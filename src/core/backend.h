@@ -83,8 +83,10 @@ struct br_backend {
 br_backend *br_backend_cpu(void);
 
 // Opens this rank's backend: kind "auto" (CUDA when a GPU is visible, else the CPU), "cpu" or
-// "cuda"; compute "auto" (bf16 on sm_80+, fp32 below and on the CPU), "fp32" or "bf16".
-br_status br_backend_open(const char *kind, const char *compute, int local_rank,
+// "cuda"; compute "auto" (bf16 on sm_80+, fp32 below and on the CPU), "fp32" or "bf16". The
+// rank takes the GPU of its node-local rank; a rank beyond the host's GPUs is refused unless
+// share_gpus lets ranks share them round-robin (tests of many ranks on few GPUs).
+br_status br_backend_open(const char *kind, const char *compute, int local_rank, int share_gpus,
                           br_backend **out);
 void br_backend_close(br_backend *be);
 const char *br_compute_name(br_compute c);

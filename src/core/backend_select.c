@@ -18,7 +18,7 @@ static int device_major(int device) {
 static int device_major(int device) { return 0; }
 #endif
 
-br_status br_backend_open(const char *kind, const char *compute, int local_rank,
+br_status br_backend_open(const char *kind, const char *compute, int local_rank, int share_gpus,
                           br_backend **out) {
     if (strcmp(kind, "auto") && strcmp(kind, "cpu") && strcmp(kind, "cuda"))
         return br_fail(BR_EINPUT, "--backend must be auto, cpu or cuda, not '%s'", kind);
@@ -33,7 +33,12 @@ br_status br_backend_open(const char *kind, const char *compute, int local_rank,
         *out = br_backend_cpu();
         return BR_OK;
     }
-    // Ranks take GPUs by node-local rank; more ranks than GPUs share them round-robin.
+    // Ranks take GPUs by node-local rank: two ranks on one GPU halve its memory and time-slice
+    // it, a placement mistake (too many slots in the hostfile) unless asked for.
+    if (local_rank >= gpus && !share_gpus)
+        return br_fail(BR_EINPUT, "this host has %d GPU(s) but runs more ranks (node-local rank "
+                       "%d): give the host at most %d slot(s) in the hostfile, or pass "
+                       "--share-gpus to let ranks share GPUs", gpus, local_rank, gpus);
     int device = local_rank % gpus;
     br_compute c = !strcmp(compute, "bf16") ? BR_COMPUTE_BF16
                    : !strcmp(compute, "fp32") ? BR_COMPUTE_FP32

@@ -8,7 +8,7 @@ BF16_TOL=3e-2
 for model in "$LTX" "$DATA/ltx-odd" "$DATA/ltx-wide"; do
     case_file=$model/case_forward.safetensors
     name=$(basename "$model")
-    if BRIGADE_ARGS="--backend cuda --compute bf16" mpi 2 forward --transformer "$model/transformer" \
+    if BRIGADE_ARGS="--share-gpus --backend cuda --compute bf16" mpi 2 forward --transformer "$model/transformer" \
         --inputs "$case_file" --out "$WORK/$name-bf16.h5"
     then pass "$name bf16 on 2 GPUs"; else fail "$name bf16 on 2 GPUs"; fi
     expect "$name bf16 sample within $BF16_TOL" \
@@ -17,13 +17,13 @@ for model in "$LTX" "$DATA/ltx-odd" "$DATA/ltx-wide"; do
 done
 for compute in fp32 bf16; do
     for np in 1 2; do
-        if BRIGADE_ARGS="--backend cuda --compute $compute" mpi $np forward --transformer "$LTX/transformer" \
+        if BRIGADE_ARGS="--share-gpus --backend cuda --compute $compute" mpi $np forward --transformer "$LTX/transformer" \
             --inputs "$CASE" --out "$WORK/$compute-$np.h5" --dump-blocks
         then pass "$compute on $np GPUs"; else fail "$compute on $np GPUs"; fi
     done
     grep transport "$WORK/log" | head -2
     expect "$compute: 2 ranks = 1 rank (transport as printed above)" "$TCOMPARE" --exact "$WORK/$compute-2.h5:sample" "$WORK/$compute-1.h5:sample"
-    if NCCL_P2P_DISABLE=1 BRIGADE_ARGS="--backend cuda --compute $compute" mpi 2 forward \
+    if NCCL_P2P_DISABLE=1 BRIGADE_ARGS="--share-gpus --backend cuda --compute $compute" mpi 2 forward \
         --transformer "$LTX/transformer" --inputs "$CASE" --out "$WORK/$compute-2shm.h5"
     then pass "$compute on 2 GPUs, NCCL_P2P_DISABLE=1"; else fail "$compute on 2 GPUs, NCCL_P2P_DISABLE=1"; fi
     expect "$compute: through host memory = 1 GPU" "$TCOMPARE" --exact "$WORK/$compute-2shm.h5:sample" "$WORK/$compute-1.h5:sample"

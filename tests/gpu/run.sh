@@ -28,12 +28,12 @@ export TFRAMES=$PWD/$B/tests/tframes
 export MPIRUN=$(command -v mpirun) DATA=$PWD/tests/data FIXTURES=${FIXTURES:-$PWD/../shared/fixtures}
 for t in forward_fixture forward_other_sizes forward_ranks; do
     echo "== $t on the CUDA backend, fp32"
-    BRIGADE_ARGS="--backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
+    BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
 done
 for t in run_pipeline run_schedules; do
     echo "== $t on the CUDA backend, fp32 (the VAE decoder's kernels included)"
-    BRIGADE_ARGS="--backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed|within|pipelined on" || rc=1
+    BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed|within|pipelined on" || rc=1
 done
 echo "== bf16 and 1 vs 2 GPUs"
-BRIGADE_ARGS="--backend cuda" bash tests/gpu/bf16_and_gpus.sh || rc=1
+BRIGADE_ARGS="--share-gpus --backend cuda" bash tests/gpu/bf16_and_gpus.sh || rc=1
 exit $rc
