@@ -410,7 +410,7 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     if ((st = br_comm_bcast_bytes(comm, &run->shape, sizeof run->shape, 0)) != BR_OK) goto done;
 
     const double hop = (double)run->shape.B * run->shape.S * run->cfg.dim * sizeof(float);
-    if ((st = br_placement_report(comm, be, run->first, hop, NULL)) != BR_OK) goto done;
+    if ((st = br_placement_report(comm, be, run->first, hop, 0, NULL)) != BR_OK) goto done;
     st = br_stage_load(&run->stage, be, &run->ck, &run->cfg, run->rank, run->n_ranks, run->first);
     if (st == BR_OK) st = alloc_buffers(run);
     if (st == BR_OK)

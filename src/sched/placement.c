@@ -17,11 +17,14 @@ static void link_to_next(br_placement *all, int n) {
     }
 }
 
-static void print_table(const br_placement *all, int n, double bytes_per_hop) {
+static void print_table(const br_placement *all, int n, double bytes_per_hop,
+                        double bytes_per_step) {
     int hosts = 0;
     for (int r = 0; r < n; r++) hosts += r == 0 || strcmp(all[r].host, all[r - 1].host) != 0;
-    printf("placement: %d rank(s) on %d host(s); the baton is %.0f bytes per hop per forward\n", n,
+    printf("placement: %d rank(s) on %d host(s); the baton is %.0f bytes per hop per forward", n,
            hosts, bytes_per_hop);
+    if (bytes_per_step > 0) printf(", %.0f per hop per step", bytes_per_step);
+    printf("\n");
     for (int r = 0; r < n; r++)
         printf("rank %d  %-12s %-40s %-5s blocks %d-%d  next: %s%s%s\n", r, all[r].host,
                all[r].device, all[r].compute, all[r].first_block, all[r].end_block - 1,
@@ -30,7 +33,7 @@ static void print_table(const br_placement *all, int n, double bytes_per_hop) {
 }
 
 br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
-                              double bytes_per_hop, br_placement **out) {
+                              double bytes_per_hop, double bytes_per_step, br_placement **out) {
     br_placement mine = {0}, *all = NULL;
     const int n = br_comm_size(comm), me = br_comm_rank(comm);
     snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(comm));
@@ -43,7 +46,7 @@ br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
     br_status st = br_comm_gather_bytes(comm, &mine, all, sizeof mine, 0);
     if (st == BR_OK && me == 0) {
         link_to_next(all, n);
-        print_table(all, n, bytes_per_hop);
+        print_table(all, n, bytes_per_hop, bytes_per_step);
     }
     if (st != BR_OK || !out) free(all), all = NULL;
     if (out) *out = all;

@@ -16,9 +16,10 @@ typedef struct {
     char link[32];              // to the next rank: "same device", "same host", "network", "-"
 } br_placement;
 
-// Collective. first[] is the block split (first[r] .. first[r+1]). On rank 0 *all receives a
+// Collective. first[] is the block split (first[r] .. first[r+1]); bytes_per_step, the bytes
+// each hop carries per denoising step (0: not a denoising run). On rank 0 *all receives a
 // malloc'd array of one entry per rank (free it); other ranks get NULL. Prints the table on rank 0.
 br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
-                              double bytes_per_hop, br_placement **all);
+                              double bytes_per_hop, double bytes_per_step, br_placement **all);
 
 #endif

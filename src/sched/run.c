@@ -296,6 +296,7 @@ static void run_free(run_state *run) {
     free(run->returns);
     free(run->return_req); // every request was waited for by the end of the loop
     free(run->events);
+    free(run->placement);
     free(run->x);
     free(run->v);
     free(run->step_seconds);
@@ -312,9 +313,11 @@ static br_status run_phases(run_state *run) {
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
     if ((st = br_comm_agree(comm, br_split_balanced(run->cfg.layers, run->n_ranks, run->first))))
         return st;
-    const double hop = (double)run->plan.microbatch * (run->plan.S + LTX_ADA_PARAMS + 1) *
-                       run->cfg.dim * sizeof(float);
-    BR_TRY(br_placement_report(comm, run->be, run->first, hop, NULL));
+    // A baton per item (hidden states, temb, embedded timestep) and its flag.
+    const double item = (double)(run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim * sizeof(float);
+    const double hop = run->plan.microbatch * item + sizeof(float),
+                 step = run->plan.n_items * item + run->plan.n_micro * sizeof(float);
+    BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_stage(run))) != BR_OK) return st;
     // The last rank applies the Euler steps: it starts from the same latents as rank 0.
     const size_t x_bytes = (size_t)run->plan.n_jobs * run->plan.S * run->plan.C * sizeof(float);

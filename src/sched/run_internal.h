@@ -10,6 +10,7 @@
 #include "model/ltx_config.h"
 #include "model/ltx_model.h"
 #include "model/ltx_scheduler.h"
+#include "placement.h"
 #include "run.h"
 #include "stage/stage.h"
 
@@ -62,6 +63,7 @@ typedef struct {
     ltx_sched_config sched;
     run_plan plan;
     int first[RUN_MAX_RANKS + 1]; // block split
+    br_placement *placement;      // rank 0: [P] where each stage runs (for run.json)
     br_stage stage;
     ltx_workspace ws;
     float *rope_cos, *rope_sin;   // device [S, D]

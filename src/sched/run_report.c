@@ -85,6 +85,9 @@ static cJSON *ranks_json(const run_state *run, const rank_report *all) {
         cJSON_AddStringToObject(o, "compute", x->compute);
         cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){x->first_block,
                                                                          x->end_block - 1}, 2));
+        const br_placement *pl = &run->placement[r]; // the link to the next rank, as printed
+        cJSON_AddStringToObject(o, "next", pl->link);
+        if (r + 1 < run->n_ranks) cJSON_AddStringToObject(o, "transport", pl->transport);
         cJSON_AddNumberToObject(o, "busy_seconds", x->stats.busy);
         cJSON_AddNumberToObject(o, "idle_seconds", x->stats.loop - x->stats.busy);
         cJSON_AddNumberToObject(o, "decode_seconds", x->stats.decode);
@@ -122,6 +125,8 @@ static void pipeline_numbers(const run_state *run, const rank_report *all, cJSON
     const double forwards = (double)run->opts->steps * run->plan.n_micro;
     cJSON_AddNumberToObject(pipe, "baton_bytes_per_hop",
                             run->n_ranks > 1 ? all[0].stats.bytes_sent / forwards : 0);
+    cJSON_AddNumberToObject(pipe, "baton_bytes_per_hop_per_step",
+                            run->n_ranks > 1 ? all[0].stats.bytes_sent / run->opts->steps : 0);
 }
 
 static cJSON *report_json(const run_state *run, const rank_report *all) {
