@@ -41,6 +41,8 @@ const char br_forward_help[] =
     "  --backend B        auto (default: CUDA when a GPU is visible, else the CPU), cpu or cuda;\n"
     "                     ranks take GPUs by node-local rank\n"
     "  --share-gpus       let more ranks than GPUs run on a host (round-robin; for tests)\n"
+    "  --split LIST       blocks per rank, e.g. 12,12,12,12 (summing to the model's blocks),\n"
+    "                     or weights for uneven hosts, e.g. 1,1,2 (default: balanced)\n"
     "  --check WHEN       none, first (default) or all: test each block's output for NaN/Inf and\n"
     "                     stop with the rank, block and largest magnitude (one forward: first = all)\n"
     "  --compute C        auto (default: bf16 with fp32 accumulation on sm_80 and newer, fp32\n"
@@ -64,6 +66,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
         {"share-gpus", NULL, &share_gpus},
+        {"split", &opts.split, NULL},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof options[0],
                                     "forward");

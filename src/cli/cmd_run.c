@@ -53,6 +53,8 @@ const char br_run_help[] =
     "                       test each block's output for NaN/Inf, stop with rank, block and step\n"
     "  --backend B          auto (default), cpu or cuda; ranks take GPUs by node-local rank\n"
     "  --share-gpus         let more ranks than GPUs run on a host (round-robin; for tests)\n"
+    "  --split LIST         blocks per rank, e.g. 12,12,12,12 (summing to the model's blocks),\n"
+    "                       or weights for uneven hosts, e.g. 1,1,2 (default: balanced)\n"
     "  --compute C          auto (default), fp32 or bf16\n";
 
 // Every numeric option, parsed strictly.
@@ -117,6 +119,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
         {"timeout", &timeout, NULL}, {"share-gpus", NULL, &share_gpus},
+        {"split", &o.split, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");

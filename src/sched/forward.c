@@ -402,7 +402,7 @@ br_status br_forward(br_comm *comm, br_backend *be, const br_forward_opts *opts)
     br_status st = ltx_open_transformer(opts->transformer_dir, &run->ck, &run->cfg);
     if (st == BR_OK && run->n_ranks > 4096)
         st = br_fail(BR_EINPUT, "%d ranks: at most 4096 are supported", run->n_ranks);
-    if (st == BR_OK) st = br_split_balanced(run->cfg.layers, run->n_ranks, run->first);
+    if (st == BR_OK) st = br_split_parse(run->opts->split, run->cfg.layers, run->n_ranks, run->first);
     if ((st = br_comm_agree(comm, st)) != BR_OK) goto done;
 
     st = run->rank == 0 ? read_inputs(run) : BR_OK;

@@ -15,6 +15,7 @@ typedef struct {
     int check;                   // numeric guard: test each block's output for NaN/Inf
     int repeat;                  // > 0: time this many forwards after a warm-up one
     const char *json_path;       // with repeat: the timing record, as JSON
+    const char *split;           // --split: blocks (or weights) per rank; NULL: balanced
 } br_forward_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).

@@ -311,7 +311,7 @@ static br_status run_phases(run_state *run) {
     br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
     if (st != BR_OK) return st;
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
-    if ((st = br_comm_agree(comm, br_split_balanced(run->cfg.layers, run->n_ranks, run->first))))
+    if ((st = br_comm_agree(comm, br_split_parse(run->opts->split, run->cfg.layers, run->n_ranks, run->first))))
         return st;
     // A baton per item (hidden states, temb, embedded timestep) and its flag.
     const double item = (double)(run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim * sizeof(float);

@@ -30,6 +30,7 @@ typedef struct {
     double timeout_seconds;      // watchdog limit without progress (0: automatic)
     int check;                   // 0 none, 1 first step, 2 every step: test each block's output
     double decode_tile_gib;      // memory budget of one tile's decode, GiB (0: whole video)
+    const char *split;           // --split: blocks (or weights) per rank; NULL: balanced
     const char *command_line;    // for the report
 } br_run_opts;
 

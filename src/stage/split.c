@@ -62,6 +62,7 @@ static void share_out(const double *w, double sum, int layers, int ranks, int *n
 }
 
 br_status br_split_parse(const char *spec, int layers, int ranks, int *first) {
+    if (!spec) return br_split_balanced(layers, ranks, first);
     int count = 1;
     for (const char *p = spec; *p; p++) count += *p == ',';
     double *w = malloc(2 * (size_t)count * sizeof *w);

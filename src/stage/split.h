@@ -19,7 +19,8 @@ br_status br_split_balanced(int layers, int ranks, int *first);
 // the later one on a tie): "100,1" on 4 gives 3,1.
 // Every rank parses the same string, so the result must not vary by host: the arithmetic is plain
 // IEEE double (no fused multiply-add is possible) and strtod runs in the "C" locale brigade keeps.
-// Fills first[] like br_split_balanced and fails the same way when ranks > layers.
+// Fills first[] like br_split_balanced and fails the same way when ranks > layers; a NULL spec
+// (no --split) is the balanced split.
 br_status br_split_parse(const char *spec, int layers, int ranks, int *first);
 
 #endif
