@@ -19,6 +19,17 @@ for sched in sequential pipelined; do
 done
 if mpi 1 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --out "$WORK/one"; then
     pass "1 rank"; else fail "1 rank"; fi
+# A hand-set split moves blocks between ranks, not arithmetic: the same bits. A bad one is
+# refused in one line before anything loads.
+if mpi 3 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --vae none --split 2,1,1 \
+    --out "$WORK/split"; then pass "--split 2,1,1"; else fail "--split 2,1,1"; fi
+expect "--split 2,1,1: rank 0 owns blocks 0-1" grep -q "^rank 0 .* blocks 0-1 " "$WORK/log"
+expect "--split 2,1,1 = 1 rank: latents" "$TCOMPARE" --exact "$WORK/split/latents.h5:latents" "$WORK/one/latents.h5:latents"
+if mpi 3 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --split 4,4 --out "$WORK/split2"; then
+    fail "--split 4,4 on 3 ranks accepted"
+else
+    expect "--split 4,4 on 3 ranks: one line" grep -q "has 2 entries but 3 ranks run" "$WORK/log"
+fi
 for other in sequential one; do
     expect "pipelined = $other: latents" "$TCOMPARE" --exact "$WORK/pipelined/latents.h5:latents" "$WORK/$other/latents.h5:latents"
     expect "pipelined = $other: frames" diff -r -x run.json -x latents.h5 "$WORK/pipelined" "$WORK/$other"
