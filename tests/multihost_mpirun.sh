@@ -1,7 +1,8 @@
 # multihost_mpirun.sh: launch/mpirun.sh over 3 hosts (network namespaces with an sshd each, one
-# slot per host): the result is bit-identical to 1 rank's, the rank table names each rank's host,
-# and the activations crossed hosts: eth0 of h2 and h3 received at least one baton each, and 10
-# batons more than the launch itself moves over 10 forwards.
+# slot per host) runs `brigade forward` and `brigade run`: the results are bit-identical to 1
+# rank's, the rank table names each rank's host, and the activations crossed hosts: eth0 of h2
+# and h3 received at least one baton each (for run, every step's batons), and 10 batons more
+# than the launch itself moves over 10 forwards.
 . "$(dirname "$0")/multihost/lib.sh"
 mh_need sshd ssh ssh-keygen "$MPIRUN"
 hosts_up 3
@@ -25,6 +26,7 @@ hosts_mpirun() {
     RX2=$(($(rx_bytes h2) - RX2)) RX3=$(($(rx_bytes h3) - RX3))
     # One hop's activations, B x S x D x 4 bytes: 2 x 72 x 32 x 4 = 18432 for the fixture.
     BATON=$(sed -n 's/.*the baton is \([0-9]*\) bytes per hop.*/\1/p' "$WORK/log" | head -1)
+    STEP_BYTES=$(sed -n 's/.*, \([0-9]*\) per hop per step.*/\1/p' "$WORK/log" | head -1)
     return $rc
 }
 
@@ -43,6 +45,12 @@ for c in $(job --cases); do
     expect "$c: baton of $BATON bytes" test "${BATON:-0}" -gt 0
     expect "$c: h2 eth0 received $RX2 bytes >= one baton" test "$RX2" -ge "${BATON:-1}"
     expect "$c: h3 eth0 received $RX3 bytes >= one baton" test "$RX3" -ge "${BATON:-1}"
+    if [ "$JOB_STEPS" -gt 0 ]; then # every step's batons crossed each host boundary
+        expect "$c: h2 eth0 received $RX2 bytes >= $JOB_STEPS steps x $STEP_BYTES" \
+            test "$RX2" -ge $((JOB_STEPS * ${STEP_BYTES:-1}))
+        expect "$c: h3 eth0 received $RX3 bytes >= $JOB_STEPS steps x $STEP_BYTES" \
+            test "$RX3" -ge $((JOB_STEPS * ${STEP_BYTES:-1}))
+    fi
 done
 
 # The launch alone moves about 17 KB to each host (ssh, Open MPI's wire-up), about one baton of
