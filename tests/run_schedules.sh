@@ -2,7 +2,7 @@
 # guidance (six micro-batches per step) on 3 ranks, sequential and pipelined, and on 1 rank:
 # latents and frames bit-identical. The pipelined trace has one row per rank. A NaN in one job's
 # prompt is caught at the block where it starts, by rank and micro-batch, on every schedule, and
-# no output is left.
+# no output is left. A hand-set --split gives the same bits; run.json prices the run.
 . "$(dirname "$0")/lib.sh"
 CASE=$LTX/case_pipeline.safetensors
 python3 "$(dirname "$0")/edit_tensors.py" jobs "$CASE" 3 "$WORK/jobs.safetensors"
@@ -22,9 +22,30 @@ if mpi 1 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --out "$WORK/one
 # A hand-set split moves blocks between ranks, not arithmetic: the same bits. A bad one is
 # refused in one line before anything loads.
 if mpi 3 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --vae none --split 2,1,1 \
-    --out "$WORK/split"; then pass "--split 2,1,1"; else fail "--split 2,1,1"; fi
+    --host-watts 100 --price-kwh 0.3 --out "$WORK/split"; then pass "--split 2,1,1"; else fail "--split 2,1,1"; fi
 expect "--split 2,1,1: rank 0 owns blocks 0-1" grep -q "^rank 0 .* blocks 0-1 " "$WORK/log"
 expect "--split 2,1,1 = 1 rank: latents" "$TCOMPARE" --exact "$WORK/split/latents.h5:latents" "$WORK/one/latents.h5:latents"
+# The cost: the GPUs' measured energy (on the CPU: null, and why) plus the hosts' estimate,
+# W x hosts x seconds, priced at --price-kwh; per job, the run's third.
+cost_ok() {
+    python3 - "$1" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["energy"]
+if e["gpus"] == 0:
+    gpu = 0
+    ok = e["gpu_joules"] is None and "CPU backend" in e["not_measured"]
+else:
+    gpu = e["gpu_joules"] or 0
+    ok = e["gpus_metered"] == e["gpus"] and gpu > 0
+kwh = (gpu + 100 * e["hosts"] * e["seconds"]) / 3.6e6
+ok = (ok and abs(e["kwh"] - kwh) <= 1e-9 * kwh and abs(e["cost"] - 0.3 * kwh) <= 1e-9 * kwh
+      and abs(e["per_job"]["cost"] * 3 - e["cost"]) <= 1e-9 * e["cost"])
+print(e)
+sys.exit(0 if ok else 1)
+PY
+}
+expect "run.json energy: GPUs measured or why not, hosts at 100 W, priced at 0.3" cost_ok "$WORK/split/run.json"
+expect "summary line: energy" grep -q "^energy: .* kWh (.*100 W estimated" "$WORK/log"
 if mpi 3 run "${ARGS[@]}" --embeddings "$WORK/jobs.safetensors" --split 4,4 --out "$WORK/split2"; then
     fail "--split 4,4 on 3 ranks accepted"
 else

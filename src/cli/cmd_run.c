@@ -51,6 +51,9 @@ const char br_run_help[] =
     "                       10x the longest pause seen, at least 120 s), naming rank and step\n"
     "  --check WHEN         none, first (default: every block at the first step) or all steps:\n"
     "                       test each block's output for NaN/Inf, stop with rank, block and step\n"
+    "  --host-watts W       each host's power besides its GPUs (CPU, memory, fans; default 0:\n"
+    "                       not counted): the hosts' energy is estimated as W x hosts x seconds\n"
+    "  --price-kwh P        price of a kWh for the cost in run.json and the summary (0.157)\n"
     "  --backend B          auto (default), cpu or cuda; ranks take GPUs by node-local rank\n"
     "  --share-gpus         let more ranks than GPUs run on a host (round-robin; for tests)\n"
     "  --split LIST         blocks per rank, e.g. 12,12,12,12 (summing to the model's blocks),\n"
@@ -103,6 +106,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     int share_gpus = 0;
     const char *backend = "auto", *compute = "auto", *check = "first", *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
+    const char *watts = "0", *price = "0.157"; // a residential rate
     const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
     o.out_dir = "brigade-out";
     const br_option options[] = {
@@ -119,7 +123,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
         {"timeout", &timeout, NULL}, {"share-gpus", NULL, &share_gpus},
-        {"split", &o.split, NULL},
+        {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
@@ -131,6 +135,10 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     if (st == BR_OK) st = br_parse_double(timeout, "timeout", &o.timeout_seconds);
     if (st == BR_OK && !(o.timeout_seconds >= 0))
         st = br_fail(BR_EINPUT, "brigade run: --timeout must be a number of seconds (0: automatic)");
+    if (st == BR_OK) st = br_parse_double(watts, "host-watts", &o.host_watts);
+    if (st == BR_OK) st = br_parse_double(price, "price-kwh", &o.price_kwh);
+    if (st == BR_OK && !(o.host_watts >= 0 && o.price_kwh >= 0))
+        st = br_fail(BR_EINPUT, "brigade run: --host-watts and --price-kwh must be >= 0");
     if (st == BR_OK && strcmp(schedule, "pipelined") && strcmp(schedule, "sequential"))
         st = br_fail(BR_EINPUT, "brigade run: --schedule must be pipelined or sequential");
     o.pipelined = strcmp(schedule, "sequential") != 0;

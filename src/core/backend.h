@@ -75,6 +75,7 @@ struct br_backend {
 
     br_compute compute;
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
+    char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
     void *impl; // the backend's own state
 };

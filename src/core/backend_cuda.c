@@ -304,6 +304,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_backend **ou
     snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
              prop.major, prop.minor);
     s->device = device;
+    CUDA_OK(be, cudaDeviceGetPCIBusId(be->pci_bus_id, sizeof be->pci_bus_id, device));
     CUDA_OK(be, cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
     BLAS_OK(be, cublasCreate(&s->blas));
     BLAS_OK(be, cublasSetStream(s->blas, s->stream));

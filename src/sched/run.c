@@ -341,10 +341,12 @@ br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
     run->comm = comm, run->be = be, run->opts = opts, run->t_start = run_now();
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
     run->last = run->n_ranks - 1;
+    run->meter = br_energy_start(be->pci_bus_id[0] ? be->pci_bus_id : NULL);
     br_status st = run->n_ranks > RUN_MAX_RANKS
                        ? br_fail(BR_EINPUT, "%d ranks: at most %d", run->n_ranks, RUN_MAX_RANKS)
                        : open_models(run);
     if ((st = br_comm_agree(comm, st)) == BR_OK) st = run_phases(run);
+    br_energy_stop(run->meter, &(br_energy_reading){0}); // a failed run reports no cost
     run_free(run);
     free(run);
     return st;

@@ -31,6 +31,8 @@ typedef struct {
     int check;                   // 0 none, 1 first step, 2 every step: test each block's output
     double decode_tile_gib;      // memory budget of one tile's decode, GiB (0: whole video)
     const char *split;           // --split: blocks (or weights) per rank; NULL: balanced
+    double host_watts;           // each host's power besides its GPUs, for the cost estimate
+    double price_kwh;            // price of a kWh, for the cost
     const char *command_line;    // for the report
 } br_run_opts;
 

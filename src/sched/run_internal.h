@@ -6,6 +6,9 @@
 #ifndef BR_RUN_INTERNAL_H
 #define BR_RUN_INTERNAL_H
 
+#include <cjson/cJSON.h>
+
+#include "core/energy.h"
 #include "io/checkpoint.h"
 #include "model/ltx_config.h"
 #include "model/ltx_model.h"
@@ -53,6 +56,21 @@ typedef struct {
                // receiving the baton (rank 0: the latents), 's' sending it
 } run_event;
 
+// One rank's GPU energy over the run, gathered on rank 0 for the cost.
+typedef struct {
+    char host[64], pci_bus_id[32];
+    br_energy_reading reading;
+} run_rank_energy;
+
+// What the run cost (run_cost.c).
+typedef struct {
+    double seconds;                     // the run's wall time
+    int gpus, gpus_metered, hosts;      // each GPU counted once, also when ranks share it
+    double gpu_joules, host_joules;     // measured; estimated from --host-watts
+    double kwh, cost;
+    char not_measured[200];             // the first GPU not metered: its rank and why
+} run_cost;
+
 typedef struct {
     br_comm *comm;
     br_backend *be;
@@ -85,6 +103,7 @@ typedef struct {
     double *step_seconds;         // rank 0: [steps]
     run_stats stats;
     double t_start;
+    br_energy_meter *meter;       // this rank's GPU energy since the run started
 } run_state;
 
 double run_now(void);
@@ -112,5 +131,9 @@ br_status run_write_trace(run_state *run);
 void run_progress(const run_state *run, int step);
 br_status run_write_latents(run_state *run);
 br_status run_write_report(run_state *run);
+// run_cost.c (rank 0, from every rank's energy e[P])
+run_cost run_cost_sum(const run_state *run, const run_rank_energy *e, double seconds);
+cJSON *run_cost_json(const run_state *run, const run_cost *c);
+void run_cost_line(const run_state *run, const run_cost *c, char *line, size_t size);
 
 #endif

@@ -1,7 +1,6 @@
 // run_report.c: what a run tells its user: progress on rank 0 while it works, latents.h5 when the
 // denoising is done, and run.json at the end (settings, timesteps, per-step seconds, and per rank
 // its place in the pipeline, busy and idle seconds, bytes sent and peak device memory).
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +73,12 @@ typedef struct {
     run_stats stats;
 } rank_report;
 
-static cJSON *ranks_json(const run_state *run, const rank_report *all) {
+static cJSON *ranks_json(const run_state *run, const rank_report *all,
+                         const run_rank_energy *energy) {
     cJSON *ranks = cJSON_CreateArray();
     for (int r = 0; r < run->n_ranks; r++) {
         const rank_report *x = &all[r];
+        const br_energy_reading *e = &energy[r].reading;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", r);
         cJSON_AddStringToObject(o, "host", x->host);
@@ -96,6 +97,9 @@ static cJSON *ranks_json(const run_state *run, const rank_report *all) {
         // The CPU backend does not track its memory: null, not a made-up 0.
         if (x->stats.peak_bytes > 0) cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
         else cJSON_AddNullToObject(o, "peak_bytes");
+        if (e->measured) cJSON_AddNumberToObject(o, "gpu_joules", e->joules);
+        else cJSON_AddNullToObject(o, "gpu_joules");
+        cJSON_AddStringToObject(o, "energy_method", e->method);
         cJSON_AddItemToArray(ranks, o);
     }
     return ranks;
@@ -129,7 +133,8 @@ static void pipeline_numbers(const run_state *run, const rank_report *all, cJSON
                             run->n_ranks > 1 ? all[0].stats.bytes_sent / run->opts->steps : 0);
 }
 
-static cJSON *report_json(const run_state *run, const rank_report *all) {
+static cJSON *report_json(const run_state *run, const rank_report *all,
+                          const run_rank_energy *energy, const run_cost *cost) {
     const br_run_opts *o = run->opts;
     const run_plan *p = &run->plan;
     cJSON *j = cJSON_CreateObject();
@@ -160,7 +165,8 @@ static cJSON *report_json(const run_state *run, const rank_report *all) {
     cJSON_AddNumberToObject(sec, "total", run_now() - run->t_start);
     cJSON *pipe = cJSON_AddObjectToObject(j, "pipeline");
     pipeline_numbers(run, all, pipe);
-    cJSON_AddItemToObject(j, "ranks", ranks_json(run, all));
+    cJSON_AddItemToObject(j, "energy", run_cost_json(run, cost));
+    cJSON_AddItemToObject(j, "ranks", ranks_json(run, all, energy));
     return j;
 }
 
@@ -178,31 +184,55 @@ static br_status write_json(const char *path, cJSON *j) {
     return BR_OK;
 }
 
+// This rank's energy since the run started; the meter stops here.
+static run_rank_energy stop_meter(run_state *run) {
+    run_rank_energy e = {0};
+    snprintf(e.host, sizeof e.host, "%s", br_comm_host(run->comm));
+    snprintf(e.pci_bus_id, sizeof e.pci_bus_id, "%s", run->be->pci_bus_id);
+    br_energy_stop(run->meter, &e.reading);
+    run->meter = NULL;
+    return e;
+}
+
+// Rank 0: run.json, then the summary lines.
+static br_status write_report(run_state *run, const rank_report *all, const run_rank_energy *energy) {
+    char path[4200], line[400];
+    snprintf(path, sizeof path, "%s/run.json", run->opts->out_dir);
+    const run_cost cost = run_cost_sum(run, energy, run_now() - run->t_start);
+    cJSON *j = report_json(run, all, energy, &cost);
+    br_status st = write_json(path, j);
+    cJSON_Delete(j);
+    if (st != BR_OK) return st;
+    pipeline_summary s = summarize(run, all);
+    printf("done: %d job(s) x %d steps in %.2f s + decode %.2f s; %s on %d rank(s): bubble "
+           "%.0f%%, %.2f steps/s, %.1f jobs/hour; report %s\n", run->plan.n_jobs,
+           run->opts->steps, all[0].stats.loop, all[0].stats.decode,
+           run->opts->pipelined ? "pipelined" : "sequential", run->n_ranks, 100 * s.bubble,
+           s.steps_per_second, s.jobs_per_hour, path);
+    run_cost_line(run, &cost, line, sizeof line);
+    printf("%s\n", line);
+    return BR_OK;
+}
+
 br_status run_write_report(run_state *run) {
     rank_report mine = {0}, *all = NULL;
+    run_rank_energy my_energy = stop_meter(run), *energy = NULL;
     snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(run->comm));
     snprintf(mine.device, sizeof mine.device, "%s", run->be->device_name);
     snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(run->be->compute));
     mine.first_block = run->first[run->rank], mine.end_block = run->first[run->rank + 1];
     mine.stats = run->stats;
     mine.stats.peak_bytes = (double)run->be->peak_bytes;
-    if (run->rank == 0 && !(all = calloc((size_t)run->n_ranks, sizeof *all)))
+    if (run->rank == 0 && (!(all = calloc((size_t)run->n_ranks, sizeof *all)) ||
+                           !(energy = calloc((size_t)run->n_ranks, sizeof *energy)))) {
+        free(all);
         return br_fail(BR_ENOMEM, "out of memory");
-    br_status st = br_comm_gather_bytes(run->comm, &mine, all, sizeof mine, 0);
-    if (st == BR_OK && run->rank == 0) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/run.json", run->opts->out_dir);
-        cJSON *j = report_json(run, all);
-        st = write_json(path, j);
-        cJSON_Delete(j);
-        pipeline_summary s = summarize(run, all);
-        if (st == BR_OK)
-            printf("done: %d job(s) x %d steps in %.2f s + decode %.2f s; %s on %d rank(s): bubble "
-                   "%.0f%%, %.2f steps/s, %.1f jobs/hour; report %s\n", run->plan.n_jobs,
-                   run->opts->steps, all[0].stats.loop, all[0].stats.decode,
-                   run->opts->pipelined ? "pipelined" : "sequential", run->n_ranks,
-                   100 * s.bubble, s.steps_per_second, s.jobs_per_hour, path);
     }
+    br_status st = br_comm_gather_bytes(run->comm, &mine, all, sizeof mine, 0);
+    if (st == BR_OK)
+        st = br_comm_gather_bytes(run->comm, &my_energy, energy, sizeof my_energy, 0);
+    if (st == BR_OK && run->rank == 0) st = write_report(run, all, energy);
     free(all);
+    free(energy);
     return st;
 }
