@@ -298,12 +298,25 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
 }
 
 // Every baton link carries one baton before the clock starts: NCCL connects a pair of ranks at
-// their first transfer (0.6 s between two H200s), a cost of the start, not of the steps.
+// their first transfer (0.6 s between two H200s), a cost of the start, not of the steps. Then
+// each link is timed with one more baton, the even links together and then the odd ones (pairs
+// that share no rank, started by an agreement), for the link's bandwidth in the report.
 static br_status connect_links(run_state *run) {
     const br_transport *tr = br_comm_transport(run->comm);
     const size_t baton = baton_floats(run, run->micro[0].n);
-    if (run->rank > 0) BR_TRY(tr->recv(run->comm, run->baton, baton, run->rank - 1));
-    if (run->rank < run->last) BR_TRY(tr->send(run->comm, run->baton, baton, run->rank + 1));
+    const int r = run->rank;
+    if (r > 0) BR_TRY(tr->recv(run->comm, run->baton, baton, r - 1));
+    if (r < run->last) BR_TRY(tr->send(run->comm, run->baton, baton, r + 1));
+    for (int parity = 0; parity < 2; parity++) {
+        BR_TRY(br_comm_agree(run->comm, BR_OK));
+        const double t0 = run_now();
+        if (r < run->last && r % 2 == parity)
+            BR_TRY(tr->send(run->comm, run->baton, baton, r + 1));
+        if (r > 0 && (r - 1) % 2 == parity) {
+            BR_TRY(tr->recv(run->comm, run->baton, baton, r - 1));
+            run->stats.link_in_gbps = baton * sizeof(float) / (run_now() - t0) / 1e9;
+        }
+    }
     return BR_OK;
 }
 

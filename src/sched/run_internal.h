@@ -46,6 +46,7 @@ typedef struct {
     double bytes_sent;    // data-plane bytes this rank sent (batons)
     double hop_seconds;   // seconds in the baton's send and receive calls (waits included)
     double peak_bytes;    // device memory peak (0 on the CPU: not tracked)
+    double link_in_gbps;  // the link from the previous rank: one baton timed before the loop
 } run_stats;
 
 // One span of a rank's timeline, for --trace (seconds since the loop's common start).

@@ -94,6 +94,7 @@ static cJSON *ranks_json(const run_state *run, const rank_report *all,
         cJSON_AddNumberToObject(o, "decode_seconds", x->stats.decode);
         cJSON_AddNumberToObject(o, "bytes_sent", x->stats.bytes_sent);
         cJSON_AddNumberToObject(o, "hop_seconds", x->stats.hop_seconds);
+        if (r > 0) cJSON_AddNumberToObject(o, "link_in_gbps", x->stats.link_in_gbps);
         // The CPU backend does not track its memory: null, not a made-up 0.
         if (x->stats.peak_bytes > 0) cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
         else cJSON_AddNullToObject(o, "peak_bytes");
