@@ -22,7 +22,7 @@ one() { # NAME NP SCHEDULE P2P_DISABLE
     local name=$1 np=$2 schedule=$3 nop2p=$4
     timeout 300 mpirun --allow-run-as-root --oversubscribe -np "$np" -x NCCL_NVLS_ENABLE \
         -x NCCL_P2P_DISABLE="$nop2p" "$B/brigade" run "${ARGS[@]}" --schedule "$schedule" \
-        --out "$OUT/$name" --trace "$OUT/$name.trace.json" 2>&1 | grep -E "^done|error"
+        --out "$OUT/$name" --trace "$OUT/$name.trace.json" 2>&1 | grep -E "^done|^energy|error"
 }
 one gpu1 1 pipelined 0
 one gpu2-sequential 2 sequential 0
