@@ -74,7 +74,7 @@ static double shift_mu(const ltx_sched_config *cfg, int seq_len) {
     return seq_len * m + b;
 }
 
-void ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas) {
+br_status ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas) {
     // The pipeline's np.linspace(1, 1/steps, steps) in double, then float32.
     for (int i = 0; i < steps; i++) {
         double end = 1.0 / steps;
@@ -92,9 +92,19 @@ void ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float
     }
     if (cfg->shift_terminal > 0) { // stretch so that the last sigma is shift_terminal
         float scale = (1.0f - sigmas[steps - 1]) / (float)(1.0 - cfg->shift_terminal);
+        if (scale == 0)
+            return br_fail(BR_EINPUT, "--steps %d: the scheduler's shift_terminal %g needs at "
+                           "least 2 steps (with 1 its stretch divides 0 by 0)", steps,
+                           cfg->shift_terminal);
         for (int i = 0; i < steps; i++) sigmas[i] = 1.0f - (1.0f - sigmas[i]) / scale;
     }
     sigmas[steps] = 0.0f;
+    for (int i = 0; i < steps; i++)
+        if (!isfinite(sigmas[i]))
+            return br_fail(BR_EINPUT, "the scheduler's shift settings give no finite sigma for "
+                           "%d latent tokens (sigma %d is %g): check max_shift, base_shift and "
+                           "the image_seq_len bounds", seq_len, i, sigmas[i]);
+    return BR_OK;
 }
 
 // Unbiased standard deviation, accumulated in double.

@@ -25,8 +25,10 @@ typedef struct {
 // not implement (karras/exponential/beta sigmas, inverted sigmas, stochastic sampling) fail.
 br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const char *path);
 
-// sigmas[steps + 1] (the last is 0) for a video of seq_len latent tokens.
-void ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas);
+// sigmas[steps + 1] (the last is 0) for a video of seq_len latent tokens. Fails, naming the
+// cause, where the schedule has no finite values (diffusers would give NaN): 1 step with
+// shift_terminal (a 0/0 in the stretch), or a shift so large for seq_len that exp overflows.
+br_status ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas);
 
 // v = v_uncond + g (v_cond - v_uncond); with rescale r > 0, v = r v std(v_cond)/std(v) + (1-r) v
 // (standard deviations over the whole job, unbiased, as torch.std).

@@ -205,7 +205,7 @@ static br_status plan_run(run_state *run) {
     p->n_items = p->cfg ? 2 * p->n_jobs : p->n_jobs;
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
     p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
-    ltx_sched_sigmas(&run->sched, o->steps, p->S, p->sigmas);
+    BR_TRY(ltx_sched_sigmas(&run->sched, o->steps, p->S, p->sigmas));
     if (!(run->x = malloc((size_t)p->n_jobs * p->S * p->C * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
     BR_TRY(start_latents(run));

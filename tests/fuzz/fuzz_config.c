@@ -55,13 +55,20 @@ static void fuzz_scheduler(const cJSON *json) {
     }
     fuzz_check_success("ltx_sched_config_parse");
     FUZZ_ASSERT(cfg.num_train_timesteps >= 1, "num_train_timesteps %d", cfg.num_train_timesteps);
-    // The schedule an accepted config gives must be usable: run it for a few step counts and
-    // token counts of real videos (UBSan watches the arithmetic).
+    // The schedule an accepted config gives is either refused with a reason or finite: run it
+    // for a few step counts and token counts of real videos (UBSan watches the arithmetic).
     static const int steps[] = {1, 2, 8, 50};
     static const int seq_lens[] = {1, 256, 4096, 1 << 20};
     float sigmas[51];
     for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) ltx_sched_sigmas(&cfg, steps[a], seq_lens[b], sigmas);
+        for (int b = 0; b < 4; b++) {
+            if (ltx_sched_sigmas(&cfg, steps[a], seq_lens[b], sigmas) != BR_OK) {
+                br_clear_error();
+                continue;
+            }
+            for (int i = 0; i <= steps[a]; i++)
+                FUZZ_ASSERT(isfinite(sigmas[i]), "sigma %d of %d is %g", i, steps[a], sigmas[i]);
+        }
 }
 #endif
 
