@@ -349,8 +349,8 @@ br_status run_denoise(run_state *run) {
     for (int k = run->plan.start_step; k < steps && st == BR_OK; k++)
         for (int m = 0; m < M && st == BR_OK; m++) st = pass_micro(run, k, m, &local);
     if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)steps * M);
+    st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
-    st = settle_returns(run, st);
     run->stats.loop = run_now() - run->t_loop;
     return br_comm_agree(run->comm, st != BR_OK ? st : local);
 }

@@ -6,7 +6,7 @@
 // times the longest gap between marks seen so far, and never under the floor (120 s).
 // When the launcher ends the job because a peer died (mpirun sends SIGTERM to the others), each
 // surviving rank says where it was and whom it waited for, so the lost rank stands out.
-#define _POSIX_C_SOURCE 200809L // nanosleep
+#define _POSIX_C_SOURCE 200809L // clock_gettime
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -25,7 +25,9 @@ static struct {
     int rank;
     char host[64];
     pthread_t thread;
-} dog;
+    pthread_mutex_t lock; // with wake: the thread's nap, which stop cuts short
+    pthread_cond_t wake;
+} dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static long now_ms(void) { return (long)(run_now() * 1000); }
 
@@ -37,11 +39,22 @@ void run_watchdog_mark(int step, int micro, const char *doing, int peer) {
     atomic_store(&dog.last_ms, t);
 }
 
+// Sleeps 0.2 s, or less when stop wakes it; returns whether the watch goes on.
+static int nap(void) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200000000;
+    if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+    pthread_mutex_lock(&dog.lock);
+    if (atomic_load(&dog.running)) pthread_cond_timedwait(&dog.wake, &dog.lock, &until);
+    pthread_mutex_unlock(&dog.lock);
+    return atomic_load(&dog.running);
+}
+
 static void *watch(void *arg) {
     (void)arg;
     const long floor_ms = 120000;
-    while (atomic_load(&dog.running)) {
-        nanosleep(&(struct timespec){0, 200000000}, NULL);
+    while (nap()) {
         long limit = dog.limit_ms;
         if (!limit) limit = 10 * atomic_load(&dog.longest_ms) > floor_ms ? 10 * atomic_load(&dog.longest_ms) : floor_ms;
         long idle = now_ms() - atomic_load(&dog.last_ms);
@@ -106,6 +119,9 @@ br_status run_watchdog_start(const run_state *run) {
 
 void run_watchdog_stop(void) {
     signal(SIGTERM, SIG_DFL);
-    if (!atomic_exchange(&dog.running, 0)) return;
-    pthread_join(dog.thread, NULL);
+    pthread_mutex_lock(&dog.lock);
+    int was_running = atomic_exchange(&dog.running, 0);
+    pthread_cond_signal(&dog.wake);
+    pthread_mutex_unlock(&dog.lock);
+    if (was_running) pthread_join(dog.thread, NULL);
 }
