@@ -11,7 +11,7 @@ BRIGADE_ARGS="--backend cuda --compute fp32"
 RUN=(run --model "$LTX" --embeddings "$LTX/case_pipeline.safetensors" --height 128 --width 192
      --frames 17 --steps 3 --seed 7 --vae none)
 BIG=(run --transformer random:2b --scheduler "$LTX/scheduler" --vae none --embeddings random:1,128
-     --height 512 --width 768 --frames 97 --steps 1 --check none --compute bf16)
+     --height 512 --width 768 --frames 97 --steps 2 --check none --compute bf16)
 
 if mpi 1 "${RUN[@]}" --out "$WORK/one"; then pass "fixture on 1 GPU"; else fail "fixture on 1 GPU"; fi
 link_gbps() { python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["ranks"][1]["link_in_gbps"], 2))' "$1"; }
