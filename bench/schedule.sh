@@ -5,7 +5,8 @@
 # NCCL_P2P_DISABLE=1 (through host memory, PCIe-like); 4 ranks on the 2 GPUs both ways. One JSON
 # line per configuration (from its run.json: jobs/hour, bubble, busy seconds per rank), then the
 # ratios against the 1-GPU and the sequential runs of the same run.
-#   bash bench/schedule.sh [BUILD_DIR] [OUT_DIR]      (SIZE=2b|13b, COMPUTE=bf16|fp32, STEPS=6)
+#   bash bench/schedule.sh [BUILD_DIR] [OUT_DIR]      (SIZE=2b|13b, COMPUTE=bf16|fp32, STEPS=6,
+#                                                    COMMIT=what the JSON names as measured)
 set -u
 cd "$(dirname "$0")/.."
 B=${1:-build-gpu}
@@ -34,7 +35,9 @@ one ranks4-pipelined 4 pipelined 0
 python3 - "$OUT" "$SIZE" "$COMPUTE" <<'PY'
 import json, os, subprocess, sys
 out, size, compute = sys.argv[1:4]
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+# COMMIT: where the working tree is a copy whose .git is not its own (the device machine).
+commit = os.environ.get("COMMIT") or subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                                    capture_output=True, text=True).stdout.strip()
 runs = {}
 for name in ["gpu1", "gpu2-sequential", "gpu2-pipelined", "gpu2-sequential-nop2p",
              "gpu2-pipelined-nop2p", "ranks4-sequential", "ranks4-pipelined"]:
