@@ -4,7 +4,8 @@
 # tokens, fp32 and bf16, on 1 GPU and split over 2, and the PyTorch baseline of the same shapes
 # in the same run. On the device machine (2 GPUs):
 #   bash bench/run.sh [BUILD_DIR] [OUT_DIR] [SIZES]
-# Prints one JSON line per configuration, with the ratio of brigade's time to the baseline's.
+# Prints one JSON line per configuration, with the ratio of brigade's time to the baseline's,
+# and the cost of the numeric guard (--check all against none, bf16 on 1 GPU).
 set -u
 cd "$(dirname "$0")/.."
 B=${1:-build-gpu}
@@ -22,6 +23,10 @@ for size in $SIZES; do
                 --json "$OUT/brigade-$size-$compute-$np.json" 2>&1 | grep -E "^forward|error"
         done
     done
+    # The numeric guard's cost: --check all tests every block's output for NaN/Inf.
+    timeout 400 mpirun --allow-run-as-root -np 1 "$B/brigade" forward --backend cuda --compute bf16 \
+        --check all --transformer random:$size --inputs $INPUTS --out "$OUT/sample.h5" --repeat 3 \
+        --json "$OUT/check-all-$size.json" 2>&1 | grep -E "^forward|error"
     python3 bench/torch_ltx.py --sizes $size --dtypes bf16,fp32 --repeat 3 >>"$OUT/torch.jsonl" || true
 done
 python3 - "$OUT" <<'PY'
@@ -44,4 +49,11 @@ for path in sorted(glob.glob(f"{out}/brigade-*.json")):
         r["ratio_to_baseline"] = round(r["seconds"] / b["seconds"], 3)
     r.pop("seconds_all", None)
     print(json.dumps(r))
+for path in sorted(glob.glob(f"{out}/check-all-*.json")):
+    r = json.load(open(path))
+    size = r["model"].split(":")[1]
+    plain = json.load(open(f"{out}/brigade-{size}-bf16-1.json"))
+    print(json.dumps({"model": r["model"], "compute": "bf16", "check": "all",
+                      "seconds": r["seconds"], "seconds_check_none": plain["seconds"],
+                      "guard_cost": round(r["seconds"] / plain["seconds"] - 1, 4)}))
 PY
