@@ -180,6 +180,23 @@ static void progress(void *arg) {
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, c->world, &flag, MPI_STATUS_IGNORE);
 }
 
+// Whether two ranks run on one GPU (--share-gpus): NCCL refuses that in its init, but only on
+// the ranks that share, and the others would wait in the init for ever; so every rank looks
+// first, and all leave NCCL out together.
+static br_status gpus_shared(br_comm *c, const br_backend *be, int *shared) {
+    char mine[MPI_MAX_PROCESSOR_NAME + 40] = {0}; // host|bus id
+    snprintf(mine, sizeof mine, "%s|%s", c->host, be->pci_bus_id);
+    char *all = calloc((size_t)c->size, sizeof mine);
+    if (!all) return br_fail(BR_ENOMEM, "out of memory");
+    int err = MPI_Allgather(mine, sizeof mine, MPI_CHAR, all, sizeof mine, MPI_CHAR, c->world);
+    *shared = 0;
+    for (int a = 0; a < c->size && err == MPI_SUCCESS; a++)
+        for (int b = a + 1; b < c->size; b++)
+            *shared |= strcmp(all + a * sizeof mine, all + b * sizeof mine) == 0;
+    free(all);
+    return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, "allgather", -1);
+}
+
 br_status br_comm_attach(br_comm *c, br_backend *be) {
     c->device = be;
     be->wait_hook = progress, be->wait_arg = c;
@@ -187,8 +204,11 @@ br_status br_comm_attach(br_comm *c, br_backend *be) {
         c->transport = &mpi_transport;
         return BR_OK;
     }
+    int shared;
+    BR_TRY(gpus_shared(c, be, &shared));
     // Every rank must pick the same transport: agree on NCCL first, then on MPI's abilities.
-    br_status st = br_comm_nccl_open(c, br_backend_cuda_stream(be));
+    br_status st = shared ? br_fail(BR_ECOMM, "ranks share a GPU")
+                          : br_comm_nccl_open(c, br_backend_cuda_stream(be));
     int mine = st == BR_OK, all = 0;
     if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, c->world) != MPI_SUCCESS)
         return br_fail(BR_ECOMM, "rank %d (%s): MPI allreduce failed", c->rank, c->host);
