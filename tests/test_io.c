@@ -181,6 +181,51 @@ static void test_f16(void) {
     free(dst);
 }
 
+// fp32 -> fp16 / bf16 against the definition: the nearest representable value (by f16_naive or
+// the bf16's exact fp32), ties to the even code; every finite 16-bit code round-trips.
+static int nearest_ok(float f, uint16_t r, double (*value)(uint16_t)) {
+    const double d = fabs((double)f - value(r));
+    for (int step = -1; step <= 1; step += 2) {
+        uint16_t n = (uint16_t)(r + step);
+        if ((n & 0x7fff) == 0x7fff || (n ^ r) & 0x8000) continue; // past the sign or the codes
+        double dn = fabs((double)f - value(n));
+        if (dn < d || (dn == d && (r & 1))) return 0;
+    }
+    return 1;
+}
+static double bf16_value(uint16_t h) { return br_bf16_to_f32(h); }
+
+static void test_narrowing(void) {
+    int bad16 = 0, bad_bf = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint16_t c = (uint16_t)h;
+        if (((h >> 10) & 0x1f) != 0x1f) bad16 += br_f32_to_f16(br_f16_to_f32(c)) != c;
+        if (((h >> 7) & 0xff) != 0xff) bad_bf += br_f32_to_bf16(br_bf16_to_f32(c)) != c;
+    }
+    CHECK(bad16 == 0 && bad_bf == 0);
+    unsigned long long state = 12345;
+    int bad_round = 0;
+    for (int i = 0; i < 2000000; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t bits = (uint32_t)(state >> 32);
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        if (!isfinite(f)) continue;
+        if (fabsf(f) < 65504.0f && !nearest_ok(f, br_f32_to_f16(f), f16_naive)) bad_round++;
+        if (fabsf(f) < 3.38e38f && !nearest_ok(f, br_f32_to_bf16(f), bf16_value)) bad_round++;
+    }
+    CHECK(bad_round == 0);
+    CHECK(br_f32_to_f16(65504.0f) == 0x7bff && br_f32_to_f16(65519.99f) == 0x7bff);
+    CHECK(br_f32_to_f16(65520.0f) == 0x7c00 && br_f32_to_f16(-1e10f) == 0xfc00);
+    CHECK(br_f32_to_f16(ldexpf(1, -24)) == 0x0001 && br_f32_to_f16(ldexpf(1, -25)) == 0x0000);
+    CHECK(br_f32_to_f16(ldexpf(3, -25)) == 0x0002);              // 1.5 x 2^-24: tie to even
+    CHECK(br_f32_to_f16(ldexpf(1.0001f, -25)) == 0x0001);
+    CHECK(br_f32_to_f16(1.0f + ldexpf(1, -11)) == 0x3c00);       // tie to even (down)
+    CHECK(br_f32_to_f16(1.0f + ldexpf(3, -11)) == 0x3c02);       // tie to even (up)
+    CHECK((br_f32_to_f16(NAN) & 0x7fff) > 0x7c00 && (br_f32_to_bf16(NAN) & 0x7fff) > 0x7f80);
+    CHECK(br_f32_to_bf16(1.0f + ldexpf(1, -8)) == 0x3f80);       // tie to even
+}
+
 static void test_f32_and_others(void) {
     float vals[3] = {1.5f, -0.0f, 3.0e38f}, out[3];
     unsigned char buf[13];
@@ -654,6 +699,7 @@ int main(int argc, char **argv) {
     test_dtypes();
     test_bf16();
     test_f16();
+    test_narrowing();
     test_f32_and_others();
     test_round_trip();
     test_read_all_conversions();

@@ -4,6 +4,7 @@
 // little-endian, which is unaligned-safe and independent of the host's byte order.
 #include "dtype.h"
 
+#include <math.h>
 #include <string.h>
 
 static const struct {
@@ -40,6 +41,31 @@ static float bits_to_f32(uint32_t u) {
 }
 
 float br_bf16_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
+
+static uint32_t f32_to_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+uint16_t br_f32_to_bf16(float f) {
+    uint32_t u = f32_to_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+uint16_t br_f32_to_f16(float f) {
+    const uint32_t u = f32_to_bits(f), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);  // NaN
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); // 65520 and up round to inf
+    if (a < 0x38800000u) { // under 2^-14: a subnormal (or zero) half, k x 2^-24 with k <= 1024
+        float mag;
+        memcpy(&mag, &a, sizeof mag);
+        return (uint16_t)(sign | (uint32_t)lrintf(mag * 16777216.0f)); // exact scaling, even ties
+    }
+    const uint32_t m = a - 0x38000000u; // exponent rebiased from 127 to 15
+    return (uint16_t)(sign | ((m + 0xfffu + ((m >> 13) & 1u)) >> 13));
+}
 
 // fp16: 1 sign, 5 exponent (bias 15), 10 mantissa bits. fp32: 1, 8 (bias 127), 23.
 float br_f16_to_f32(uint16_t h) {

@@ -22,6 +22,10 @@ int br_dtype_parse(const char *s, br_dtype *out);
 
 float br_bf16_to_f32(uint16_t h);
 float br_f16_to_f32(uint16_t h);
+// fp32 -> bf16 / fp16, rounding to nearest even (torch's rule); NaN stays a (quiet) NaN. fp16
+// overflows to +-inf from 65520 on: callers that store weights in fp16 count |x| > 65504 first.
+uint16_t br_f32_to_bf16(float f);
+uint16_t br_f32_to_f16(float f);
 
 // Converts n little-endian elements of type t at src into fp32 at dst (src may be unaligned).
 // Returns 0 for a type that is not F32/F16/BF16.
