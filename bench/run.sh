@@ -23,6 +23,10 @@ for size in $SIZES; do
                 --json "$OUT/brigade-$size-$compute-$np.json" 2>&1 | grep -E "^forward|error"
         done
     done
+    # fp32 arithmetic on bf16 weights (the P40 path for a model that fits no card): memory and time.
+    timeout 400 mpirun --allow-run-as-root -np 1 "$B/brigade" forward --backend cuda --compute fp32 \
+        --storage bf16 --check none --transformer random:$size --inputs $INPUTS --out "$OUT/sample.h5" \
+        --repeat 3 --json "$OUT/brigade-$size-fp32-w16-1.json" 2>&1 | grep -E "^forward|error"
     # The numeric guard's cost: --check all tests every block's output for NaN/Inf.
     timeout 400 mpirun --allow-run-as-root -np 1 "$B/brigade" forward --backend cuda --compute bf16 \
         --check all --transformer random:$size --inputs $INPUTS --out "$OUT/sample.h5" --repeat 3 \

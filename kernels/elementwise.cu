@@ -2,6 +2,7 @@
 // bias add after a cuBLAS product and the fp32 -> bf16 conversion of the bf16 path. Plain fp32
 // (sm_61-safe) except the conversion, which is bit manipulation and needs no bf16 hardware.
 // Each launcher returns the launch error; none synchronizes.
+#include <cuda_fp16.h>
 #include <stdint.h>
 
 #include "cuda_grid.cuh"
@@ -44,6 +45,15 @@ __global__ void f32_to_bf16_kernel(uint16_t *dst, const float *src, size_t n) {
         uint32_t u = __float_as_uint(src[i]);
         if ((u & 0x7fffffffu) > 0x7f800000u) dst[i] = (uint16_t)((u >> 16) | 0x40);
         else dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
+// 16-bit weights widened to fp32, exactly (every bf16 and fp16 value is an fp32 value), for an
+// fp32 product; the CPU twins are br_bf16_to_f32 and br_f16_to_f32 (src/io/dtype.c). fp16 goes
+// through __half2float, which every architecture has (sm_61 included).
+__global__ void widen_16_kernel(float *dst, const uint16_t *src, size_t n, int f16) {
+    GRID_STRIDE(i, n) {
+        dst[i] = f16 ? __half2float(__ushort_as_half(src[i])) : __uint_as_float((uint32_t)src[i] << 16);
     }
 }
 
@@ -90,6 +100,11 @@ cudaError_t cuda_add_table(float *y, const float *table, const float *rows, int 
 cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cudaStream_t s) {
     size_t n = (size_t)rows * n_out;
     add_bias_kernel<<<blocks_for(n), THREADS, 0, s>>>(y, bias, n_out, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_widen_16(float *dst, const void *src, size_t n, int f16, cudaStream_t s) {
+    widen_16_kernel<<<blocks_for(n), THREADS, 0, s>>>(dst, (const uint16_t *)src, n, f16);
     return cudaGetLastError();
 }
 

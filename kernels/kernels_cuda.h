@@ -45,6 +45,8 @@ cudaError_t cuda_add_table(float *y, const float *table, const float *rows, int 
 cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cudaStream_t s);
 // dst = bf16(src), round to nearest even.
 cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStream_t s);
+// 16-bit weights (fp16 when f16, else bf16) to fp32.
+cudaError_t cuda_widen_16(float *dst, const void *src, size_t n, int f16, cudaStream_t s);
 // The numeric guard's scan: count (device) = NaN/Inf values of x[n]; max_bits (device) = the bits
 // of the largest finite |x|. Both are reset first.
 cudaError_t cuda_count_non_finite(const float *x, size_t n, unsigned long long *count,

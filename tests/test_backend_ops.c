@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/backend.h"
+#include "io/dtype.h"
 
 static int passed, failed;
 static unsigned long long rng = 0x9E3779B97F4A7C15ull;
@@ -78,6 +79,51 @@ static void test_linear(int rows, int n_in, int n_out, float scale, double tol) 
     compare(what, y, tol);
     cpu->release_matrix(cpu, wc), gpu->release_matrix(gpu, wg);
     drop(x), drop(y), drop(b);
+}
+
+// fp32 compute on 16-bit weights: the GPU widens each matrix before an fp32 product, so it must
+// match the CPU's fp32 product of the same rounded weights (br_f32_to_f16 / br_f32_to_bf16 then
+// back), to fp32 summation order; fp16 storage refuses a weight beyond 65504, naming it.
+static void test_linear_stored(int rows, int n_in, int n_out, int f16) {
+    pair x = make((size_t)rows * n_in, 3), y = make((size_t)rows * n_out, 0);
+    const size_t n = (size_t)n_out * n_in;
+    float *w = host_random(n, 2), *w2 = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        w2[i] = w[i];
+        w[i] = f16 ? br_f16_to_f32(br_f32_to_f16(w[i])) : br_bf16_to_f32(br_f32_to_bf16(w[i]));
+    }
+    void *wc = cpu->adopt_matrix(cpu, w, n, "w"), *wg = gpu->adopt_matrix(gpu, w2, n, "w");
+    cpu->linear(cpu, y.cpu, x.cpu, wc, NULL, rows, n_in, n_out);
+    gpu->linear(gpu, y.gpu, x.gpu, wg, NULL, rows, n_in, n_out);
+    char what[96];
+    snprintf(what, sizeof what, "linear %dx%d->%d, %s weights", rows, n_in, n_out,
+             f16 ? "fp16" : "bf16");
+    compare(what, y, 1e-5);
+    cpu->release_matrix(cpu, wc), gpu->release_matrix(gpu, wg);
+    drop(x), drop(y);
+}
+
+static void test_storage(br_storage storage) {
+    if (br_backend_cuda_create(0, BR_COMPUTE_FP32, storage, &gpu) != BR_OK) {
+        printf("FAIL %s storage: %s\n", br_storage_name(storage), br_error());
+        failed++;
+        return;
+    }
+    printf("# %s, compute fp32, %s weights\n", gpu->device_name, br_storage_name(storage));
+    const int f16 = storage == BR_STORAGE_FP16;
+    test_linear_stored(37, 29, 53, f16);
+    test_linear_stored(300, 256, 96, f16);
+    if (f16) {
+        float *big = host_random(64, 1);
+        big[7] = 70000.0f, big[9] = -1e6f;
+        void *m = gpu->adopt_matrix(gpu, big, 64, "blocks.3.ff.w");
+        int ok = !m && strstr(br_error(), "blocks.3.ff.w: 2 weights are beyond fp16's range");
+        ok ? passed++ : failed++;
+        printf("%s fp16 storage refuses weights beyond 65504: %s\n", ok ? "ok  " : "FAIL",
+               br_error());
+        br_clear_error();
+    }
+    br_backend_cuda_destroy(gpu);
 }
 
 static void test_elementwise(void) {
@@ -237,7 +283,8 @@ int main(void) {
     cpu = br_backend_cpu();
     for (int c = 0; c < 2; c++) {
         br_compute compute = c ? BR_COMPUTE_BF16 : BR_COMPUTE_FP32;
-        if (br_backend_cuda_create(0, compute, &gpu) != BR_OK) {
+        br_storage storage = c ? BR_STORAGE_BF16 : BR_STORAGE_FP32;
+        if (br_backend_cuda_create(0, compute, storage, &gpu) != BR_OK) {
             printf("(%s: %s)\n", br_compute_name(compute), br_error()); // bf16 below sm_80
             br_clear_error();
             continue;
@@ -246,6 +293,7 @@ int main(void) {
         run_all();
         br_backend_cuda_destroy(gpu);
     }
+    for (int f16 = 0; f16 < 2; f16++) test_storage(f16 ? BR_STORAGE_FP16 : BR_STORAGE_BF16);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -472,7 +472,7 @@ int main(int argc, char **argv) {
         test_fixture(cpu, argv[1], &vc, "vae-timestep", "video_timestep");
         if (br_cuda_device_count() > 0) {
             br_backend *gpu = NULL;
-            CHECK_OK(br_backend_open("cuda", "fp32", 0, 0, &gpu));
+            CHECK_OK(br_backend_open("cuda", "fp32", "auto", 0, 0, &gpu));
             if (gpu) {
                 test_fixture(gpu, argv[1], &vc, "vae", "video");
                 test_fixture(gpu, argv[1], &vc, "vae-timestep", "video_timestep");

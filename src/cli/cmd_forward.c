@@ -48,6 +48,8 @@ const char br_forward_help[] =
     "  --compute C        auto (default: bf16 with fp32 accumulation on sm_80 and newer, fp32\n"
     "                     below and on the CPU), fp32 (how a Pascal card such as a P40 computes),\n"
     "                     or bf16\n"
+    "  --storage S        the weights on the GPU: auto (the compute's type), fp32, bf16 or fp16\n"
+    "                     (16-bit weights with --compute fp32: half the memory, fp32 arithmetic)\n"
     "\n"
     "The CPU backend computes in fp32 (OpenBLAS); set OPENBLAS_NUM_THREADS to the cores per rank.\n";
 
@@ -55,9 +57,11 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
     int share_gpus = 0;
     const char *backend = "auto", *compute = "auto", *check = "first", *repeat = "0";
+    const char *storage = "auto";
     const br_option options[] = {
         {"backend", &backend, NULL},
         {"compute", &compute, NULL},
+        {"storage", &storage, NULL},
         {"check", &check, NULL},
         {"repeat", &repeat, NULL},
         {"json", &opts.json_path, NULL},
@@ -82,7 +86,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     br_backend *be = NULL;
-    st = br_backend_open(backend, compute, br_comm_local_rank(comm), share_gpus, &be);
+    st = br_backend_open(backend, compute, storage, br_comm_local_rank(comm), share_gpus, &be);
     if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
         st = br_forward(comm, be, &opts);
     br_backend_close(be);

@@ -58,7 +58,10 @@ const char br_run_help[] =
     "  --share-gpus         let more ranks than GPUs run on a host (round-robin; for tests)\n"
     "  --split LIST         blocks per rank, e.g. 12,12,12,12 (summing to the model's blocks),\n"
     "                       or weights for uneven hosts, e.g. 1,1,2 (default: balanced)\n"
-    "  --compute C          auto (default), fp32 or bf16\n";
+    "  --compute C          auto (default), fp32 or bf16\n"
+    "  --storage S          the weights on the GPU: auto (the compute's type), fp32, bf16 or\n"
+    "                       fp16 (with --compute fp32: half the memory, fp32 arithmetic; fp16\n"
+    "                       refuses weights beyond 65504, bf16 holds any bf16 checkpoint exactly)\n";
 
 // Every numeric option, parsed strictly.
 static br_status parse_numbers(const char *const *text, br_run_opts *o, const char *check) {
@@ -104,7 +107,8 @@ static void join_words(char *buf, size_t size, int argc, char **argv) {
 br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     br_run_opts o = {0};
     int share_gpus = 0;
-    const char *backend = "auto", *compute = "auto", *check = "first", *model = NULL;
+    const char *backend = "auto", *compute = "auto", *storage = "auto", *check = "first";
+    const char *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *watts = "0", *price = "0.157"; // a residential rate
     const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
@@ -124,6 +128,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
         {"timeout", &timeout, NULL}, {"share-gpus", NULL, &share_gpus},
         {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
+        {"storage", &storage, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
@@ -149,7 +154,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     br_backend *be = NULL;
-    st = br_backend_open(backend, compute, br_comm_local_rank(comm), share_gpus, &be);
+    st = br_backend_open(backend, compute, storage, br_comm_local_rank(comm), share_gpus, &be);
     if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
         st = br_run(comm, be, &o);
     br_backend_close(be);

@@ -17,6 +17,12 @@ typedef enum {
     BR_COMPUTE_BF16, // bf16 weights and operands, fp32 accumulation (tensor cores, sm >= 80)
 } br_compute;
 
+// How the linears' weight matrices live on the device. bf16 compute needs bf16 weights; fp32
+// compute takes any: 16-bit weights are widened to fp32 one matrix at a time before each product
+// (half the memory, the same fp32 arithmetic: how a 13B model fits on 24 GB Pascal cards). fp16
+// storage refuses weights beyond its range (|x| > 65504) instead of turning them into inf.
+typedef enum { BR_STORAGE_FP32, BR_STORAGE_BF16, BR_STORAGE_FP16 } br_storage;
+
 struct br_backend {
     const char *name; // "cpu", "cuda"
 
@@ -74,6 +80,7 @@ struct br_backend {
     void *wait_arg;
 
     br_compute compute;
+    br_storage storage;    // set at creation, before any adopt_matrix
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
@@ -86,16 +93,21 @@ br_backend *br_backend_cpu(void);
 // Opens this rank's backend: kind "auto" (CUDA when a GPU is visible, else the CPU), "cpu" or
 // "cuda"; compute "auto" (bf16 on sm_80+, fp32 below and on the CPU), "fp32" or "bf16". The
 // rank takes the GPU of its node-local rank; a rank beyond the host's GPUs is refused unless
-// share_gpus lets ranks share them round-robin (tests of many ranks on few GPUs).
-br_status br_backend_open(const char *kind, const char *compute, int local_rank, int share_gpus,
-                          br_backend **out);
+// share_gpus lets ranks share them round-robin (tests of many ranks on few GPUs). storage "auto"
+// (the compute's own type), "fp32", "bf16" or "fp16" (GPU only).
+br_status br_backend_open(const char *kind, const char *compute, const char *storage,
+                          int local_rank, int share_gpus, br_backend **out);
 void br_backend_close(br_backend *be);
 const char *br_compute_name(br_compute c);
+const char *br_storage_name(br_storage s);
+// "fp32", "bf16", or e.g. "fp32 w:fp16" when the weights are stored in another type.
+void br_precision_text(const br_backend *be, char *buf, size_t size);
 
 // The CUDA backend (cuBLAS + kernels/*.cu), present when brigade was built with CUDA.
 // br_cuda_device_count() is 0 without a driver or a GPU (and in a build without CUDA).
 int br_cuda_device_count(void);
-br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out);
+br_status br_backend_cuda_create(int device, br_compute compute, br_storage storage,
+                                 br_backend **out);
 void br_backend_cuda_destroy(br_backend *be);
 // The backend's compute stream (a cudaStream_t), for the transport to order its transfers.
 void *br_backend_cuda_stream(br_backend *be);

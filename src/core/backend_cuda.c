@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L // nanosleep
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "io/dtype.h" // br_f32_to_f16: fp16 storage converts on the host
 #include "kernels_cuda.h"
 
 typedef struct {
@@ -30,6 +32,8 @@ typedef struct {
     uint16_t *x_bf16; // activations converted for a bf16 product
     void *guard;      // numeric guard results (a guard_result)
     size_t x_bf16_cap;
+    float *w_f32;     // 16-bit weights widened for an fp32 product
+    size_t w_f32_cap;
 } cuda_state;
 
 static cuda_state *state(br_backend *be) { return be->impl; }
@@ -141,8 +145,34 @@ static float *cuda_adopt_vector(br_backend *be, float *host, size_t n, const cha
     return d;
 }
 
+// fp16 storage: the weights beyond fp16's range are counted first and refused by name (they would
+// become inf), then converted on the host (round to nearest even) and uploaded.
+static void *adopt_fp16(br_backend *be, float *host, size_t n, const char *purpose) {
+    size_t over = 0;
+    float largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(host[i]);
+        if (!(a <= 65504.0f)) over++, largest = a > largest || a != a ? a : largest;
+    }
+    uint16_t *h16 = over ? NULL : malloc(n * sizeof(uint16_t));
+    uint16_t *d = h16 ? device_alloc(be, n * sizeof(uint16_t), purpose) : NULL;
+    for (size_t i = 0; d && i < n; i++) h16[i] = br_f32_to_f16(host[i]);
+    if (d) {
+        CUDA_OK(be, cudaMemcpy(d, h16, n * sizeof(uint16_t), cudaMemcpyHostToDevice));
+    } else if (over) {
+        br_fail(BR_EINPUT, "%s: %zu weights are beyond fp16's range (|x| > 65504, largest %g): "
+                "use --storage bf16 or fp32", purpose, over, largest);
+    } else if (!h16) {
+        br_fail(BR_ENOMEM, "out of host memory converting %s to fp16", purpose);
+    }
+    free(h16);
+    free(host);
+    return d;
+}
+
 static void *cuda_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
-    if (be->compute == BR_COMPUTE_FP32) return cuda_adopt_vector(be, host, n, purpose);
+    if (be->storage == BR_STORAGE_FP32) return cuda_adopt_vector(be, host, n, purpose);
+    if (be->storage == BR_STORAGE_FP16) return adopt_fp16(be, host, n, purpose);
     // bf16 storage: upload fp32 once, convert on the device (round to nearest even).
     float *staging = cuda_adopt_vector(be, host, n, purpose);
     uint16_t *d = staging ? device_alloc(be, n * sizeof(uint16_t), purpose) : NULL;
@@ -154,17 +184,26 @@ static void *cuda_adopt_matrix(br_backend *be, float *host, size_t n, const char
 
 // --- ops -------------------------------------------------------------------------------------
 
-// Room for rows x n_in activations in bf16.
-static uint16_t *bf16_scratch(br_backend *be, size_t n) {
-    cuda_state *s = state(be);
-    if (n > s->x_bf16_cap) {
+// A scratch buffer of at least `bytes`, grown as needed (after the ops that may still use it).
+static void *scratch(br_backend *be, void **buf, size_t *cap, size_t bytes, const char *purpose) {
+    if (bytes > *cap) {
         cuda_sync(be);
-        device_free(be, s->x_bf16);
-        s->x_bf16 = device_alloc(be, n * sizeof(uint16_t), "bf16 activations");
-        if (!s->x_bf16) br_fatal("%s", br_error()); // mid-run: nothing to agree on any more
-        s->x_bf16_cap = n;
+        device_free(be, *buf);
+        *buf = device_alloc(be, bytes, purpose);
+        if (!*buf) br_fatal("%s", br_error()); // mid-run: nothing to agree on any more
+        *cap = bytes;
     }
-    return s->x_bf16;
+    return *buf;
+}
+
+// The weights as fp32 for an fp32 product: themselves, or widened from 16 bits into scratch.
+static const float *weights_f32(br_backend *be, const void *w, size_t n) {
+    cuda_state *s = state(be);
+    if (be->storage == BR_STORAGE_FP32) return w;
+    float *wide = scratch(be, (void **)&s->w_f32, &s->w_f32_cap, n * sizeof(float),
+                          "widened weights");
+    CUDA_OK(be, cuda_widen_16(wide, w, n, be->storage == BR_STORAGE_FP16, s->stream));
+    return wide;
 }
 
 static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *bias,
@@ -174,10 +213,12 @@ static void op_linear(br_backend *be, float *y, const float *x, const void *w, c
     // Row-major y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T is, column-major,
     // y^T = w^T(as stored) ... : gemm(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
     if (be->compute == BR_COMPUTE_FP32) {
-        BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w,
+        const float *w32 = weights_f32(be, w, (size_t)n_out * n_in);
+        BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w32,
                                 n_in, x, n_in, &zero, y, n_out));
     } else {
-        uint16_t *xb = bf16_scratch(be, (size_t)rows * n_in);
+        uint16_t *xb = scratch(be, (void **)&s->x_bf16, &s->x_bf16_cap,
+                               (size_t)rows * n_in * sizeof(uint16_t), "bf16 activations");
         CUDA_OK(be, cuda_f32_to_bf16(xb, x, (size_t)rows * n_in, s->stream));
         BLAS_OK(be, cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w,
                                  CUDA_R_16BF, n_in, xb, CUDA_R_16BF, n_in, &zero, y, CUDA_R_32F,
@@ -284,7 +325,8 @@ static const br_backend cuda_template = {
     .layer_norm = op_layer_norm,
 };
 
-br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out) {
+br_status br_backend_cuda_create(int device, br_compute compute, br_storage storage,
+                                 br_backend **out) {
     struct cudaDeviceProp prop;
     if (cudaSetDevice(device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
         return br_fail(BR_EINPUT, "cannot use GPU %d: %s", device,
@@ -292,6 +334,9 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_backend **ou
     if (compute == BR_COMPUTE_BF16 && prop.major < 8)
         return br_fail(BR_EINPUT, "GPU %d (%s, sm_%d%d) has no bf16 tensor cores: use --compute fp32",
                        device, prop.name, prop.major, prop.minor);
+    if (compute == BR_COMPUTE_BF16 && storage != BR_STORAGE_BF16)
+        return br_fail(BR_EINPUT, "--compute bf16 multiplies bf16 weights: --storage %s needs "
+                       "--compute fp32", br_storage_name(storage));
     br_backend *be = calloc(1, sizeof *be);
     cuda_state *s = calloc(1, sizeof *s);
     if (!be || !s) {
@@ -301,6 +346,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_backend **ou
     *be = cuda_template;
     be->impl = s;
     be->compute = compute;
+    be->storage = storage;
     snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
              prop.major, prop.minor);
     s->device = device;
@@ -321,6 +367,7 @@ void br_backend_cuda_destroy(br_backend *be) {
     cuda_state *s = state(be);
     cuda_sync(be);
     device_free(be, s->x_bf16);
+    device_free(be, s->w_f32);
     cudaFree(s->guard);
     cublasDestroy(s->blas);
     cudaStreamDestroy(s->stream);

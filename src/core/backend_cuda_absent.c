@@ -4,7 +4,8 @@
 
 int br_cuda_device_count(void) { return 0; }
 
-br_status br_backend_cuda_create(int device, br_compute compute, br_backend **out) {
+br_status br_backend_cuda_create(int device, br_compute compute, br_storage storage,
+                                 br_backend **out) {
     return br_fail(BR_EINPUT, "this brigade was built without CUDA (rebuild where nvcc is found)");
 }
 

@@ -18,8 +18,19 @@ static int device_major(int device) {
 static int device_major(int device) { return 0; }
 #endif
 
-br_status br_backend_open(const char *kind, const char *compute, int local_rank, int share_gpus,
-                          br_backend **out) {
+static int parse_storage(const char *text, br_storage *out) {
+    static const char *names[] = {"fp32", "bf16", "fp16"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(text, names[i])) return *out = (br_storage)i, 1;
+    return 0;
+}
+
+br_status br_backend_open(const char *kind, const char *compute, const char *storage,
+                          int local_rank, int share_gpus, br_backend **out) {
+    br_storage chosen = BR_STORAGE_FP32;
+    const int auto_storage = !strcmp(storage, "auto");
+    if (!auto_storage && !parse_storage(storage, &chosen))
+        return br_fail(BR_EINPUT, "--storage must be auto, fp32, bf16 or fp16, not '%s'", storage);
     if (strcmp(kind, "auto") && strcmp(kind, "cpu") && strcmp(kind, "cuda"))
         return br_fail(BR_EINPUT, "--backend must be auto, cpu or cuda, not '%s'", kind);
     if (strcmp(compute, "auto") && strcmp(compute, "fp32") && strcmp(compute, "bf16"))
@@ -30,6 +41,8 @@ br_status br_backend_open(const char *kind, const char *compute, int local_rank,
     if (gpus == 0) {
         if (!strcmp(compute, "bf16"))
             return br_fail(BR_EINPUT, "--compute bf16: the CPU backend computes in fp32");
+        if (chosen != BR_STORAGE_FP32)
+            return br_fail(BR_EINPUT, "--storage %s: the CPU backend keeps fp32 weights", storage);
         *out = br_backend_cpu();
         return BR_OK;
     }
@@ -44,7 +57,8 @@ br_status br_backend_open(const char *kind, const char *compute, int local_rank,
                    : !strcmp(compute, "fp32") ? BR_COMPUTE_FP32
                    : device_major(device) >= 8 ? BR_COMPUTE_BF16
                                                 : BR_COMPUTE_FP32;
-    return br_backend_cuda_create(device, c, out);
+    if (auto_storage) chosen = c == BR_COMPUTE_BF16 ? BR_STORAGE_BF16 : BR_STORAGE_FP32;
+    return br_backend_cuda_create(device, c, chosen, out);
 }
 
 void br_backend_close(br_backend *be) {
@@ -53,4 +67,15 @@ void br_backend_close(br_backend *be) {
 
 const char *br_compute_name(br_compute c) {
     return c == BR_COMPUTE_BF16 ? "bf16 (fp32 accumulation)" : "fp32";
+}
+
+const char *br_storage_name(br_storage s) {
+    return s == BR_STORAGE_BF16 ? "bf16" : s == BR_STORAGE_FP16 ? "fp16" : "fp32";
+}
+
+void br_precision_text(const br_backend *be, char *buf, size_t size) {
+    const int bf16 = be->compute == BR_COMPUTE_BF16;
+    const br_storage natural = bf16 ? BR_STORAGE_BF16 : BR_STORAGE_FP32;
+    if (be->storage == natural) snprintf(buf, size, "%s", bf16 ? "bf16" : "fp32");
+    else snprintf(buf, size, "%s w:%s", bf16 ? "bf16" : "fp32", br_storage_name(be->storage));
 }

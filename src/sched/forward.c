@@ -323,11 +323,13 @@ static br_status report_timing(forward_run *run) {
         return br_fail(BR_EIO, "cannot create %s", tmp);
     }
     fprintf(f, "{\"model\": \"%s\", \"ranks\": %d, \"device\": \"%s\", \"compute\": \"%s\", "
+            "\"weights\": \"%s\", "
             "\"batch\": %d, \"tokens\": %d, \"prompt_tokens\": %d, \"seconds\": %.6f, "
             "\"runs\": %d, \"tflops\": %.3f, \"flop\": %.6g, \"bytes_per_hop\": %.0f, "
             "\"peak_bytes_per_rank\": [",
             run->opts->transformer_dir, n, run->be->device_name,
-            run->be->compute == BR_COMPUTE_BF16 ? "bf16" : "fp32", sh->B, sh->S, sh->L, median,
+            run->be->compute == BR_COMPUTE_BF16 ? "bf16" : "fp32",
+            br_storage_name(run->be->storage), sh->B, sh->S, sh->L, median,
             runs - 1, flops / median / 1e12, flops, n > 1 ? hop : 0.0);
     // The CPU backend does not track its memory: null, not a made-up 0.
     for (int r = 0; r < n; r++)

@@ -68,7 +68,7 @@ br_status run_write_latents(run_state *run) {
 
 // One rank's line of the report, gathered on rank 0.
 typedef struct {
-    char host[64], device[300], compute[16];
+    char host[64], device[300], compute[32], weights[8];
     int first_block, end_block;
     run_stats stats;
 } rank_report;
@@ -84,6 +84,7 @@ static cJSON *ranks_json(const run_state *run, const rank_report *all,
         cJSON_AddStringToObject(o, "host", x->host);
         cJSON_AddStringToObject(o, "device", x->device);
         cJSON_AddStringToObject(o, "compute", x->compute);
+        cJSON_AddStringToObject(o, "weights", x->weights);
         cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){x->first_block,
                                                                          x->end_block - 1}, 2));
         const br_placement *pl = &run->placement[r]; // the link to the next rank, as printed
@@ -221,6 +222,7 @@ br_status run_write_report(run_state *run) {
     snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(run->comm));
     snprintf(mine.device, sizeof mine.device, "%s", run->be->device_name);
     snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(run->be->compute));
+    snprintf(mine.weights, sizeof mine.weights, "%s", br_storage_name(run->be->storage));
     mine.first_block = run->first[run->rank], mine.end_block = run->first[run->rank + 1];
     mine.stats = run->stats;
     mine.stats.peak_bytes = (double)run->be->peak_bytes;
