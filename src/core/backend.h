@@ -98,6 +98,9 @@ br_backend *br_backend_cpu(void);
 br_status br_backend_open(const char *kind, const char *compute, const char *storage,
                           int local_rank, int share_gpus, br_backend **out);
 void br_backend_close(br_backend *be);
+// The GPU of node-local rank local_rank among gpus (> 0): its own, or round-robin when
+// share_gpus; without it, a rank beyond the GPUs fails with the remedy.
+br_status br_pick_gpu(int local_rank, int gpus, int share_gpus, int *device);
 const char *br_compute_name(br_compute c);
 const char *br_storage_name(br_storage s);
 // "fp32", "bf16", or e.g. "fp32 w:fp16" when the weights are stored in another type.

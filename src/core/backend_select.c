@@ -25,6 +25,17 @@ static int parse_storage(const char *text, br_storage *out) {
     return 0;
 }
 
+br_status br_pick_gpu(int local_rank, int gpus, int share_gpus, int *device) {
+    // Two ranks on one GPU halve its memory and time-slice it: a placement mistake (too many
+    // slots in the hostfile) unless asked for.
+    if (local_rank >= gpus && !share_gpus)
+        return br_fail(BR_EINPUT, "this host has %d GPU(s) but runs more ranks (node-local rank "
+                       "%d): give the host at most %d slot(s) in the hostfile, or pass "
+                       "--share-gpus to let ranks share GPUs", gpus, local_rank, gpus);
+    *device = local_rank % gpus;
+    return BR_OK;
+}
+
 br_status br_backend_open(const char *kind, const char *compute, const char *storage,
                           int local_rank, int share_gpus, br_backend **out) {
     br_storage chosen = BR_STORAGE_FP32;
@@ -46,13 +57,8 @@ br_status br_backend_open(const char *kind, const char *compute, const char *sto
         *out = br_backend_cpu();
         return BR_OK;
     }
-    // Ranks take GPUs by node-local rank: two ranks on one GPU halve its memory and time-slice
-    // it, a placement mistake (too many slots in the hostfile) unless asked for.
-    if (local_rank >= gpus && !share_gpus)
-        return br_fail(BR_EINPUT, "this host has %d GPU(s) but runs more ranks (node-local rank "
-                       "%d): give the host at most %d slot(s) in the hostfile, or pass "
-                       "--share-gpus to let ranks share GPUs", gpus, local_rank, gpus);
-    int device = local_rank % gpus;
+    int device = 0;
+    BR_TRY(br_pick_gpu(local_rank, gpus, share_gpus, &device));
     br_compute c = !strcmp(compute, "bf16") ? BR_COMPUTE_BF16
                    : !strcmp(compute, "fp32") ? BR_COMPUTE_FP32
                    : device_major(device) >= 8 ? BR_COMPUTE_BF16
