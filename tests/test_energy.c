@@ -11,21 +11,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "core/energy.h"
 
-static int passed, failed;
 static const char *fake; // the fake NVML library
 
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__)
-static int check_(int ok, const char *what, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n", file, line, what);
-    }
-    return ok;
-}
 
 // Meters bus_id for 0.3 s with library as NVML (NULL: the default) and the fake in mode.
 static br_energy_reading meter(const char *library, const char *mode, const char *bus_id) {
@@ -86,6 +76,5 @@ int main(int argc, char **argv) {
     br_energy_stop(NULL, &r);
     CHECK(!r.measured && !strcmp(r.method, "not metered"));
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -15,26 +15,15 @@
 
 #include <hdf5.h>
 
+#include "check.h"
 #include "core/tensor_set.h"
 #include "io/h5file.h"
 #ifdef BR_TEST_TENSOR_FILE
 #include "io/tensor_file.h"
 #endif
 
-static int passed, failed;
 static char dir[64];
 
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-
-static int check(int ok, const char *what, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s (br_error: \"%s\")\n", file, line, what, br_error());
-    }
-    return ok;
-}
 
 // A path inside the test directory (a few static buffers, so that two can be live at once).
 static const char *path_of(const char *name) {
@@ -454,6 +443,5 @@ int main(void) {
     test_tensor_file();
 #endif
     remove_dir();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -14,53 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "io/checkpoint.h"
 #include "io/dtype.h"
 #include "io/safetensors.h"
 
-static int passed, failed;
 static char tmp_dir[64];
 
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__)
-static int check_(int ok, const char *what, const char *file, int line) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s\n", file, line, what);
-    }
-    return ok;
-}
 
-// expr must fail with a one-line message containing want1 and want2 (NULL: anything).
-#define CHECK_FAILS(expr, want1, want2)                                                 \
-    do {                                                                                \
-        br_clear_error();                                                               \
-        check_fails_((expr), #expr, want1, want2, __FILE__, __LINE__);                 \
-    } while (0)
-static void check_fails_(br_status st, const char *what, const char *want1, const char *want2,
-                         const char *file, int line) {
-    const char *msg = br_error();
-    int ok = st != BR_OK && msg[0] && !strchr(msg, '\n') && (!want1 || strstr(msg, want1)) &&
-             (!want2 || strstr(msg, want2));
-    if (ok) {
-        passed++;
-        printf("ok   rejected: %s\n", msg);
-    } else {
-        failed++;
-        printf("FAIL %s:%d: %s should fail with a one-line message containing '%s' and '%s'; "
-               "status %d, message '%s'\n",
-               file, line, what, want1 ? want1 : "", want2 ? want2 : "", (int)st, msg);
-    }
-    br_clear_error();
-}
 
-#define CHECK_OK(expr)                                                                 \
-    do {                                                                               \
-        br_status st_ = (expr);                                                        \
-        if (!check_(st_ == BR_OK, #expr, __FILE__, __LINE__)) printf("     %s\n", br_error()); \
-        br_clear_error();                                                              \
-    } while (0)
 
 static uint32_t f32_bits(float f) {
     uint32_t u;
@@ -713,6 +675,5 @@ int main(int argc, char **argv) {
         compare_checkpoints(argv[i], p16);
     }
     remove_tree(tmp_dir);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/backend.h"
 
-static int passed, failed;
-#define CHECK(cond) ((cond) ? passed++ : (failed++, printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond)))
 
 int main(void) {
     int device = -1;
@@ -32,6 +31,5 @@ int main(void) {
     CHECK(strstr(br_error(), "--storage must be auto, fp32, bf16 or fp16, not 'fp8'"));
     CHECK(br_backend_open("tpu", "auto", "auto", 0, 0, &be) == BR_EINPUT);
     br_clear_error();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

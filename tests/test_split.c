@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "stage/split.h"
-
-static int passed, failed;
 
 // Parses spec and compares first[0..ranks] with want.
 static void check_split(const char *spec, int layers, int ranks, const int *want, int line) {
@@ -87,6 +86,5 @@ int main(void) {
     FAILS("1e308,1e308", 28, 2, "too large");
     FAILS("1,1,1", 2, 3, "3 ranks but the model has 2 transformer blocks");
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

@@ -16,26 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "core/backend.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "model/ltx_vae.h"
 
-static int passed, failed;
 
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__)
-static int check_(int ok, const char *what, const char *file, int line) {
-    ok ? passed++ : failed++;
-    if (!ok) printf("FAIL %s:%d: %s\n", file, line, what);
-    return ok;
-}
 
-#define CHECK_OK(expr)                                                                 \
-    do {                                                                               \
-        br_status st_ = (expr);                                                        \
-        if (!check_(st_ == BR_OK, #expr, __FILE__, __LINE__)) printf("  %s\n", br_error()); \
-        br_clear_error();                                                              \
-    } while (0)
 
 // max |got - want| / max |want|; non-finite values give +inf.
 static double rel_error(const float *got, const float *want, size_t n) {
@@ -485,6 +473,5 @@ int main(int argc, char **argv) {
         test_noise(cpu);
     }
     br_set_free(&vc.set);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }
