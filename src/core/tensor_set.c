@@ -96,3 +96,24 @@ void br_set_free(br_tensor_set *set) {
     free(set->settings);
     memset(set, 0, sizeof *set);
 }
+
+br_status br_set_need(const br_tensor_set *set, const char *path, const char *name, int ndim,
+                      const int64_t *want, int rows_may_be_1, const char *hint,
+                      const br_tensor **out) {
+    const br_tensor *t = br_set_find(set, name);
+    if (!t) return br_fail(BR_EINPUT, "%s: tensor \"%s\" missing", path, name);
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        ok = want[i] < 0 || t->shape[i] == want[i] || (i == 0 && rows_may_be_1 && t->shape[0] == 1);
+    if (!ok) {
+        char got[96], exp[96];
+        const int last_differs = t->ndim == ndim && want[ndim - 1] >= 0 &&
+                                 t->shape[ndim - 1] != want[ndim - 1];
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, expected %s%s", path, name,
+                       br_shape_str(got, sizeof got, t->ndim, t->shape),
+                       br_shape_str(exp, sizeof exp, ndim, want),
+                       hint && last_differs ? hint : "");
+    }
+    *out = t;
+    return BR_OK;
+}

@@ -44,6 +44,12 @@ br_tensor *br_set_add(br_tensor_set *set, const char *name, int ndim, const int6
 br_status br_set_add_setting(br_tensor_set *set, const char *name, int count, const double *values);
 
 const br_tensor *br_set_find(const br_tensor_set *set, const char *name);
+// The tensor `name` of set (read from path): ndim dims of shape want (-1: any size; with
+// rows_may_be_1 the first may also be 1, one row for every job); else a one-line error naming
+// the file, the tensor and both shapes, then hint when the shapes differ in the last dim.
+br_status br_set_need(const br_tensor_set *set, const char *path, const char *name, int ndim,
+                      const int64_t *want, int rows_may_be_1, const char *hint,
+                      const br_tensor **out);
 const br_setting *br_set_find_setting(const br_tensor_set *set, const char *name);
 
 void br_set_free(br_tensor_set *set);

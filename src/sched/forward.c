@@ -50,22 +50,6 @@ typedef struct {
     double *seconds;      // per repetition, as the last rank saw them
 } forward_run;
 
-static br_status need_tensor(const br_tensor_set *set, const char *path, const char *name,
-                             int ndim, const int64_t *want, const br_tensor **out) {
-    const br_tensor *t = br_set_find(set, name);
-    if (!t) return br_fail(BR_EINPUT, "%s: tensor \"%s\" missing", path, name);
-    int ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = want[i] < 0 || t->shape[i] == want[i];
-    if (!ok) {
-        char got[96], exp[96];
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, expected %s", path, name,
-                       br_shape_str(got, sizeof got, t->ndim, t->shape),
-                       br_shape_str(exp, sizeof exp, ndim, want));
-    }
-    *out = t;
-    return BR_OK;
-}
-
 static br_status need_int(const br_tensor_set *set, const char *path, const char *name, int *out) {
     const br_setting *s = br_set_find_setting(set, name);
     if (!s) return br_fail(BR_EINPUT, "%s: setting \"%s\" missing", path, name);
@@ -113,15 +97,15 @@ static br_status read_inputs(forward_run *run) {
     if (strncmp(path, "random:", 7) == 0) BR_TRY(random_inputs(path, cfg, &run->inputs));
     else BR_TRY(br_tensor_file_read(path, &run->inputs));
     const br_tensor *t;
-    BR_TRY(need_tensor(&run->inputs, path, "hidden_states", 3,
-                       (int64_t[]){-1, -1, cfg->in_channels}, &t));
+    BR_TRY(br_set_need(&run->inputs, path, "hidden_states", 3,
+                       (int64_t[]){-1, -1, cfg->in_channels}, 0, NULL, &t));
     sh->B = (int)t->shape[0], sh->S = (int)t->shape[1];
-    BR_TRY(need_tensor(&run->inputs, path, "encoder_hidden_states", 3,
-                       (int64_t[]){sh->B, -1, cfg->caption_channels}, &t));
+    BR_TRY(br_set_need(&run->inputs, path, "encoder_hidden_states", 3,
+                       (int64_t[]){sh->B, -1, cfg->caption_channels}, 0, NULL, &t));
     sh->L = (int)t->shape[1];
-    BR_TRY(need_tensor(&run->inputs, path, "encoder_attention_mask", 2,
-                       (int64_t[]){sh->B, sh->L}, &t));
-    BR_TRY(need_tensor(&run->inputs, path, "timestep", 1, (int64_t[]){sh->B}, &t));
+    BR_TRY(br_set_need(&run->inputs, path, "encoder_attention_mask", 2,
+                       (int64_t[]){sh->B, sh->L}, 0, NULL, &t));
+    BR_TRY(br_set_need(&run->inputs, path, "timestep", 1, (int64_t[]){sh->B}, 0, NULL, &t));
     if (sh->B < 1 || sh->S < 1 || sh->L < 1)
         return br_fail(BR_EINPUT, "%s: empty batch, video or prompt", path);
     BR_TRY(need_int(&run->inputs, path, "num_frames", &sh->frames));

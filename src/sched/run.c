@@ -84,21 +84,12 @@ static br_status open_models(run_state *run) {
 // Rank 0: tensor name of the inputs with shape [rows (any of allowed), want1, want2...].
 static br_status need(const run_state *run, const char *name, int ndim, const int64_t *want,
                       int rows_any, const br_tensor **out) {
-    const char *path = run->opts->embeddings_path;
-    const br_tensor *t = br_set_find(&run->inputs, name);
-    if (!t) return br_fail(BR_EINPUT, "%s: tensor \"%s\" missing", path, name);
-    int ok = t->ndim == ndim && (rows_any || t->shape[0] == want[0] || t->shape[0] == 1);
-    for (int i = 1; ok && i < ndim; i++) ok = want[i] < 0 || t->shape[i] == want[i];
-    if (!ok) {
-        char got[96], exp[96];
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, expected %s%s", path, name,
-                       br_shape_str(got, sizeof got, t->ndim, t->shape),
-                       br_shape_str(exp, sizeof exp, ndim, want),
-                       name[0] == 'p' && ndim == 3 && t->ndim == 3 && t->shape[2] != want[2]
-                           ? " (the transformer's caption_channels)" : "");
-    }
-    *out = t;
-    return BR_OK;
+    int64_t shape[3];
+    memcpy(shape, want, (size_t)ndim * sizeof *shape);
+    if (rows_any) shape[0] = -1;
+    const char *hint = name[0] == 'p' && ndim == 3 ? " (the transformer's caption_channels)" : NULL;
+    return br_set_need(&run->inputs, run->opts->embeddings_path, name, ndim, shape, !rows_any,
+                       hint, out);
 }
 
 // "random:N,L": N prompts of L tokens with random embeddings (and negative ones), every token
