@@ -36,4 +36,6 @@ for t in run_pipeline run_schedules; do
 done
 echo "== bf16 and 1 vs 2 GPUs"
 BRIGADE_ARGS="--share-gpus --backend cuda" bash tests/gpu/bf16_and_gpus.sh || rc=1
+echo "== NCCL transports (bits, link bandwidth), the energy of a 2-GPU run, a killed GPU rank"
+bash tests/gpu/links_and_loss.sh | grep -E "FAIL|ok|passed|energy" || rc=1
 exit $rc
