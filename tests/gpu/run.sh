@@ -11,7 +11,7 @@
 # and there, before this script (carry .deps, and a copy of the fixtures as FIXTURES):
 #   D=$PWD/.deps/root/usr; sed -i "s|=/usr|=$D|" $D/lib/x86_64-linux-gnu/pkgconfig/libcjson.pc
 #   export PKG_CONFIG_PATH=$D/lib/x86_64-linux-gnu/pkgconfig LD_LIBRARY_PATH=$D/lib/x86_64-linux-gnu
-set -u
+set -u -o pipefail # a failing test fails the pipe through grep
 cd "$(dirname "$0")/../.."
 B=${1:-build-gpu}
 export NCCL_NVLS_ENABLE=0 OPENBLAS_NUM_THREADS=4 LAUNCH_TIMEOUT=${LAUNCH_TIMEOUT:-60}
