@@ -7,29 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-static br_status get_number(const cJSON *json, const char *path, const char *key, double def,
-                            double lo, double hi, double *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    if (!item || cJSON_IsNull(item)) {
-        *out = def;
-        return BR_OK;
-    }
-    if (!cJSON_IsNumber(item) || !(item->valuedouble >= lo && item->valuedouble <= hi))
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be a number in [%g, %g]", path, key, lo, hi);
-    *out = item->valuedouble;
-    return BR_OK;
-}
-
-static br_status get_bool(const cJSON *json, const char *path, const char *key, int def, int *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    if (!item || cJSON_IsNull(item)) {
-        *out = def;
-        return BR_OK;
-    }
-    if (!cJSON_IsBool(item)) return br_fail(BR_EINPUT, "%s: \"%s\" must be true or false", path, key);
-    *out = cJSON_IsTrue(item);
-    return BR_OK;
-}
+#include "io/json_keys.h"
 
 br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
@@ -41,19 +19,19 @@ br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const
                                         "use_beta_sigmas", "invert_sigmas", "stochastic_sampling"};
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
         int on;
-        BR_TRY(get_bool(json, path, unsupported[i], 0, &on));
+        BR_TRY(br_json_bool(json, path, unsupported[i], 0, &on));
         if (on) return br_fail(BR_EINPUT, "%s: \"%s\" true is not implemented", path, unsupported[i]);
     }
     double steps;
-    BR_TRY(get_number(json, path, "num_train_timesteps", 1000, 1, 1e6, &steps));
+    BR_TRY(br_json_number(json, path, "num_train_timesteps", 1000, 1, 1e6, &steps));
     cfg->num_train_timesteps = (int)steps;
-    BR_TRY(get_bool(json, path, "use_dynamic_shifting", 0, &cfg->use_dynamic_shifting));
-    BR_TRY(get_number(json, path, "base_image_seq_len", 256, 1, 1e9, &cfg->base_image_seq_len));
-    BR_TRY(get_number(json, path, "max_image_seq_len", 4096, 1, 1e9, &cfg->max_image_seq_len));
-    BR_TRY(get_number(json, path, "base_shift", 0.5, -100, 100, &cfg->base_shift));
-    BR_TRY(get_number(json, path, "max_shift", 1.15, -100, 100, &cfg->max_shift));
-    BR_TRY(get_number(json, path, "shift", 1.0, 1e-6, 1e6, &cfg->shift));
-    BR_TRY(get_number(json, path, "shift_terminal", 0, 0, 0.999, &cfg->shift_terminal));
+    BR_TRY(br_json_bool(json, path, "use_dynamic_shifting", 0, &cfg->use_dynamic_shifting));
+    BR_TRY(br_json_number(json, path, "base_image_seq_len", 256, 1, 1e9, &cfg->base_image_seq_len));
+    BR_TRY(br_json_number(json, path, "max_image_seq_len", 4096, 1, 1e9, &cfg->max_image_seq_len));
+    BR_TRY(br_json_number(json, path, "base_shift", 0.5, -100, 100, &cfg->base_shift));
+    BR_TRY(br_json_number(json, path, "max_shift", 1.15, -100, 100, &cfg->max_shift));
+    BR_TRY(br_json_number(json, path, "shift", 1.0, 1e-6, 1e6, &cfg->shift));
+    BR_TRY(br_json_number(json, path, "shift_terminal", 0, 0, 0.999, &cfg->shift_terminal));
     if (cfg->max_image_seq_len == cfg->base_image_seq_len)
         return br_fail(BR_EINPUT, "%s: max_image_seq_len equals base_image_seq_len", path);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "time_shift_type");

@@ -6,52 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/json_keys.h"
+
 enum { MAX_WIDTH = 1 << 16, MAX_PATCH = 16 };
-
-static const cJSON *item_of(const cJSON *json, const char *key) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    return item && !cJSON_IsNull(item) ? item : NULL;
-}
-
-// The range is checked before the conversion to int, which is undefined outside it.
-static int int_in(const cJSON *v, int lo, int hi) {
-    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
-           v->valuedouble == (double)(int)v->valuedouble;
-}
-
-// An integer key in lo..hi; def when absent.
-static br_status get_int(const cJSON *json, const char *path, const char *key, int def, int lo,
-                         int hi, int *out) {
-    const cJSON *item = item_of(json, key);
-    *out = def;
-    if (item && !int_in(item, lo, hi))
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be an integer in %d..%d", path, key, lo, hi);
-    if (item) *out = (int)item->valuedouble;
-    return BR_OK;
-}
-
-static br_status get_bool(const cJSON *json, const char *path, const char *key, int def, int *out) {
-    const cJSON *item = item_of(json, key);
-    *out = def;
-    if (item && !cJSON_IsBool(item))
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be true or false", path, key);
-    if (item) *out = cJSON_IsTrue(item);
-    return BR_OK;
-}
-
-// A positive finite number below hi; def when absent.
-static br_status get_float(const cJSON *json, const char *path, const char *key, double def,
-                           double hi, float *out) {
-    const cJSON *item = item_of(json, key);
-    double v = item ? item->valuedouble : def;
-    // Checked as the float it is stored in too: 1e-60 would become 0 (an eps of 0, a division
-    // by a scaling_factor of 0).
-    if (item && (!cJSON_IsNumber(item) || !(v > 0 && v < hi) || !((float)v > 0)))
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be a number in (0, %g) that fp32 holds (not "
-                                  "below 1.4e-45)", path, key, hi);
-    *out = (float)v;
-    return BR_OK;
-}
 
 // A list of integers in lo..hi (lo < 0: of booleans). The decoder reads its lists reversed,
 // entry i of the decoder being the i-th from the end, so it uses the last n entries: out gets
@@ -59,7 +16,7 @@ static br_status get_float(const cJSON *json, const char *path, const char *key,
 // reference's default def[n_def], under the same rule.
 static br_status get_list(const cJSON *json, const char *path, const char *key, int n,
                           const int *def, int n_def, int lo, int hi, int *out) {
-    const cJSON *item = item_of(json, key);
+    const cJSON *item = br_json_key(json, key);
     const int bools = lo < 0;
     if (!item) {
         if (n > n_def)
@@ -76,7 +33,7 @@ static br_status get_list(const cJSON *json, const char *path, const char *key, 
     for (const cJSON *v = item->child; v; v = v->next, i++) {
         if (bools && !cJSON_IsBool(v))
             return br_fail(BR_EINPUT, "%s: \"%s\" entry %d must be true or false", path, key, i);
-        if (!bools && !int_in(v, lo, hi))
+        if (!bools && !br_json_int_in(v, lo, hi))
             return br_fail(BR_EINPUT, "%s: \"%s\" entry %d must be an integer in %d..%d", path,
                            key, i, lo, hi);
         if (i >= m - n) out[i - (m - n)] = bools ? cJSON_IsTrue(v) : (int)v->valuedouble;
@@ -88,7 +45,7 @@ static br_status get_list(const cJSON *json, const char *path, const char *key, 
 static br_status get_block_channels(const cJSON *json, const char *path, ltx_vae_config *cfg) {
     static const int def[] = {128, 256, 512, 512};
     const char *key = "decoder_block_out_channels";
-    const cJSON *item = item_of(json, key);
+    const cJSON *item = br_json_key(json, key);
     cfg->n_blocks = item ? (cJSON_IsArray(item) ? cJSON_GetArraySize(item) : -1) : 4;
     if (cfg->n_blocks < 1 || cfg->n_blocks > LTX_VAE_MAX_BLOCKS)
         return br_fail(BR_EINPUT, "%s: \"%s\" must be a list of 1..%d integers", path, key,
@@ -102,10 +59,10 @@ static br_status parse_keys(ltx_vae_config *c, const cJSON *json, const char *pa
     static const int layers[] = {4, 3, 3, 3, 4}, scaling[] = {1, 1, 1, 0};
     static const int falses[] = {0, 0, 0, 0, 0}, ones[] = {1, 1, 1, 1};
     const int n = c->n_blocks;
-    BR_TRY(get_int(json, path, "latent_channels", 128, 1, MAX_WIDTH, &c->latent_channels));
-    BR_TRY(get_int(json, path, "out_channels", 3, 1, 64, &c->out_channels));
-    BR_TRY(get_int(json, path, "patch_size", 4, 1, MAX_PATCH, &c->patch_size));
-    BR_TRY(get_int(json, path, "patch_size_t", 1, 1, 1, &c->patch_size_t));
+    BR_TRY(br_json_int(json, path, "latent_channels", 128, 1, MAX_WIDTH, &c->latent_channels));
+    BR_TRY(br_json_int(json, path, "out_channels", 3, 1, 64, &c->out_channels));
+    BR_TRY(br_json_int(json, path, "patch_size", 4, 1, MAX_PATCH, &c->patch_size));
+    BR_TRY(br_json_int(json, path, "patch_size_t", 1, 1, 1, &c->patch_size_t));
     BR_TRY(get_list(json, path, "decoder_layers_per_block", n + 1, layers, 5, 0,
                     LTX_VAE_MAX_LAYERS, c->decoder_layers_per_block));
     BR_TRY(get_list(json, path, "decoder_spatio_temporal_scaling", n, scaling, 4, -1, 1,
@@ -114,10 +71,10 @@ static br_status parse_keys(ltx_vae_config *c, const cJSON *json, const char *pa
                     c->decoder_inject_noise));
     BR_TRY(get_list(json, path, "upsample_residual", n, falses, 4, -1, 1, c->upsample_residual));
     BR_TRY(get_list(json, path, "upsample_factor", n, ones, 4, 1, 8, c->upsample_factor));
-    BR_TRY(get_bool(json, path, "timestep_conditioning", 0, &c->timestep_conditioning));
-    BR_TRY(get_bool(json, path, "decoder_causal", 0, &c->decoder_causal));
-    BR_TRY(get_float(json, path, "resnet_norm_eps", 1e-6, 1, &c->resnet_norm_eps));
-    return get_float(json, path, "scaling_factor", 1.0, 1e30, &c->scaling_factor);
+    BR_TRY(br_json_bool(json, path, "timestep_conditioning", 0, &c->timestep_conditioning));
+    BR_TRY(br_json_bool(json, path, "decoder_causal", 0, &c->decoder_causal));
+    BR_TRY(br_json_positive_float(json, path, "resnet_norm_eps", 1e-6, 1, &c->resnet_norm_eps));
+    return br_json_positive_float(json, path, "scaling_factor", 1.0, 1e30, &c->scaling_factor);
 }
 
 // Up block i as LTXVideoUpBlock3d builds it: with ch channels arriving it is told
@@ -159,7 +116,7 @@ static br_status derive_block(ltx_vae_config *c, const char *path, int i, int *c
 br_status ltx_vae_config_parse(ltx_vae_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
-    const cJSON *cls = item_of(json, "_class_name");
+    const cJSON *cls = br_json_key(json, "_class_name");
     if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "AutoencoderKLLTXVideo")))
         return br_fail(BR_EINPUT, "%s: _class_name is not AutoencoderKLLTXVideo", path);
     BR_TRY(get_block_channels(json, path, cfg));
