@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/backend.h"
+#include "device.h"
 #include "sched/forward.h"
 
 const char br_forward_help[] =
@@ -55,13 +55,12 @@ const char br_forward_help[] =
 
 br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_forward_opts opts = {0};
-    int share_gpus = 0;
-    const char *backend = "auto", *compute = "auto", *check = "first", *repeat = "0";
-    const char *storage = "auto";
+    br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
+    const char *check = "first", *repeat = "0";
     const br_option options[] = {
-        {"backend", &backend, NULL},
-        {"compute", &compute, NULL},
-        {"storage", &storage, NULL},
+        {"backend", &dev.backend, NULL},
+        {"compute", &dev.compute, NULL},
+        {"storage", &dev.storage, NULL},
         {"check", &check, NULL},
         {"repeat", &repeat, NULL},
         {"json", &opts.json_path, NULL},
@@ -69,7 +68,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
         {"inputs", &opts.inputs_path, NULL},
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
-        {"share-gpus", NULL, &share_gpus},
+        {"share-gpus", NULL, &dev.share_gpus},
         {"split", &opts.split, NULL},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof options[0],
@@ -83,12 +82,8 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     if (st == BR_OK && (!opts.transformer_dir || !opts.inputs_path || !opts.out_path))
         st = br_fail(BR_EINPUT,
                      "brigade forward: --transformer, --inputs and --out are required (see --help)");
-    // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
-    if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
-    br_backend *be = NULL;
-    st = br_backend_open(backend, compute, storage, br_comm_local_rank(comm), share_gpus, &be);
-    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
-        st = br_forward(comm, be, &opts);
+    br_backend *be;
+    if ((st = br_cli_open_device(comm, st, &dev, &be)) == BR_OK) st = br_forward(comm, be, &opts);
     br_backend_close(be);
     return st;
 }

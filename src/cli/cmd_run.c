@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "core/backend.h"
+#include "device.h"
 #include "sched/run.h"
 
 const char br_run_help[] =
@@ -106,9 +106,8 @@ static void join_words(char *buf, size_t size, int argc, char **argv) {
 
 br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     br_run_opts o = {0};
-    int share_gpus = 0;
-    const char *backend = "auto", *compute = "auto", *storage = "auto", *check = "first";
-    const char *model = NULL;
+    br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
+    const char *check = "first", *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *watts = "0", *price = "0.157"; // a residential rate
     const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
@@ -123,12 +122,12 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"decode-timestep", &text[7], NULL}, {"decode-noise-scale", &text[8], NULL},
         {"seed", &text[9], NULL}, {"microbatch", &text[10], NULL},
         {"decode-tile", &text[11], NULL}, {"check", &check, NULL},
-        {"backend", &backend, NULL}, {"compute", &compute, NULL},
+        {"backend", &dev.backend, NULL}, {"compute", &dev.compute, NULL},
         {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
-        {"timeout", &timeout, NULL}, {"share-gpus", NULL, &share_gpus},
+        {"timeout", &timeout, NULL}, {"share-gpus", NULL, &dev.share_gpus},
         {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
-        {"storage", &storage, NULL},
+        {"storage", &dev.storage, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
@@ -151,12 +150,8 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         st = br_fail(BR_EINPUT, "brigade run: --embeddings FILE is required (see --help)");
     join_words(command, sizeof command, argc, argv);
     o.command_line = command;
-    // Every rank parsed the same words; agreeing keeps them in step and prints the error once.
-    if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
-    br_backend *be = NULL;
-    st = br_backend_open(backend, compute, storage, br_comm_local_rank(comm), share_gpus, &be);
-    if ((st = br_comm_agree(comm, st)) == BR_OK && (st = br_comm_attach(comm, be)) == BR_OK)
-        st = br_run(comm, be, &o);
+    br_backend *be;
+    if ((st = br_cli_open_device(comm, st, &dev, &be)) == BR_OK) st = br_run(comm, be, &o);
     br_backend_close(be);
     return st;
 }
