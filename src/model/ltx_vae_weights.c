@@ -8,33 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Loads name with the given shape into a malloc'd host array.
-static br_status load_host(br_checkpoint *ck, const char *name, int ndim, const int64_t *shape,
-                           float **out) {
-    return br_ckpt_load(ck, name, ndim, shape, out);
-}
-
 // Loads a 1-D tensor [n] (or [rows, n] when rows > 0) onto the backend.
 static br_status load_vector(br_backend *be, br_checkpoint *ck, const char *name, int rows, int n,
                              float **out) {
     const int64_t shape[2] = {rows ? rows : n, n};
     float *host = NULL;
-    BR_TRY(load_host(ck, name, rows ? 2 : 1, shape, &host));
+    BR_TRY(br_ckpt_load(ck, name, rows ? 2 : 1, shape, &host));
     *out = be->adopt_vector(be, host, (size_t)(rows ? rows : 1) * n, name);
     return *out ? BR_OK : BR_ENOMEM;
-}
-
-static br_status load_linear(br_backend *be, br_checkpoint *ck, const char *prefix, int n_in,
-                             int n_out, ltx_linear *l) {
-    char name[256];
-    const int64_t shape[2] = {n_out, n_in};
-    float *host = NULL;
-    l->n_in = n_in, l->n_out = n_out;
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    BR_TRY(load_host(ck, name, 2, shape, &host));
-    if (!(l->weight = be->adopt_matrix(be, host, (size_t)n_out * n_in, name))) return BR_ENOMEM;
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    return load_vector(be, ck, name, 0, n_out, &l->bias);
 }
 
 // Output row (c, ih, iw) of the unpatchify's depth-to-space is the checkpoint's conv_out row
@@ -75,7 +56,7 @@ static br_status load_conv(br_backend *be, br_checkpoint *ck, const char *prefix
     float *w = NULL, *b = NULL;
     cv->c_in = c_in, cv->c_out = c_out, cv->taps = taps;
     snprintf(name, sizeof name, "%s.conv.weight", prefix);
-    BR_TRY(load_host(ck, name, 5, shape, &w));
+    BR_TRY(br_ckpt_load(ck, name, 5, shape, &w));
     BR_TRY(taps_major(w, c_in, c_out, taps, name, &w));
     br_status st = patch ? reorder_patch_rows(w, (size_t)taps * c_in, c_out, patch) : BR_OK;
     if (st != BR_OK) {
@@ -86,7 +67,7 @@ static br_status load_conv(br_backend *be, br_checkpoint *ck, const char *prefix
         return BR_ENOMEM;
     snprintf(name, sizeof name, "%s.conv.bias", prefix);
     const int64_t n_bias = c_out;
-    BR_TRY(load_host(ck, name, 1, &n_bias, &b));
+    BR_TRY(br_ckpt_load(ck, name, 1, &n_bias, &b));
     if ((st = patch ? reorder_patch_rows(b, 1, c_out, patch) : BR_OK) != BR_OK) {
         free(b);
         return st;
@@ -99,9 +80,9 @@ static br_status load_time(br_backend *be, br_checkpoint *ck, const char *prefix
                            ltx_vae_time_embedder *te) {
     char name[256];
     snprintf(name, sizeof name, "%s.time_embedder.timestep_embedder.linear_1", prefix);
-    BR_TRY(load_linear(be, ck, name, LTX_VAE_TIME_CHANNELS, E, &te->linear_1));
+    BR_TRY(ltx_load_linear(be, ck, name, LTX_VAE_TIME_CHANNELS, E, &te->linear_1));
     snprintf(name, sizeof name, "%s.time_embedder.timestep_embedder.linear_2", prefix);
-    return load_linear(be, ck, name, E, E, &te->linear_2);
+    return ltx_load_linear(be, ck, name, E, E, &te->linear_2);
 }
 
 static br_status load_resnet(br_backend *be, br_checkpoint *ck, const ltx_vae_config *cfg,
@@ -127,9 +108,9 @@ static br_status load_resnet(br_backend *be, br_checkpoint *ck, const ltx_vae_co
     if (noise) { // the config check makes c_in == c_out here
         const int64_t shape[3] = {c_in, 1, 1};
         snprintf(name, sizeof name, "%s.per_channel_scale1", prefix);
-        BR_TRY(load_host(ck, name, 3, shape, &r->per_channel_scale1));
+        BR_TRY(br_ckpt_load(ck, name, 3, shape, &r->per_channel_scale1));
         snprintf(name, sizeof name, "%s.per_channel_scale2", prefix);
-        BR_TRY(load_host(ck, name, 3, shape, &r->per_channel_scale2));
+        BR_TRY(br_ckpt_load(ck, name, 3, shape, &r->per_channel_scale2));
     }
     return BR_OK;
 }
@@ -167,12 +148,12 @@ static br_status load_up(br_backend *be, br_checkpoint *ck, const ltx_vae_config
 // The 0-d timestep_scale_multiplier and the latent statistics stay on the host.
 static br_status load_host_values(br_checkpoint *ck, const ltx_vae_config *cfg, ltx_vae *vae) {
     const int64_t c_lat = cfg->latent_channels;
-    BR_TRY(load_host(ck, "latents_mean", 1, &c_lat, &vae->latents_mean));
-    BR_TRY(load_host(ck, "latents_std", 1, &c_lat, &vae->latents_std));
+    BR_TRY(br_ckpt_load(ck, "latents_mean", 1, &c_lat, &vae->latents_mean));
+    BR_TRY(br_ckpt_load(ck, "latents_std", 1, &c_lat, &vae->latents_std));
     vae->timestep_scale_multiplier = 1.0f;
     if (!cfg->timestep_conditioning) return BR_OK;
     float *m = NULL;
-    BR_TRY(load_host(ck, "decoder.timestep_scale_multiplier", 0, NULL, &m));
+    BR_TRY(br_ckpt_load(ck, "decoder.timestep_scale_multiplier", 0, NULL, &m));
     vae->timestep_scale_multiplier = m[0];
     free(m);
     return BR_OK;

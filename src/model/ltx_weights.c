@@ -25,8 +25,8 @@ static br_status load_matrix(br_backend *be, br_checkpoint *ck, const char *name
     return *out ? BR_OK : BR_ENOMEM;
 }
 
-static br_status load_linear(br_backend *be, br_checkpoint *ck, const char *prefix, int n_in,
-                             int n_out, ltx_linear *l) {
+br_status ltx_load_linear(br_backend *be, br_checkpoint *ck, const char *prefix, int n_in,
+                          int n_out, ltx_linear *l) {
     char name[256];
     l->n_in = n_in;
     l->n_out = n_out;
@@ -40,13 +40,13 @@ static br_status load_attention(br_backend *be, br_checkpoint *ck, const char *p
                                 ltx_attention *a) {
     char name[256];
     snprintf(name, sizeof name, "%s.to_q", prefix);
-    BR_TRY(load_linear(be, ck, name, D, D, &a->to_q));
+    BR_TRY(ltx_load_linear(be, ck, name, D, D, &a->to_q));
     snprintf(name, sizeof name, "%s.to_k", prefix);
-    BR_TRY(load_linear(be, ck, name, D, D, &a->to_k));
+    BR_TRY(ltx_load_linear(be, ck, name, D, D, &a->to_k));
     snprintf(name, sizeof name, "%s.to_v", prefix);
-    BR_TRY(load_linear(be, ck, name, D, D, &a->to_v));
+    BR_TRY(ltx_load_linear(be, ck, name, D, D, &a->to_v));
     snprintf(name, sizeof name, "%s.to_out.0", prefix);
-    BR_TRY(load_linear(be, ck, name, D, D, &a->to_out));
+    BR_TRY(ltx_load_linear(be, ck, name, D, D, &a->to_out));
     snprintf(name, sizeof name, "%s.norm_q.weight", prefix);
     BR_TRY(load(be, ck, name, D, 0, &a->norm_q));
     snprintf(name, sizeof name, "%s.norm_k.weight", prefix);
@@ -56,15 +56,15 @@ static br_status load_attention(br_backend *be, br_checkpoint *ck, const char *p
 br_status ltx_load_input(br_backend *be, br_checkpoint *ck, const ltx_config *cfg,
                          ltx_input_weights *w) {
     int D = cfg->dim;
-    BR_TRY(load_linear(be, ck, "proj_in", cfg->in_channels, D, &w->proj_in));
-    BR_TRY(load_linear(be, ck, "time_embed.emb.timestep_embedder.linear_1", LTX_TIME_CHANNELS, D,
-                       &w->time_linear1));
-    BR_TRY(load_linear(be, ck, "time_embed.emb.timestep_embedder.linear_2", D, D,
-                       &w->time_linear2));
-    BR_TRY(load_linear(be, ck, "time_embed.linear", D, LTX_ADA_PARAMS * D, &w->time_linear));
-    BR_TRY(load_linear(be, ck, "caption_projection.linear_1", cfg->caption_channels, D,
-                       &w->caption1));
-    return load_linear(be, ck, "caption_projection.linear_2", D, D, &w->caption2);
+    BR_TRY(ltx_load_linear(be, ck, "proj_in", cfg->in_channels, D, &w->proj_in));
+    BR_TRY(ltx_load_linear(be, ck, "time_embed.emb.timestep_embedder.linear_1",
+                           LTX_TIME_CHANNELS, D, &w->time_linear1));
+    BR_TRY(ltx_load_linear(be, ck, "time_embed.emb.timestep_embedder.linear_2", D, D,
+                           &w->time_linear2));
+    BR_TRY(ltx_load_linear(be, ck, "time_embed.linear", D, LTX_ADA_PARAMS * D, &w->time_linear));
+    BR_TRY(ltx_load_linear(be, ck, "caption_projection.linear_1", cfg->caption_channels, D,
+                           &w->caption1));
+    return ltx_load_linear(be, ck, "caption_projection.linear_2", D, D, &w->caption2);
 }
 
 br_status ltx_load_block(br_backend *be, br_checkpoint *ck, const ltx_config *cfg, int index,
@@ -79,15 +79,15 @@ br_status ltx_load_block(br_backend *be, br_checkpoint *ck, const ltx_config *cf
     snprintf(name, sizeof name, "%s.attn2", prefix);
     BR_TRY(load_attention(be, ck, name, D, &blk->attn2));
     snprintf(name, sizeof name, "%s.ff.net.0.proj", prefix);
-    BR_TRY(load_linear(be, ck, name, D, LTX_FF_MULT * D, &blk->ff_in));
+    BR_TRY(ltx_load_linear(be, ck, name, D, LTX_FF_MULT * D, &blk->ff_in));
     snprintf(name, sizeof name, "%s.ff.net.2", prefix);
-    return load_linear(be, ck, name, LTX_FF_MULT * D, D, &blk->ff_out);
+    return ltx_load_linear(be, ck, name, LTX_FF_MULT * D, D, &blk->ff_out);
 }
 
 br_status ltx_load_output(br_backend *be, br_checkpoint *ck, const ltx_config *cfg,
                           ltx_output_weights *w) {
     BR_TRY(load(be, ck, "scale_shift_table", 2, cfg->dim, &w->scale_shift_table));
-    return load_linear(be, ck, "proj_out", cfg->dim, cfg->out_channels, &w->proj_out);
+    return ltx_load_linear(be, ck, "proj_out", cfg->dim, cfg->out_channels, &w->proj_out);
 }
 
 static void free_linear(br_backend *be, ltx_linear *l) {

@@ -16,6 +16,11 @@ typedef struct {
     int n_in, n_out;
 } ltx_linear;
 
+// Loads a torch Linear: "prefix.weight" [n_out, n_in] into the backend's storage dtype and
+// "prefix.bias" [n_out] (the transformer's and the VAE's linears alike).
+br_status ltx_load_linear(br_backend *be, br_checkpoint *ck, const char *prefix, int n_in,
+                          int n_out, ltx_linear *l);
+
 typedef struct {
     ltx_linear to_q, to_k, to_v; // [D, D] each (attn2's k and v read the projected prompt, also D)
     ltx_linear to_out;           // to_out.0: [D, D]
