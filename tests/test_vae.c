@@ -128,18 +128,23 @@ static int read_case(const char *fixtures, vae_case *vc) {
     return 1;
 }
 
+// The decoder of folder dir, loaded onto be.
+static void load_vae(br_backend *be, const char *dir, ltx_vae_config *cfg, ltx_vae *vae) {
+    br_checkpoint ck = {0};
+    CHECK_OK(ltx_vae_open(dir, &ck, cfg));
+    CHECK_OK(ltx_vae_load(be, &ck, cfg, vae));
+    br_ckpt_close(&ck);
+}
+
 // Decodes the case's latents untiled with the checkpoint in folder `name` on be; compares with
 // tensor `want`.
 static void test_fixture(br_backend *be, const char *fixtures, const vae_case *vc,
                          const char *name, const char *want_name) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ltx-tiny/%s", fixtures, name);
-    br_checkpoint ck = {0};
     ltx_vae_config cfg;
     ltx_vae vae;
-    CHECK_OK(ltx_vae_open(dir, &ck, &cfg));
-    CHECK_OK(ltx_vae_load(be, &ck, &cfg, &vae));
-    br_ckpt_close(&ck);
+    load_vae(be, dir, &cfg, &vae);
     const br_tensor *want = br_set_find(&vc->set, want_name);
     const ltx_vae_tile whole = {0, vc->F, 0, vc->H, 0, vc->W};
     const size_t n = ltx_vae_tile_floats(&cfg, &whole);
@@ -361,12 +366,9 @@ static void interior_exact(br_backend *be, const ltx_vae *vae, int a, float time
 static void test_tiled(br_backend *be, const char *fixtures, const vae_case *vc) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ltx-tiny/vae", fixtures);
-    br_checkpoint ck = {0};
     ltx_vae_config cfg;
     ltx_vae vae;
-    CHECK_OK(ltx_vae_open(dir, &ck, &cfg));
-    CHECK_OK(ltx_vae_load(be, &ck, &cfg, &vae));
-    br_ckpt_close(&ck);
+    load_vae(be, dir, &cfg, &vae);
     test_plan(&cfg);
     test_blend_unity(&cfg);
     test_blend_order(be, &vae);
