@@ -3,7 +3,7 @@
 // its power reading (milliwatts), sampled by a thread every 0.1 s and integrated by the trapezoid
 // rule over the times the samples were actually taken (a sleep can overrun). Nothing here fails
 // the run: a meter that cannot measure carries the reason into its reading.
-#define _POSIX_C_SOURCE 200809L // clock_gettime, nanosleep
+#define _POSIX_C_SOURCE 200809L // nanosleep
 #include "energy.h"
 
 #include <dlfcn.h>
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "clock.h"
 
 // The few NVML declarations used, written out because nvml.h comes with the CUDA toolkit or the
 // driver's development files, which a CPU-only machine lacks. They mirror nvml.h: nvmlReturn_t
@@ -43,12 +45,6 @@ struct br_energy_meter {
     atomic_int sampling;
     double joules, last_t, last_w;
 };
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 // dlsym, keeping the first failure's reason in m->method.
 static void *sym(br_energy_meter *m, const char *name) {
@@ -93,7 +89,7 @@ static void add_sample(br_energy_meter *m, int final) {
     unsigned int mw;
     int ok = m->power(m->dev, &mw) == NVML_SUCCESS;
     if (!ok && !final) return;
-    double t = now(), w = ok ? mw / 1000.0 : m->last_w;
+    double t = br_now(), w = ok ? mw / 1000.0 : m->last_w;
     m->joules += 0.5 * (m->last_w + w) * (t - m->last_t);
     m->last_t = t, m->last_w = w;
 }
@@ -111,7 +107,7 @@ static void *sampler(void *arg) {
 static void choose_method(br_energy_meter *m, const char *bus_id) {
     unsigned int mw;
     nvml_return re = m->energy(m->dev, &m->start_mj), rp;
-    m->t0 = now(); // after the first reading: nvmlInit alone can take a good part of a second
+    m->t0 = br_now(); // after the first reading: nvmlInit alone can take a good part of a second
     if (re == NVML_SUCCESS) {
         m->how = COUNTER;
         snprintf(m->method, sizeof m->method, "NVML total energy counter");
@@ -119,7 +115,7 @@ static void choose_method(br_energy_meter *m, const char *bus_id) {
         snprintf(m->method, sizeof m->method, "NVML reads neither the energy (error %d) nor the "
                  "power (error %d) of GPU %s", re, rp, bus_id);
     } else {
-        m->last_t = m->t0 = now(), m->last_w = mw / 1000.0;
+        m->last_t = m->t0 = br_now(), m->last_w = mw / 1000.0;
         atomic_store(&m->sampling, 1);
         if (pthread_create(&m->thread, NULL, sampler, m) != 0) {
             snprintf(m->method, sizeof m->method, "cannot start the NVML power sampling thread");
@@ -133,7 +129,7 @@ static void choose_method(br_energy_meter *m, const char *bus_id) {
 br_energy_meter *br_energy_start(const char *pci_bus_id) {
     br_energy_meter *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    m->t0 = now();
+    m->t0 = br_now();
     if (!pci_bus_id)
         snprintf(m->method, sizeof m->method, "CPU backend: no GPU to meter");
     else if (load(m) && open_device(m, pci_bus_id))
@@ -162,7 +158,7 @@ void br_energy_stop(br_energy_meter *m, br_energy_reading *out) {
         else
             snprintf(m->method, sizeof m->method, "NVML total energy counter failed at stop (error %d)", r);
     }
-    out->seconds = now() - m->t0;
+    out->seconds = br_now() - m->t0;
     memcpy(out->method, m->method, sizeof out->method);
     if (m->initialised) m->shutdown();
     if (m->lib) dlclose(m->lib);

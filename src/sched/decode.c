@@ -171,13 +171,13 @@ static br_status decode_job(run_state *run, decoder *d, int job) {
 
 br_status run_decode(run_state *run) {
     if (strcmp(run->opts->vae_dir, "none") == 0) return BR_OK;
-    const double t0 = run_now();
+    const double t0 = br_now();
     decoder d;
     memset(&d, 0, sizeof d);
     br_status st = br_comm_agree(run->comm, open_decoder(run, &d));
     for (int j = 0; st == BR_OK && j < run->plan.n_jobs; j++)
         st = br_comm_agree(run->comm, decode_job(run, &d, j));
     close_decoder(run, &d);
-    run->stats.decode = run_now() - t0;
+    run->stats.decode = br_now() - t0;
     return st;
 }

@@ -173,7 +173,7 @@ static br_status send_return(run_state *run, const run_micro *mb, int m, int fai
 static br_status step_done(run_state *run, int step) {
     double prev = run->t_loop;
     for (int k = run->plan.start_step; k < step; k++) prev += run->step_seconds[k];
-    run->step_seconds[step] = run_now() - prev;
+    run->step_seconds[step] = br_now() - prev;
     run_progress(run, step);
     const int every = run->opts->checkpoint_every;
     if (every > 0 && (step + 1) % every == 0 && step + 1 < run->opts->steps && !run->failed_seen)
@@ -204,11 +204,11 @@ static br_status receive_returns(run_state *run, long count) {
         int j0, jobs;
         completed_jobs(p, &run->micro[m], &j0, &jobs);
         if (run->last != 0) {
-            double t0 = run_now();
+            double t0 = br_now();
             br_status st = br_comm_wait(run->comm, run->return_req[m]);
             run->return_req[m] = NULL;
             BR_TRY(st);
-            run_trace_add(run, t0, run_now(), step, m, 'r');
+            run_trace_add(run, t0, br_now(), step, m, 'r');
             if (run->returns[m][0] != 0) run->failed_seen = 1;
             memcpy(run->x + j0 * n, run->returns[m] + 1, (size_t)jobs * n * sizeof(float));
             BR_TRY(post_return(run, step + 1, m));
@@ -245,18 +245,18 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
     const run_micro *mb = &run->micro[m];
     const size_t baton = baton_floats(run, mb->n);
     br_backend *be = run->be;
-    double t0 = run_now();
+    double t0 = br_now();
     if (run->rank == 0) {
         run_watchdog_mark(step, m, "waiting for the latents from", run->last);
         BR_TRY(await_latents(run, step, m));
-        t0 = run_now();
+        t0 = br_now();
         run_watchdog_mark(step, m, "computing, next to", run->rank);
         embed_inputs(run, mb, step);
     } else {
         run_watchdog_mark(step, m, "waiting for the baton from", run->rank - 1);
         BR_TRY(tr->recv(run->comm, run->baton, baton, run->rank - 1));
         run_watchdog_mark(step, m, "computing, next to", run->rank);
-        double t1 = run_now();
+        double t1 = br_now();
         run->stats.hop_seconds += t1 - t0;
         run_trace_add(run, t0, t1, step, m, 'r');
         t0 = t1;
@@ -266,13 +266,13 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
     br_status st = BR_OK;
     if (flag == 0) st = run_blocks(run, mb, step, m, &flag);
     be->sync(be); // (see finish_micro)
-    double t1 = run_now();
+    double t1 = br_now();
     run_trace_add(run, t0, t1, step, m, 'c');
     if (run->rank == run->last && flag == 0) {
         if ((st = finish_micro(run, mb, step, m)) != BR_OK) flag = 1;
         be->sync(be);
-        run_trace_add(run, t1, run_now(), step, m, 'o');
-        t1 = run_now();
+        run_trace_add(run, t1, br_now(), step, m, 'o');
+        t1 = br_now();
     }
     if (st != BR_OK && *local == BR_OK) *local = st;
     run->stats.busy += t1 - t0;
@@ -280,7 +280,7 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
         run_watchdog_mark(step, m, "sending the baton to", run->rank + 1);
         be->upload(be, run->baton + baton - 1, &flag, 1);
         BR_TRY(tr->send(run->comm, run->baton, baton, run->rank + 1));
-        double t2 = run_now();
+        double t2 = br_now();
         run->stats.hop_seconds += t2 - t1;
         run->stats.bytes_sent += baton * sizeof(float);
         run_trace_add(run, t1, t2, step, m, 's');
@@ -309,12 +309,12 @@ static br_status connect_links(run_state *run) {
     if (r < run->last) BR_TRY(tr->send(run->comm, run->baton, baton, r + 1));
     for (int parity = 0; parity < 2; parity++) {
         BR_TRY(br_comm_agree(run->comm, BR_OK));
-        const double t0 = run_now();
+        const double t0 = br_now();
         if (r < run->last && r % 2 == parity)
             BR_TRY(tr->send(run->comm, run->baton, baton, r + 1));
         if (r > 0 && (r - 1) % 2 == parity) {
             BR_TRY(tr->recv(run->comm, run->baton, baton, r - 1));
-            run->stats.link_in_gbps = baton * sizeof(float) / (run_now() - t0) / 1e9;
+            run->stats.link_in_gbps = baton * sizeof(float) / (br_now() - t0) / 1e9;
         }
     }
     return BR_OK;
@@ -342,7 +342,7 @@ br_status run_denoise(run_state *run) {
         st = post_return(run, run->plan.start_step, m);
     // A common start for the timelines.
     if ((st = br_comm_agree(run->comm, st)) != BR_OK) return settle_returns(run, st);
-    run->t_loop = run_now();
+    run->t_loop = br_now();
     run->returns_seen = (long)run->plan.start_step * M;
     br_status local = BR_OK;
     st = run_watchdog_start(run);
@@ -351,6 +351,6 @@ br_status run_denoise(run_state *run) {
     if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)steps * M);
     st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
-    run->stats.loop = run_now() - run->t_loop;
+    run->stats.loop = br_now() - run->t_loop;
     return br_comm_agree(run->comm, st != BR_OK ? st : local);
 }

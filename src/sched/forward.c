@@ -7,14 +7,13 @@
 //   last rank     output side, gather the dumps, write the file atomically; agree
 // Every failure is agreed on, so all ranks exit with the same message and nothing hangs waiting
 // for a rank that gave up.
-#define _POSIX_C_SOURCE 200809L // clock_gettime
 #include "forward.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "io/checkpoint.h"
 #include "io/tensor_file.h"
 #include "model/ltx_rope.h"
@@ -343,21 +342,15 @@ static br_status one_forward(forward_run *run) {
     return BR_OK;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 // The forward, once, or 1 + repeat times with each repetition timed from a common start (the
 // agreement) to the last rank's output. Every repetition computes the same bits.
 static br_status timed_forwards(forward_run *run) {
     const int runs = run->opts->repeat ? 1 + run->opts->repeat : 1;
     for (int i = 0; i < runs; i++) {
-        double t0 = now();
+        double t0 = br_now();
         br_status st = br_comm_agree(run->comm, one_forward(run));
         if (st != BR_OK) return st;
-        if (run->seconds) run->seconds[i] = now() - t0;
+        if (run->seconds) run->seconds[i] = br_now() - t0;
     }
     return BR_OK;
 }

@@ -6,7 +6,7 @@
 //   ...        prompts projected once; the denoising loop (denoise.c)
 //   rank 0     latents.h5 (before the decode: a decode failure loses no step)
 //   all ranks  free the transformer, decode tiles (decode.c); rank 0 writes frames and run.json
-#define _POSIX_C_SOURCE 200809L // clock_gettime, mkdir
+#define _POSIX_C_SOURCE 200809L // mkdir
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/rng.h"
@@ -23,12 +22,6 @@
 #include "placement.h"
 #include "run_internal.h"
 #include "stage/split.h"
-
-double run_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 int run_item_job(const run_plan *p, int item) { return p->cfg ? item / 2 : item; }
 int run_item_cond(const run_plan *p, int item) { return p->cfg ? item % 2 : 1; }
@@ -329,7 +322,7 @@ static br_status run_phases(run_state *run) {
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
     run_state *run = calloc(1, sizeof *run);
     if (!run) return br_fail(BR_ENOMEM, "out of memory");
-    run->comm = comm, run->be = be, run->opts = opts, run->t_start = run_now();
+    run->comm = comm, run->be = be, run->opts = opts, run->t_start = br_now();
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
     run->last = run->n_ranks - 1;
     run->meter = br_energy_start(be->pci_bus_id[0] ? be->pci_bus_id : NULL);

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/clock.h"
 #include "core/energy.h"
 #include "io/checkpoint.h"
 #include "model/ltx_config.h"
@@ -107,7 +108,6 @@ typedef struct {
     br_energy_meter *meter;       // this rank's GPU energy since the run started
 } run_state;
 
-double run_now(void);
 // Item -> (job, cond) under the plan.
 int run_item_job(const run_plan *p, int item);
 int run_item_cond(const run_plan *p, int item);

@@ -164,7 +164,7 @@ static cJSON *report_json(const run_state *run, const rank_report *all,
     cJSON *sec = cJSON_AddObjectToObject(j, "seconds");
     cJSON_AddNumberToObject(sec, "denoise", all[0].stats.loop);
     cJSON_AddNumberToObject(sec, "decode", all[0].stats.decode);
-    cJSON_AddNumberToObject(sec, "total", run_now() - run->t_start);
+    cJSON_AddNumberToObject(sec, "total", br_now() - run->t_start);
     cJSON *pipe = cJSON_AddObjectToObject(j, "pipeline");
     pipeline_numbers(run, all, pipe);
     cJSON_AddItemToObject(j, "energy", run_cost_json(run, cost));
@@ -200,7 +200,7 @@ static run_rank_energy stop_meter(run_state *run) {
 static br_status write_report(run_state *run, const rank_report *all, const run_rank_energy *energy) {
     char path[4200], line[400];
     snprintf(path, sizeof path, "%s/run.json", run->opts->out_dir);
-    const run_cost cost = run_cost_sum(run, energy, run_now() - run->t_start);
+    const run_cost cost = run_cost_sum(run, energy, br_now() - run->t_start);
     cJSON *j = report_json(run, all, energy, &cost);
     br_status st = write_json(path, j);
     cJSON_Delete(j);

@@ -29,7 +29,7 @@ static struct {
     pthread_cond_t wake;
 } dog = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-static long now_ms(void) { return (long)(run_now() * 1000); }
+static long now_ms(void) { return (long)(br_now() * 1000); }
 
 void run_watchdog_mark(int step, int micro, const char *doing, int peer) {
     long t = now_ms(), gap = t - atomic_load(&dog.last_ms);

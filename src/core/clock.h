@@ -1,0 +1,8 @@
+// clock.h: seconds on the monotonic clock (not moved by the wall clock's adjustments), for every
+// duration brigade measures: steps, transfers, forwards, energy intervals.
+#ifndef BR_CLOCK_H
+#define BR_CLOCK_H
+
+double br_now(void);
+
+#endif
