@@ -104,7 +104,7 @@ br_status br_pick_gpu(int local_rank, int gpus, int share_gpus, int *device);
 const char *br_compute_name(br_compute c);
 const char *br_storage_name(br_storage s);
 // "fp32", "bf16", or e.g. "fp32 w:fp16" when the weights are stored in another type.
-void br_precision_text(const br_backend *be, char *buf, size_t size);
+void br_precision_text(br_compute compute, br_storage storage, char *buf, size_t size);
 
 // The CUDA backend (cuBLAS + kernels/*.cu), present when brigade was built with CUDA.
 // br_cuda_device_count() is 0 without a driver or a GPU (and in a build without CUDA).

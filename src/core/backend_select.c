@@ -79,9 +79,9 @@ const char *br_storage_name(br_storage s) {
     return s == BR_STORAGE_BF16 ? "bf16" : s == BR_STORAGE_FP16 ? "fp16" : "fp32";
 }
 
-void br_precision_text(const br_backend *be, char *buf, size_t size) {
-    const int bf16 = be->compute == BR_COMPUTE_BF16;
+void br_precision_text(br_compute compute, br_storage storage, char *buf, size_t size) {
+    const int bf16 = compute == BR_COMPUTE_BF16;
     const br_storage natural = bf16 ? BR_STORAGE_BF16 : BR_STORAGE_FP32;
-    if (be->storage == natural) snprintf(buf, size, "%s", bf16 ? "bf16" : "fp32");
-    else snprintf(buf, size, "%s w:%s", bf16 ? "bf16" : "fp32", br_storage_name(be->storage));
+    if (storage == natural) snprintf(buf, size, "%s", bf16 ? "bf16" : "fp32");
+    else snprintf(buf, size, "%s w:%s", bf16 ? "bf16" : "fp32", br_storage_name(storage));
 }

@@ -25,10 +25,13 @@ static void print_table(const br_placement *all, int n, double bytes_per_hop,
            hosts, bytes_per_hop);
     if (bytes_per_step > 0) printf(", %.0f per hop per step", bytes_per_step);
     printf("\n");
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < n; r++) {
+        char precision[24];
+        br_precision_text(all[r].compute, all[r].storage, precision, sizeof precision);
         printf("rank %d  %-12s %-40s %-11s blocks %d-%d  next: %s%s%s\n", r, all[r].host,
-               all[r].device, all[r].compute, all[r].first_block, all[r].end_block - 1,
+               all[r].device, precision, all[r].first_block, all[r].end_block - 1,
                all[r].link, r + 1 < n ? " via " : "", r + 1 < n ? all[r].transport : "");
+    }
     fflush(stdout);
 }
 
@@ -38,7 +41,8 @@ br_status br_placement_report(br_comm *comm, br_backend *be, const int *first,
     const int n = br_comm_size(comm), me = br_comm_rank(comm);
     snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(comm));
     snprintf(mine.device, sizeof mine.device, "%s", be->device_name);
-    br_precision_text(be, mine.compute, sizeof mine.compute);
+    snprintf(mine.pci_bus_id, sizeof mine.pci_bus_id, "%s", be->pci_bus_id);
+    mine.compute = be->compute, mine.storage = be->storage;
     snprintf(mine.transport, sizeof mine.transport, "%s", br_comm_transport(comm)->name);
     mine.first_block = first[me], mine.end_block = first[me + 1];
     if (me == 0 && !(all = calloc((size_t)n + 1, sizeof *all)))

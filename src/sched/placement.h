@@ -10,7 +10,9 @@
 typedef struct {
     char host[64];
     char device[300];
-    char compute[16];
+    char pci_bus_id[32];        // the GPU's ("" on the CPU): which ranks share one
+    br_compute compute;
+    br_storage storage;         // of the weights
     char transport[16];
     int first_block, end_block; // blocks [first, end)
     char link[32];              // to the next rank: "same device", "same host", "network", "-"

@@ -10,33 +10,34 @@
 enum { JOULES_PER_KWH = 3600000 };
 
 // The first rank on the same host and GPU as rank r (itself unless ranks share the GPU).
-static int first_on_gpu(const run_rank_energy *e, int r) {
+static int first_on_gpu(const br_placement *p, int r) {
     for (int k = 0; k < r; k++)
-        if (!strcmp(e[k].host, e[r].host) && !strcmp(e[k].pci_bus_id, e[r].pci_bus_id))
-            return k;
+        if (!strcmp(p[k].host, p[r].host) && !strcmp(p[k].pci_bus_id, p[r].pci_bus_id)) return k;
     return r;
 }
 
-static int count_hosts(const run_rank_energy *e, int n) {
+static int count_hosts(const br_placement *p, int n) {
     int hosts = 0;
     for (int r = 0; r < n; r++) {
         int seen = 0;
-        for (int k = 0; k < r && !seen; k++) seen = !strcmp(e[k].host, e[r].host);
+        for (int k = 0; k < r && !seen; k++) seen = !strcmp(p[k].host, p[r].host);
         hosts += !seen;
     }
     return hosts;
 }
 
-run_cost run_cost_sum(const run_state *run, const run_rank_energy *e, double seconds) {
-    run_cost c = {.seconds = seconds, .hosts = count_hosts(e, run->n_ranks)};
+run_cost run_cost_sum(const run_state *run, const run_rank_report *all, double seconds) {
+    const br_placement *p = run->placement;
+    run_cost c = {.seconds = seconds, .hosts = count_hosts(p, run->n_ranks)};
     for (int r = 0; r < run->n_ranks; r++) {
-        if (first_on_gpu(e, r) != r) continue;
-        c.gpus += e[r].pci_bus_id[0] != 0; // "": the CPU backend
-        if (e[r].reading.measured) {
+        if (first_on_gpu(p, r) != r) continue;
+        c.gpus += p[r].pci_bus_id[0] != 0; // "": the CPU backend
+        const br_energy_reading *e = &all[r].energy;
+        if (e->measured) {
             c.gpus_metered++;
-            c.gpu_joules += e[r].reading.joules;
+            c.gpu_joules += e->joules;
         } else if (!c.not_measured[0]) {
-            snprintf(c.not_measured, sizeof c.not_measured, "rank %d: %s", r, e[r].reading.method);
+            snprintf(c.not_measured, sizeof c.not_measured, "rank %d: %s", r, e->method);
         }
     }
     c.host_joules = run->opts->host_watts * c.hosts * seconds;

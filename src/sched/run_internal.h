@@ -58,11 +58,12 @@ typedef struct {
                // receiving the baton (rank 0: the latents), 's' sending it
 } run_event;
 
-// One rank's GPU energy over the run, gathered on rank 0 for the cost.
+// What rank 0 learns of each rank at the end of a run, in one gather (where each rank runs, it
+// has known since the placement).
 typedef struct {
-    char host[64], pci_bus_id[32];
-    br_energy_reading reading;
-} run_rank_energy;
+    run_stats stats;
+    br_energy_reading energy; // this rank's GPU over the whole run
+} run_rank_report;
 
 // What the run cost (run_cost.c).
 typedef struct {
@@ -83,7 +84,7 @@ typedef struct {
     ltx_sched_config sched;
     run_plan plan;
     int first[RUN_MAX_RANKS + 1]; // block split
-    br_placement *placement;      // rank 0: [P] where each stage runs (for run.json)
+    br_placement *placement;      // rank 0: [P] where each stage runs (run.json, the cost)
     br_stage stage;
     ltx_workspace ws;
     float *rope_cos, *rope_sin;   // device [S, D]
@@ -132,8 +133,8 @@ br_status run_write_trace(run_state *run);
 void run_progress(const run_state *run, int step);
 br_status run_write_latents(run_state *run);
 br_status run_write_report(run_state *run);
-// run_cost.c (rank 0, from every rank's energy e[P])
-run_cost run_cost_sum(const run_state *run, const run_rank_energy *e, double seconds);
+// run_cost.c (rank 0, from every rank's report all[P] and the placement)
+run_cost run_cost_sum(const run_state *run, const run_rank_report *all, double seconds);
 cJSON *run_cost_json(const run_state *run, const run_cost *c);
 void run_cost_line(const run_state *run, const run_cost *c, char *line, size_t size);
 

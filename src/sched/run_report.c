@@ -66,28 +66,20 @@ br_status run_write_latents(run_state *run) {
     return st;
 }
 
-// One rank's line of the report, gathered on rank 0.
-typedef struct {
-    char host[64], device[300], compute[32], weights[8];
-    int first_block, end_block;
-    run_stats stats;
-} rank_report;
-
-static cJSON *ranks_json(const run_state *run, const rank_report *all,
-                         const run_rank_energy *energy) {
+static cJSON *ranks_json(const run_state *run, const run_rank_report *all) {
     cJSON *ranks = cJSON_CreateArray();
     for (int r = 0; r < run->n_ranks; r++) {
-        const rank_report *x = &all[r];
-        const br_energy_reading *e = &energy[r].reading;
+        const run_rank_report *x = &all[r];
+        const br_energy_reading *e = &x->energy;
+        const br_placement *pl = &run->placement[r];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", r);
-        cJSON_AddStringToObject(o, "host", x->host);
-        cJSON_AddStringToObject(o, "device", x->device);
-        cJSON_AddStringToObject(o, "compute", x->compute);
-        cJSON_AddStringToObject(o, "weights", x->weights);
-        cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){x->first_block,
-                                                                         x->end_block - 1}, 2));
-        const br_placement *pl = &run->placement[r]; // the link to the next rank, as printed
+        cJSON_AddStringToObject(o, "host", pl->host);
+        cJSON_AddStringToObject(o, "device", pl->device);
+        cJSON_AddStringToObject(o, "compute", br_compute_name(pl->compute));
+        cJSON_AddStringToObject(o, "weights", br_storage_name(pl->storage));
+        cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){pl->first_block,
+                                                                         pl->end_block - 1}, 2));
         cJSON_AddStringToObject(o, "next", pl->link);
         if (r + 1 < run->n_ranks) cJSON_AddStringToObject(o, "transport", pl->transport);
         cJSON_AddNumberToObject(o, "busy_seconds", x->stats.busy);
@@ -112,7 +104,7 @@ typedef struct {
     double bubble, steps_per_second, jobs_per_hour;
 } pipeline_summary;
 
-static pipeline_summary summarize(const run_state *run, const rank_report *all) {
+static pipeline_summary summarize(const run_state *run, const run_rank_report *all) {
     double busy = 0, total = 0;
     for (int r = 0; r < run->n_ranks; r++) busy += all[r].stats.busy, total += all[r].stats.loop;
     const double loop = all[0].stats.loop > 0 ? all[0].stats.loop : 1e-9;
@@ -121,7 +113,7 @@ static pipeline_summary summarize(const run_state *run, const rank_report *all) 
                               run->plan.n_jobs / loop * 3600};
 }
 
-static void pipeline_numbers(const run_state *run, const rank_report *all, cJSON *pipe) {
+static void pipeline_numbers(const run_state *run, const run_rank_report *all, cJSON *pipe) {
     pipeline_summary s = summarize(run, all);
     cJSON_AddStringToObject(pipe, "schedule", run->opts->pipelined ? "pipelined" : "sequential");
     cJSON_AddNumberToObject(pipe, "micro_batches_per_step", run->plan.n_micro);
@@ -135,8 +127,7 @@ static void pipeline_numbers(const run_state *run, const rank_report *all, cJSON
                             run->n_ranks > 1 ? all[0].stats.bytes_sent / run->opts->steps : 0);
 }
 
-static cJSON *report_json(const run_state *run, const rank_report *all,
-                          const run_rank_energy *energy, const run_cost *cost) {
+static cJSON *report_json(const run_state *run, const run_rank_report *all, const run_cost *cost) {
     const br_run_opts *o = run->opts;
     const run_plan *p = &run->plan;
     cJSON *j = cJSON_CreateObject();
@@ -168,7 +159,7 @@ static cJSON *report_json(const run_state *run, const rank_report *all,
     cJSON *pipe = cJSON_AddObjectToObject(j, "pipeline");
     pipeline_numbers(run, all, pipe);
     cJSON_AddItemToObject(j, "energy", run_cost_json(run, cost));
-    cJSON_AddItemToObject(j, "ranks", ranks_json(run, all, energy));
+    cJSON_AddItemToObject(j, "ranks", ranks_json(run, all));
     return j;
 }
 
@@ -186,22 +177,12 @@ static br_status write_json(const char *path, cJSON *j) {
     return BR_OK;
 }
 
-// This rank's energy since the run started; the meter stops here.
-static run_rank_energy stop_meter(run_state *run) {
-    run_rank_energy e = {0};
-    snprintf(e.host, sizeof e.host, "%s", br_comm_host(run->comm));
-    snprintf(e.pci_bus_id, sizeof e.pci_bus_id, "%s", run->be->pci_bus_id);
-    br_energy_stop(run->meter, &e.reading);
-    run->meter = NULL;
-    return e;
-}
-
 // Rank 0: run.json, then the summary lines.
-static br_status write_report(run_state *run, const rank_report *all, const run_rank_energy *energy) {
+static br_status write_report(run_state *run, const run_rank_report *all) {
     char path[4200], line[400];
     snprintf(path, sizeof path, "%s/run.json", run->opts->out_dir);
-    const run_cost cost = run_cost_sum(run, energy, br_now() - run->t_start);
-    cJSON *j = report_json(run, all, energy, &cost);
+    const run_cost cost = run_cost_sum(run, all, br_now() - run->t_start);
+    cJSON *j = report_json(run, all, &cost);
     br_status st = write_json(path, j);
     cJSON_Delete(j);
     if (st != BR_OK) return st;
@@ -217,25 +198,14 @@ static br_status write_report(run_state *run, const rank_report *all, const run_
 }
 
 br_status run_write_report(run_state *run) {
-    rank_report mine = {0}, *all = NULL;
-    run_rank_energy my_energy = stop_meter(run), *energy = NULL;
-    snprintf(mine.host, sizeof mine.host, "%s", br_comm_host(run->comm));
-    snprintf(mine.device, sizeof mine.device, "%s", run->be->device_name);
-    snprintf(mine.compute, sizeof mine.compute, "%s", br_compute_name(run->be->compute));
-    snprintf(mine.weights, sizeof mine.weights, "%s", br_storage_name(run->be->storage));
-    mine.first_block = run->first[run->rank], mine.end_block = run->first[run->rank + 1];
-    mine.stats = run->stats;
+    run_rank_report mine = {.stats = run->stats}, *all = NULL;
     mine.stats.peak_bytes = (double)run->be->peak_bytes;
-    if (run->rank == 0 && (!(all = calloc((size_t)run->n_ranks, sizeof *all)) ||
-                           !(energy = calloc((size_t)run->n_ranks, sizeof *energy)))) {
-        free(all);
+    br_energy_stop(run->meter, &mine.energy); // this rank's energy since the run started
+    run->meter = NULL;
+    if (run->rank == 0 && !(all = calloc((size_t)run->n_ranks, sizeof *all)))
         return br_fail(BR_ENOMEM, "out of memory");
-    }
     br_status st = br_comm_gather_bytes(run->comm, &mine, all, sizeof mine, 0);
-    if (st == BR_OK)
-        st = br_comm_gather_bytes(run->comm, &my_energy, energy, sizeof my_energy, 0);
-    if (st == BR_OK && run->rank == 0) st = write_report(run, all, energy);
+    if (st == BR_OK && run->rank == 0) st = write_report(run, all);
     free(all);
-    free(energy);
     return st;
 }
