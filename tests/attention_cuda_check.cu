@@ -1,6 +1,6 @@
-// attention_cuda_check.cu: standalone check of kernels/attention.cu on a GPU (not part of the CMake
+// attention_cuda_check.cu: standalone check of kernels/attention_f32.cu and attention_bf16.cu on a GPU (not part of the CMake
 // build; it needs a device). Build and run from the repository root:
-//   nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels kernels/attention.cu tests/attention_cuda_check.cu -o /tmp/attn_check
+//   nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels kernels/attention_f32.cu kernels/attention_bf16.cu tests/attention_cuda_check.cu -o /tmp/attn_check
 //   /tmp/attn_check
 // (sm_80+ for both variants; on older cards, built for them, the bf16 one must answer
 // cudaErrorNotSupported, which is checked instead.)
