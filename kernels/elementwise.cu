@@ -1,32 +1,37 @@
 // elementwise.cu: the CUDA twins of kernels/activation.c, residual.c and timestep.c, plus the
 // bias add after a cuBLAS product and the fp32 -> bf16 conversion of the bf16 path. Plain fp32
-// (sm_61-safe) except the conversion, which is bit manipulation and needs no bf16 hardware.
+// (sm_61-safe); the bf16 outputs are bit manipulation (store.cuh) and need no bf16 hardware.
 // Each launcher returns the launch error; none synchronizes.
 #include <cuda_fp16.h>
 #include <stdint.h>
 
 #include "cuda_grid.cuh"
 #include "kernels_cuda.h"
+#include "store.cuh"
 
 __global__ void silu_kernel(float *x, size_t n) {
     GRID_STRIDE(i, n) x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
-__global__ void gelu_tanh_kernel(float *x, size_t n) {
+// y = GELU(x); y may be x (fp32, in place) or a bf16 operand.
+template <typename T> __global__ void gelu_tanh_kernel(T *y, const float *x, size_t n) {
     const float k = 0.7978845608028654f; // sqrt(2 / pi)
     GRID_STRIDE(i, n) {
         float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+        store(y + i, 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v))));
     }
 }
 
-// h[r, i] += x[r, i] * gate[(r / S) * stride + i]; gate NULL: plain add.
+// h[r, i] += x[r, i] * gate[(r / S) * stride + i]; gate NULL: plain add; h_bf16 (may be NULL)
+// gets the new h rounded to bf16. One block per row: no index division per element.
 __global__ void add_gated_kernel(float *h, const float *x, const float *gate, int stride, int S,
-                                 int D, size_t n) {
-    GRID_STRIDE(i, n) {
-        size_t r = i / D;
-        int c = (int)(i % D);
-        h[i] += gate ? x[i] * gate[(r / S) * stride + c] : x[i];
+                                 int D, uint16_t *h_bf16) {
+    const size_t r = blockIdx.x, at = r * D;
+    const float *g = gate ? gate + (r / S) * stride : NULL;
+    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+        const float v = h[at + c] + (g ? x[at + c] * g[c] : x[at + c]);
+        h[at + c] = v;
+        if (h_bf16) store(h_bf16 + at + c, v);
     }
 }
 
@@ -39,13 +44,8 @@ __global__ void add_bias_kernel(float *y, const float *bias, int n_out, size_t n
     GRID_STRIDE(i, n) y[i] += bias[i % n_out];
 }
 
-// Round to nearest even, NaN kept quiet: the same rule as torch's float -> bfloat16.
 __global__ void f32_to_bf16_kernel(uint16_t *dst, const float *src, size_t n) {
-    GRID_STRIDE(i, n) {
-        uint32_t u = __float_as_uint(src[i]);
-        if ((u & 0x7fffffffu) > 0x7f800000u) dst[i] = (uint16_t)((u >> 16) | 0x40);
-        else dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-    }
+    GRID_STRIDE(i, n) store(dst + i, src[i]);
 }
 
 // 16-bit weights widened to fp32, exactly (every bf16 and fp16 value is an fp32 value), for an
@@ -78,15 +78,15 @@ cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s) {
     return cudaGetLastError();
 }
 
-cudaError_t cuda_gelu_tanh(float *x, size_t n, cudaStream_t s) {
-    gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>(x, n);
+cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaStream_t s) {
+    if (y_bf16) gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((uint16_t *)y, x, n);
+    else gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((float *)y, x, n);
     return cudaGetLastError();
 }
 
 cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
-                           int S, int D, cudaStream_t s) {
-    size_t n = (size_t)B * S * D;
-    add_gated_kernel<<<blocks_for(n), THREADS, 0, s>>>(h, x, gate, gate_stride, S, D, n);
+                           int S, int D, uint16_t *h_bf16, cudaStream_t s) {
+    add_gated_kernel<<<(unsigned)B * S, THREADS, 0, s>>>(h, x, gate, gate_stride, S, D, h_bf16);
     return cudaGetLastError();
 }
 

@@ -22,6 +22,10 @@ void cpu_rms_norm_mod(float *y, const float *x, const float *shift, const float 
                       int mod_stride, int B, int S, int D, float eps);
 // x = x / rms(x) * w over rows of D, in place (w may be NULL: no weight).
 void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps);
+// q or k before attention: y = rope(RMSNorm(x) * w), i.e. cpu_rms_norm then cpu_rope (no rope
+// when cos_t is NULL); y may be x.
+void cpu_qk_norm_rope(float *y, const float *x, const float *w, const float *cos_t,
+                      const float *sin_t, int B, int S, int D, float eps);
 // y = LayerNorm(x) (no affine) * (1 + scale_b) + shift_b.
 void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                         int mod_stride, int B, int S, int D, float eps);

@@ -13,32 +13,39 @@ extern "C" {
 #endif
 
 // out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch element and head (the twin of
-// cpu_attention): q [B, Sq, H*dh], k and v [B, Sk, H*dh], bias [B, Sk] or NULL. dh must be 8, 16,
-// 32, 64 or 128 and out, q, k, v 16-byte aligned (cudaErrorInvalidValue otherwise).
-// _f32: fused fp32 kernel, runs on sm_60 and newer. _bf16: q, k, v rounded to bf16 for tensor-core
-// products with fp32 accumulation and softmax (about 1e-2 relative error); needs sm_80 or newer
-// (cudaErrorNotSupported otherwise).
+// cpu_attention): q [B, Sq, H*dh], k and v [B, Sk, H*dh], bias [B, Sk] (fp32) or NULL. dh must be
+// 8, 16, 32, 64 or 128 and out, q, k, v 16-byte aligned (cudaErrorInvalidValue otherwise).
+// _f32: fused fp32 kernel, runs on sm_60 and newer. _bf16: q, k, v and out are bf16 (the bit
+// patterns, as the bf16 backend keeps its operands), tensor-core products with fp32 accumulation
+// and softmax (about 1e-2 relative error); needs sm_80 or newer (cudaErrorNotSupported otherwise).
 cudaError_t cuda_attention_f32(float *out, const float *q, const float *k, const float *v,
                                const float *bias, int B, int Sq, int Sk, int H, int dh,
                                cudaStream_t stream);
-cudaError_t cuda_attention_bf16(float *out, const float *q, const float *k, const float *v,
-                                const float *bias, int B, int Sq, int Sk, int H, int dh,
-                                cudaStream_t stream);
+cudaError_t cuda_attention_bf16(uint16_t *out, const uint16_t *q, const uint16_t *k,
+                                const uint16_t *v, const float *bias, int B, int Sq, int Sk, int H,
+                                int dh, cudaStream_t stream);
 
 // Element-wise ops, norms and RoPE: the twins of kernels/*.c, same arguments plus the stream.
+// An output y with a flag y_bf16 is fp32, or bf16 bits (round to nearest even) when the flag is
+// set: the operands of the bf16 path, written by the op that produces them.
 cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s);
-cudaError_t cuda_gelu_tanh(float *x, size_t n, cudaStream_t s);
+// y = GELU(x): y == x in place (fp32), or a bf16 operand.
+cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaStream_t s);
 cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
                                     cudaStream_t s);
-cudaError_t cuda_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
-                              int mod_stride, int B, int S, int D, float eps, cudaStream_t s);
+cudaError_t cuda_rms_norm_mod(void *y, int y_bf16, const float *x, const float *shift,
+                              const float *scale, int mod_stride, int B, int S, int D, float eps,
+                              cudaStream_t s);
 cudaError_t cuda_rms_norm(float *x, const float *w, int rows, int D, float eps, cudaStream_t s);
+// cpu_qk_norm_rope's twin (x and y distinct).
+cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *w,
+                              const float *cos_t, const float *sin_t, int B, int S, int D,
+                              float eps, cudaStream_t s);
 cudaError_t cuda_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                                 int mod_stride, int B, int S, int D, float eps, cudaStream_t s);
-cudaError_t cuda_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D,
-                      cudaStream_t s);
+// h_bf16 (may be NULL) also receives the new h as bf16.
 cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
-                           int S, int D, cudaStream_t s);
+                           int S, int D, uint16_t *h_bf16, cudaStream_t s);
 cudaError_t cuda_add_table(float *y, const float *table, const float *rows, int B, int n_row,
                            cudaStream_t s);
 // y[rows, n_out] += bias[n_out] (after a cuBLAS product).

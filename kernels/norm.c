@@ -4,6 +4,7 @@
 // Sums are accumulated in double: the reference reduces in fp32 with pairwise sums, and a double
 // accumulator stays closer to the exact value than either.
 #include <math.h>
+#include <string.h>
 
 #include "kernels_cpu.h"
 
@@ -45,6 +46,13 @@ void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps) {
         float inv = inv_std(xr, D, 0.0f, eps);
         for (int i = 0; i < D; i++) xr[i] = xr[i] * inv * (w ? w[i] : 1.0f);
     }
+}
+
+void cpu_qk_norm_rope(float *y, const float *x, const float *w, const float *cos_t,
+                      const float *sin_t, int B, int S, int D, float eps) {
+    if (y != x) memcpy(y, x, (size_t)B * S * D * sizeof(float));
+    cpu_rms_norm(y, w, B * S, D, eps);
+    if (cos_t) cpu_rope(y, cos_t, sin_t, B, S, D);
 }
 
 void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,

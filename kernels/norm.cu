@@ -1,8 +1,10 @@
 // norm.cu: the CUDA twins of kernels/norm.c: RMSNorm (+ AdaLN modulation), RMSNorm with weight
-// over the whole q or k, LayerNorm (no affine) + modulation. One block per row; the sums are
-// reduced in double like the CPU twin, so both land on the same value to within fp32 rounding of
-// the final scaling (double throughput is low on consumer cards, but a row is only D wide).
+// over the whole q or k (+ RoPE), LayerNorm (no affine) + modulation. One block per row; the sums
+// are reduced in double like the CPU twin, so both land on the same value to within fp32 rounding
+// of the final scaling (double throughput is low on consumer cards, but a row is only D wide).
+// Outputs that feed a bf16 product are stored as bf16 (out_bf16), in the same pass.
 #include "kernels_cuda.h"
+#include "store.cuh"
 
 enum { THREADS = 256 };
 
@@ -21,11 +23,12 @@ __device__ double block_sum(double v) {
 
 // mode 0: RMSNorm * (1 + scale) + shift; 1: RMSNorm * w (w may be NULL); 2: LayerNorm * (1 +
 // scale) + shift. Row r of batch r / S.
-__global__ void norm_kernel(float *y, const float *x, const float *shift, const float *scale,
+template <typename T>
+__global__ void norm_kernel(T *y, const float *x, const float *shift, const float *scale,
                             const float *w, int stride, int S, int D, float eps, int mode) {
     const size_t r = blockIdx.x;
     const float *xr = x + r * D;
-    float *yr = y + r * D;
+    T *yr = y + r * D;
     float mean = 0.0f;
     if (mode == 2) {
         double s = 0;
@@ -42,30 +45,72 @@ __global__ void norm_kernel(float *y, const float *x, const float *shift, const 
     const float *sc = scale ? scale + (r / S) * stride : NULL;
     for (int i = threadIdx.x; i < D; i += THREADS) {
         float v = (xr[i] - mean) * inv;
-        yr[i] = mode == 1 ? v * (w ? w[i] : 1.0f) : v * (1.0f + sc[i]) + sh[i];
+        store(yr + i, mode == 1 ? v * (w ? w[i] : 1.0f) : v * (1.0f + sc[i]) + sh[i]);
     }
+}
+
+// q or k: RMSNorm * w, then RoPE over adjacent channel pairs with the row's position r % S
+// (tables NULL: none). The same fp32 operations as cpu_rms_norm then cpu_rope.
+template <typename T>
+__global__ void qk_norm_rope_kernel(T *y, const float *x, const float *w, const float *cos_t,
+                                    const float *sin_t, int S, int D, float eps) {
+    const size_t r = blockIdx.x;
+    const float *xr = x + r * D;
+    T *yr = y + r * D;
+    double ss = 0;
+    for (int i = threadIdx.x; i < D; i += THREADS) ss += (double)xr[i] * xr[i];
+    const float inv = 1.0f / sqrtf((float)(block_sum(ss) / D) + eps);
+    if (!cos_t) {
+        for (int i = threadIdx.x; i < D; i += THREADS) store(yr + i, xr[i] * inv * w[i]);
+        return;
+    }
+    const float *c = cos_t + (r % S) * D, *sn = sin_t + (r % S) * D;
+    for (int i = 2 * threadIdx.x; i + 1 < D; i += 2 * THREADS) {
+        const float a = xr[i] * inv * w[i], b = xr[i + 1] * inv * w[i + 1];
+        store(yr + i, a * c[i] - b * sn[i]);
+        store(yr + i + 1, b * c[i + 1] + a * sn[i + 1]);
+    }
+}
+
+template <typename T>
+static cudaError_t launch_norm(T *y, const float *x, const float *shift, const float *scale,
+                               const float *w, int stride, int rows, int S, int D, float eps,
+                               int mode, cudaStream_t s) {
+    norm_kernel<T><<<(unsigned)rows, THREADS, 0, s>>>(y, x, shift, scale, w, stride, S, D, eps,
+                                                      mode);
+    return cudaGetLastError();
 }
 
 extern "C" {
 
-cudaError_t cuda_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
-                              int mod_stride, int B, int S, int D, float eps, cudaStream_t s) {
-    norm_kernel<<<(unsigned)B * S, THREADS, 0, s>>>(y, x, shift, scale, NULL, mod_stride, S, D,
-                                                    eps, 0);
-    return cudaGetLastError();
+cudaError_t cuda_rms_norm_mod(void *y, int y_bf16, const float *x, const float *shift,
+                              const float *scale, int mod_stride, int B, int S, int D, float eps,
+                              cudaStream_t s) {
+    if (y_bf16)
+        return launch_norm((uint16_t *)y, x, shift, scale, NULL, mod_stride, B * S, S, D, eps, 0, s);
+    return launch_norm((float *)y, x, shift, scale, NULL, mod_stride, B * S, S, D, eps, 0, s);
 }
 
 cudaError_t cuda_rms_norm(float *x, const float *w, int rows, int D, float eps, cudaStream_t s) {
     // In place: each element is read before it is written by the same thread.
-    norm_kernel<<<(unsigned)rows, THREADS, 0, s>>>(x, x, NULL, NULL, w, 0, 1, D, eps, 1);
+    return launch_norm(x, x, NULL, NULL, w, 0, rows, 1, D, eps, 1, s);
+}
+
+cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *w,
+                              const float *cos_t, const float *sin_t, int B, int S, int D,
+                              float eps, cudaStream_t s) {
+    if (y_bf16)
+        qk_norm_rope_kernel<<<(unsigned)B * S, THREADS, 0, s>>>((uint16_t *)y, x, w, cos_t, sin_t,
+                                                               S, D, eps);
+    else
+        qk_norm_rope_kernel<<<(unsigned)B * S, THREADS, 0, s>>>((float *)y, x, w, cos_t, sin_t,
+                                                               S, D, eps);
     return cudaGetLastError();
 }
 
 cudaError_t cuda_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                                 int mod_stride, int B, int S, int D, float eps, cudaStream_t s) {
-    norm_kernel<<<(unsigned)B * S, THREADS, 0, s>>>(y, x, shift, scale, NULL, mod_stride, S, D,
-                                                    eps, 2);
-    return cudaGetLastError();
+    return launch_norm(y, x, shift, scale, NULL, mod_stride, B * S, S, D, eps, 2, s);
 }
 
 } // extern "C"

@@ -3,9 +3,11 @@
 // magnitudes and masked keys; for fp32 compute and, on sm_80+, bf16 compute. Any NaN/Inf fails.
 // Bounds (max |gpu - cpu| / max |cpu|): fp32 1e-5 (different summation orders of fp32 sums over
 // at most a few thousand terms stay far below); bf16 3e-2 for the products and attention (bf16
-// operands carry 2^-9 relative rounding each, accumulated in fp32), 1e-5 for the fp32 ops.
+// operands carry 2^-9 relative rounding each, accumulated in fp32), 1e-5 for the fp32 ops, and
+// 4e-3 for the ops that store a bf16 operand (their fp32 result rounded once: 2^-9 relative).
 // Exits 77 (ctest: skipped) when no GPU is visible, as on CI.
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +29,42 @@ static float *host_random(size_t n, float scale) {
     return x;
 }
 
-// A buffer on both backends with the same contents.
+// A buffer on both backends with the same contents; an operand pair's GPU side is an operand
+// (backend.h: bf16 under bf16 compute), filled through the backend's own to_operand.
 typedef struct {
-    float *cpu, *gpu;
+    float *cpu;
+    void *gpu;
     size_t n;
+    int operand;
 } pair;
 
 static br_backend *cpu, *gpu;
 
 static pair make(size_t n, float scale) {
-    pair p = {host_random(n, scale), gpu->alloc(gpu, n, "test"), n};
+    pair p = {host_random(n, scale), gpu->alloc(gpu, n, "test"), n, 0};
     gpu->upload(gpu, p.gpu, p.cpu, n);
     return p;
+}
+
+static pair make_operand(size_t n, float scale) {
+    pair f = make(n, scale), p = {f.cpu, br_alloc_operand(gpu, n, "test"), n, 1};
+    gpu->to_operand(gpu, p.gpu, f.gpu, n);
+    gpu->release(gpu, f.gpu);
+    return p;
+}
+
+// The GPU side as fp32 values.
+static float *fetch(pair p) {
+    float *got = malloc(p.n * sizeof(float));
+    if (!p.operand || gpu->operand_size == sizeof(float)) {
+        gpu->download(gpu, got, p.gpu, p.n);
+        return got;
+    }
+    uint16_t *bits = malloc((p.n + 1) / 2 * sizeof(float));
+    gpu->download(gpu, (float *)bits, p.gpu, (p.n + 1) / 2);
+    for (size_t i = 0; i < p.n; i++) got[i] = br_bf16_to_f32(bits[i]);
+    free(bits);
+    return got;
 }
 
 static void drop(pair p) {
@@ -47,8 +73,7 @@ static void drop(pair p) {
 }
 
 static void compare(const char *what, pair p, double tol) {
-    float *got = malloc(p.n * sizeof(float));
-    gpu->download(gpu, got, p.gpu, p.n);
+    float *got = fetch(p);
     double err = 0, scale = 0;
     int bad = 0;
     for (size_t i = 0; i < p.n; i++) {
@@ -65,8 +90,11 @@ static void compare(const char *what, pair p, double tol) {
     free(got);
 }
 
+// linear on fp32 x, and linear_op on the same x as an operand.
 static void test_linear(int rows, int n_in, int n_out, float scale, double tol) {
     pair x = make((size_t)rows * n_in, scale), y = make((size_t)rows * n_out, 0);
+    pair xo = make_operand(x.n, 0);
+    gpu->to_operand(gpu, xo.gpu, x.gpu, x.n);
     pair b = make(n_out, 1);
     float *w = host_random((size_t)n_out * n_in, 1), *w2 = malloc((size_t)n_out * n_in * 4);
     memcpy(w2, w, (size_t)n_out * n_in * 4);
@@ -77,8 +105,11 @@ static void test_linear(int rows, int n_in, int n_out, float scale, double tol) 
     char what[96];
     snprintf(what, sizeof what, "linear %dx%d->%d scale %g", rows, n_in, n_out, scale);
     compare(what, y, tol);
+    gpu->linear_op(gpu, y.gpu, xo.gpu, wg, b.gpu, rows, n_in, n_out);
+    snprintf(what, sizeof what, "linear_op %dx%d->%d scale %g", rows, n_in, n_out, scale);
+    compare(what, y, tol);
     cpu->release_matrix(cpu, wc), gpu->release_matrix(gpu, wg);
-    drop(x), drop(y), drop(b);
+    drop(x), drop(y), drop(b), drop(xo);
 }
 
 // fp32 compute on 16-bit weights: the GPU widens each matrix before an fp32 product, so it must
@@ -126,13 +157,17 @@ static void test_storage(br_storage storage) {
     br_backend_cuda_destroy(gpu);
 }
 
-static void test_elementwise(void) {
-    pair x = make(10007, 12);
+static void test_elementwise(double store) {
+    pair x = make(10007, 12), xo = make_operand(10007, 0);
     cpu->silu(cpu, x.cpu, x.n), gpu->silu(gpu, x.gpu, x.n);
     compare("silu", x, 1e-5);
+    cpu->to_operand(cpu, xo.cpu, x.cpu, x.n), gpu->to_operand(gpu, xo.gpu, x.gpu, x.n);
+    compare("to_operand", xo, store);
+    cpu->gelu_tanh_op(cpu, xo.cpu, x.cpu, x.n), gpu->gelu_tanh_op(gpu, xo.gpu, x.gpu, x.n);
+    compare("gelu_tanh_op", xo, store);
     cpu->gelu_tanh(cpu, x.cpu, x.n), gpu->gelu_tanh(gpu, x.gpu, x.n);
     compare("gelu_tanh", x, 1e-5);
-    drop(x);
+    drop(x), drop(xo);
     pair t = make(3, 0), emb = make(3 * 256, 0);
     float ts[3] = {0.0f, 437.5f, 999.0f};
     memcpy(t.cpu, ts, sizeof ts), gpu->upload(gpu, t.gpu, ts, 3);
@@ -144,12 +179,15 @@ static void test_elementwise(void) {
     drop(t), drop(emb);
     const int B = 2, S = 37, D = 41, stride = 6 * D;
     pair h = make((size_t)B * S * D, 3), a = make((size_t)B * S * D, 3), g = make(B * stride, 1);
-    cpu->add_gated(cpu, h.cpu, a.cpu, g.cpu, stride, B, S, D);
-    gpu->add_gated(gpu, h.gpu, a.gpu, g.gpu, stride, B, S, D);
+    pair ho = make_operand(h.n, 0);
+    cpu->add_gated(cpu, h.cpu, a.cpu, g.cpu, stride, B, S, D, ho.cpu);
+    gpu->add_gated(gpu, h.gpu, a.gpu, g.gpu, stride, B, S, D, ho.gpu);
     compare("add_gated", h, 1e-6);
-    cpu->add_gated(cpu, h.cpu, a.cpu, NULL, 0, B, S, D);
-    gpu->add_gated(gpu, h.gpu, a.gpu, NULL, 0, B, S, D);
+    compare("add_gated: h as an operand", ho, store);
+    cpu->add_gated(cpu, h.cpu, a.cpu, NULL, 0, B, S, D, NULL);
+    gpu->add_gated(gpu, h.gpu, a.gpu, NULL, 0, B, S, D, NULL);
     compare("add (no gate)", h, 1e-6);
+    drop(ho);
     pair tab = make(stride, 1), y = make(B * stride, 0);
     cpu->add_table(cpu, y.cpu, tab.cpu, g.cpu, B, stride);
     gpu->add_table(gpu, y.gpu, tab.gpu, g.gpu, B, stride);
@@ -157,44 +195,53 @@ static void test_elementwise(void) {
     drop(h), drop(a), drop(g), drop(tab), drop(y);
 }
 
-static void test_norms(int B, int S, int D, float scale) {
+static void test_norms(int B, int S, int D, float scale, double store) {
     const int stride = 6 * D;
     pair x = make((size_t)B * S * D, scale), y = make((size_t)B * S * D, 0);
-    pair mod = make(B * stride, 1), w = make(D, 1);
+    pair yo = make_operand(y.n, 0), mod = make(B * stride, 1), w = make(D, 1);
+    const float *shift = mod.gpu, *mod_scale = (const float *)mod.gpu + D;
     char what[96];
     cpu->rms_norm_mod(cpu, y.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
-    gpu->rms_norm_mod(gpu, y.gpu, x.gpu, mod.gpu, mod.gpu + D, stride, B, S, D, 1e-6f);
+    gpu->rms_norm_mod(gpu, y.gpu, x.gpu, shift, mod_scale, stride, B, S, D, 1e-6f);
     snprintf(what, sizeof what, "rms_norm_mod B%d S%d D%d scale %g", B, S, D, scale);
     compare(what, y, 1e-5);
+    cpu->rms_norm_mod_op(cpu, yo.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
+    gpu->rms_norm_mod_op(gpu, yo.gpu, x.gpu, shift, mod_scale, stride, B, S, D, 1e-6f);
+    snprintf(what, sizeof what, "rms_norm_mod_op B%d S%d D%d scale %g", B, S, D, scale);
+    compare(what, yo, store);
     cpu->layer_norm_mod(cpu, y.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
-    gpu->layer_norm_mod(gpu, y.gpu, x.gpu, mod.gpu, mod.gpu + D, stride, B, S, D, 1e-6f);
+    gpu->layer_norm_mod(gpu, y.gpu, x.gpu, shift, mod_scale, stride, B, S, D, 1e-6f);
     snprintf(what, sizeof what, "layer_norm_mod B%d S%d D%d scale %g", B, S, D, scale);
     compare(what, y, 1e-5);
     cpu->rms_norm(cpu, x.cpu, w.cpu, B * S, D, 1e-5f);
     gpu->rms_norm(gpu, x.gpu, w.gpu, B * S, D, 1e-5f);
     snprintf(what, sizeof what, "rms_norm (weight) B%d S%d D%d scale %g", B, S, D, scale);
     compare(what, x, 1e-5);
-    drop(x), drop(y), drop(mod), drop(w);
+    drop(x), drop(y), drop(yo), drop(mod), drop(w);
 }
 
-static void test_rope(int B, int S, int D) {
-    pair x = make((size_t)B * S * D, 3), c = make((size_t)S * D, 1), s = make((size_t)S * D, 1);
-    cpu->rope(cpu, x.cpu, c.cpu, s.cpu, B, S, D), gpu->rope(gpu, x.gpu, c.gpu, s.gpu, B, S, D);
+// q and k before attention: RMSNorm with weight, then RoPE (or none).
+static void test_qk_norm_rope(int B, int S, int D, int rope, double store) {
+    pair x = make((size_t)B * S * D, 3), y = make_operand(x.n, 0), w = make(D, 1);
+    pair c = make((size_t)S * D, 1), s = make((size_t)S * D, 1);
+    cpu->qk_norm_rope_op(cpu, y.cpu, x.cpu, w.cpu, rope ? c.cpu : NULL, s.cpu, B, S, D, 1e-5f);
+    gpu->qk_norm_rope_op(gpu, y.gpu, x.gpu, w.gpu, rope ? c.gpu : NULL, s.gpu, B, S, D, 1e-5f);
     char what[64];
-    snprintf(what, sizeof what, "rope B%d S%d D%d", B, S, D);
-    compare(what, x, 1e-6);
-    drop(x), drop(c), drop(s);
+    snprintf(what, sizeof what, "qk_norm_rope_op B%d S%d D%d rope %d", B, S, D, rope);
+    compare(what, y, store);
+    drop(x), drop(y), drop(w), drop(c), drop(s);
 }
 
 static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, int masked,
                            double tol) {
     const size_t D = (size_t)H * dh;
-    pair q = make(B * Sq * D, scale), k = make(B * Sk * D, scale), v = make(B * Sk * D, 1);
-    pair o = make(B * Sq * D, 0), bias = make((size_t)B * Sk, 0);
+    pair q = make_operand(B * Sq * D, scale), k = make_operand(B * Sk * D, scale);
+    pair v = make_operand(B * Sk * D, 1), o = make_operand(B * Sq * D, 0);
+    pair bias = make((size_t)B * Sk, 0);
     for (size_t i = 0; i < bias.n; i++) bias.cpu[i] = 0;
     for (int j = Sk - masked; j < Sk; j++) bias.cpu[j] = -10000.0f; // batch 0's last keys
     gpu->upload(gpu, bias.gpu, bias.cpu, bias.n);
-    const float *bc = masked ? bias.cpu : NULL, *bg = masked ? bias.gpu : NULL;
+    const float *bc = masked ? bias.cpu : NULL, *bg = masked ? (const float *)bias.gpu : NULL;
     cpu->attention(cpu, o.cpu, q.cpu, k.cpu, v.cpu, bc, B, Sq, Sk, H, dh);
     gpu->attention(gpu, o.gpu, q.gpu, k.gpu, v.gpu, bg, B, Sq, Sk, H, dh);
     char what[96];
@@ -254,15 +301,16 @@ static void test_vae_ops(int F, int H, int W, int C, int causal) {
 
 static void run_all(void) {
     int bf16 = gpu->compute == BR_COMPUTE_BF16;
-    double prod = bf16 ? 3e-2 : 1e-5;
+    double prod = bf16 ? 3e-2 : 1e-5, store = bf16 ? 4e-3 : 1e-5;
     test_linear(1, 1, 1, 1, prod);
     test_linear(37, 29, 53, 1, prod);
     test_linear(300, 256, 96, 1000, prod);
-    test_elementwise();
-    test_norms(2, 3, 40, 1);
-    test_norms(1, 7, 2048, 1e4f);
-    test_rope(2, 5, 40);
-    test_rope(1, 300, 34);
+    test_elementwise(store);
+    test_norms(2, 3, 40, 1, store);
+    test_norms(1, 7, 2048, 1e4f, store);
+    test_qk_norm_rope(2, 5, 40, 1, store);
+    test_qk_norm_rope(1, 300, 34, 1, store);
+    test_qk_norm_rope(2, 9, 64, 0, store);
     test_attention(2, 72, 72, 2, 16, 1, 0, prod);
     test_attention(2, 200, 7, 3, 8, 1, 2, prod);
     test_attention(1, 130, 130, 5, 32, 4, 0, prod);

@@ -43,7 +43,7 @@ struct br_backend {
     void (*sync)(br_backend *be);
 
     // Ops (see kernels/kernels_cpu.h for each one's definition).
-    // w comes from adopt_matrix.
+    // w comes from adopt_matrix; x is fp32 (converted to the operand type when it differs).
     void (*linear)(br_backend *be, float *y, const float *x, const void *w, const float *bias,
                    int rows, int n_in, int n_out);
     void (*silu)(br_backend *be, float *x, size_t n);
@@ -54,14 +54,28 @@ struct br_backend {
     void (*rms_norm)(br_backend *be, float *x, const float *w, int rows, int D, float eps);
     void (*layer_norm_mod)(br_backend *be, float *y, const float *x, const float *shift,
                            const float *scale, int mod_stride, int B, int S, int D, float eps);
-    void (*rope)(br_backend *be, float *x, const float *cos_t, const float *sin_t, int B, int S,
-                 int D);
-    void (*attention)(br_backend *be, float *out, const float *q, const float *k, const float *v,
-                      const float *bias, int B, int Sq, int Sk, int H, int dh);
+    // h += x * gate; h_op (may be NULL) also receives the new h as an operand.
     void (*add_gated)(br_backend *be, float *h, const float *x, const float *gate,
-                      int gate_stride, int B, int S, int D);
+                      int gate_stride, int B, int S, int D, void *h_op);
     void (*add_table)(br_backend *be, float *y, const float *table, const float *rows, int B,
                       int n);
+
+    // The transformer's hot path on operands: buffers of operand_size-byte elements (fp32, or
+    // bf16 under bf16 compute) that only feed matrix products and attention, so that each is
+    // written once in the type its consumer reads instead of converted before every product.
+    // The CPU twins are the fp32 ops above; an operand of the CPU backend is an fp32 buffer.
+    void (*to_operand)(br_backend *be, void *y, const float *x, size_t n);
+    void (*linear_op)(br_backend *be, float *y, const void *x, const void *w, const float *bias,
+                      int rows, int n_in, int n_out);
+    void (*rms_norm_mod_op)(br_backend *be, void *y, const float *x, const float *shift,
+                            const float *scale, int mod_stride, int B, int S, int D, float eps);
+    // y = rope(RMSNorm(x) * w) (cpu_qk_norm_rope; no rope when cos_t is NULL).
+    void (*qk_norm_rope_op)(br_backend *be, void *y, const float *x, const float *w,
+                            const float *cos_t, const float *sin_t, int B, int S, int D,
+                            float eps);
+    void (*gelu_tanh_op)(br_backend *be, void *y, const float *x, size_t n);
+    void (*attention)(br_backend *be, void *out, const void *q, const void *k, const void *v,
+                      const float *bias, int B, int Sq, int Sk, int H, int dh);
     // The numeric guard (synchronous): NaN/Inf count of x[n], *max_abs its largest finite |x|.
     size_t (*count_non_finite)(br_backend *be, const float *x, size_t n, float *max_abs);
     // The VAE decoder's ops, on channels-last video [F, H, W, C] (kernels_cpu.h: cpu_im2col_3d,
@@ -81,11 +95,17 @@ struct br_backend {
 
     br_compute compute;
     br_storage storage;    // set at creation, before any adopt_matrix
+    int operand_size;      // bytes per element of an operand buffer: 4 (fp32) or 2 (bf16)
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
     void *impl; // the backend's own state
 };
+
+// An operand buffer of n elements (released with be->release).
+static inline void *br_alloc_operand(br_backend *be, size_t n, const char *purpose) {
+    return be->alloc(be, (n * be->operand_size + sizeof(float) - 1) / sizeof(float), purpose);
+}
 
 // The CPU backend (OpenBLAS + kernels/*.c). Static: it has no state.
 br_backend *br_backend_cpu(void);

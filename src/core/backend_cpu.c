@@ -43,20 +43,39 @@ static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const fl
                               const float *scale, int stride, int B, int S, int D, float eps) {
     cpu_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
 }
-static void op_rope(br_backend *be, float *x, const float *c, const float *s, int B, int S, int D) {
-    cpu_rope(x, c, s, B, S, D);
-}
-static void op_attention(br_backend *be, float *out, const float *q, const float *k,
-                         const float *v, const float *bias, int B, int Sq, int Sk, int H, int dh) {
-    cpu_attention(out, q, k, v, bias, B, Sq, Sk, H, dh);
-}
 static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
-                         int B, int S, int D) {
+                         int B, int S, int D, void *h_op) {
     cpu_add_gated(h, x, gate, stride, B, S, D);
+    if (h_op && h_op != h) memcpy(h_op, h, (size_t)B * S * D * sizeof(float));
 }
 static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
                          int n) {
     cpu_add_table(y, table, rows, B, n);
+}
+
+// Operands are fp32 buffers here: the operand ops are the fp32 ops writing elsewhere.
+static void op_to_operand(br_backend *be, void *y, const float *x, size_t n) {
+    if (y != x) memcpy(y, x, n * sizeof(float));
+}
+static void op_linear_op(br_backend *be, float *y, const void *x, const void *w, const float *b,
+                         int rows, int n_in, int n_out) {
+    cpu_linear(y, x, w, b, rows, n_in, n_out);
+}
+static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const float *shift,
+                               const float *scale, int stride, int B, int S, int D, float eps) {
+    cpu_rms_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
+}
+static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
+                               const float *c, const float *s, int B, int S, int D, float eps) {
+    cpu_qk_norm_rope(y, x, w, c, s, B, S, D, eps);
+}
+static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
+    op_to_operand(be, y, x, n);
+    cpu_gelu_tanh(y, n);
+}
+static void op_attention(br_backend *be, void *out, const void *q, const void *k, const void *v,
+                         const float *bias, int B, int Sq, int Sk, int H, int dh) {
+    cpu_attention(out, q, k, v, bias, B, Sq, Sk, H, dh);
 }
 
 static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, float *max_abs) {
@@ -79,6 +98,7 @@ static void op_layer_norm(br_backend *be, float *y, const float *x, const float 
 static br_backend cpu_backend = {
     .name = "cpu",
     .compute = BR_COMPUTE_FP32,
+    .operand_size = sizeof(float),
     .device_name = "CPU",
     .alloc = cpu_alloc,
     .release = cpu_release,
@@ -96,10 +116,14 @@ static br_backend cpu_backend = {
     .rms_norm_mod = op_rms_norm_mod,
     .rms_norm = op_rms_norm,
     .layer_norm_mod = op_layer_norm_mod,
-    .rope = op_rope,
-    .attention = op_attention,
     .add_gated = op_add_gated,
     .add_table = op_add_table,
+    .to_operand = op_to_operand,
+    .linear_op = op_linear_op,
+    .rms_norm_mod_op = op_rms_norm_mod_op,
+    .qk_norm_rope_op = op_qk_norm_rope_op,
+    .gelu_tanh_op = op_gelu_tanh_op,
+    .attention = op_attention,
     .count_non_finite = op_count_non_finite,
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,

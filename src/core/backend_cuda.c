@@ -4,7 +4,10 @@
 // (SGEMM, TF32 off: the Pascal path); BR_COMPUTE_BF16 stores matrices in bf16 and converts the
 // activations to bf16 for GemmEx with fp32 accumulation (tensor cores). A CUDA or cuBLAS failure
 // cannot be agreed on between ranks: it names the GPU and ends the job (br_fatal).
+// Under bf16 compute the operands (backend.h) are bf16: the ops that produce them round on store,
+// and the products go through cuBLASLt with the bias added in the product's epilogue.
 #define _POSIX_C_SOURCE 200809L // nanosleep
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <math.h>
@@ -29,7 +32,9 @@ typedef struct {
     size_t n_live, cap_live;
     cudaStream_t stream;
     cublasHandle_t blas;
-    uint16_t *x_bf16; // activations converted for a bf16 product
+    cublasLtHandle_t blas_lt; // the bf16 products, with the bias in their epilogue
+    void *lt_workspace;
+    uint16_t *x_bf16; // fp32 activations converted for a bf16 product (op_linear)
     void *guard;      // numeric guard results (a guard_result)
     size_t x_bf16_cap;
     float *w_f32;     // 16-bit weights widened for an fp32 product
@@ -206,39 +211,114 @@ static const float *weights_f32(br_backend *be, const void *w, size_t n) {
     return wide;
 }
 
+enum { LT_WORKSPACE = 32 << 20 }; // what cuBLASLt may use for split-K and the like
+
+// Row-major y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T (+ bias) is, column-major,
+// y^T = w^T(as stored) x^T: matmul(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
+static void sgemm(br_backend *be, float *y, const float *x, const void *w, const float *bias,
+                  int rows, int n_in, int n_out) {
+    cuda_state *s = state(be);
+    const float one = 1.0f, zero = 0.0f;
+    const float *w32 = weights_f32(be, w, (size_t)n_out * n_in);
+    BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w32,
+                            n_in, x, n_in, &zero, y, n_out));
+    if (bias) CUDA_OK(be, cuda_add_bias(y, bias, rows, n_out, s->stream));
+}
+
+// bf16 x and w, fp32 accumulation and output; the bias is added by the epilogue (one pass less
+// over y than a separate kernel).
+static void gemm_bf16(br_backend *be, float *y, const uint16_t *x, const void *w,
+                      const float *bias, int rows, int n_in, int n_out) {
+    cuda_state *s = state(be);
+    const float one = 1.0f, zero = 0.0f;
+    const cublasOperation_t transpose = CUBLAS_OP_T;
+    const cublasLtEpilogue_t epilogue = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    const size_t workspace = LT_WORKSPACE;
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t lw, lx, ly;
+    cublasLtMatmulPreference_t pref;
+    cublasLtMatmulHeuristicResult_t best;
+    int found = 0;
+    BLAS_OK(be, cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    BLAS_OK(be, cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                               sizeof transpose));
+    BLAS_OK(be, cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                               sizeof epilogue));
+    if (bias)
+        BLAS_OK(be, cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                                   sizeof bias));
+    BLAS_OK(be, cublasLtMatrixLayoutCreate(&lw, CUDA_R_16BF, n_in, n_out, n_in));
+    BLAS_OK(be, cublasLtMatrixLayoutCreate(&lx, CUDA_R_16BF, n_in, rows, n_in));
+    BLAS_OK(be, cublasLtMatrixLayoutCreate(&ly, CUDA_R_32F, n_out, rows, n_out));
+    BLAS_OK(be, cublasLtMatmulPreferenceCreate(&pref));
+    BLAS_OK(be, cublasLtMatmulPreferenceSetAttribute(
+                    pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace));
+    BLAS_OK(be, cublasLtMatmulAlgoGetHeuristic(s->blas_lt, op, lw, lx, ly, ly, pref, 1, &best,
+                                               &found));
+    if (!found)
+        br_fatal("cuBLASLt on %s has no bf16 product for %d x %d x %d", be->device_name, rows,
+                 n_in, n_out);
+    BLAS_OK(be, cublasLtMatmul(s->blas_lt, op, &one, w, lw, x, lx, &zero, y, ly, y, ly,
+                               &best.algo, s->lt_workspace, workspace, s->stream));
+    cublasLtMatmulPreferenceDestroy(pref);
+    cublasLtMatrixLayoutDestroy(ly);
+    cublasLtMatrixLayoutDestroy(lx);
+    cublasLtMatrixLayoutDestroy(lw);
+    cublasLtMatmulDescDestroy(op);
+}
+
 static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *bias,
                       int rows, int n_in, int n_out) {
     cuda_state *s = state(be);
-    const float one = 1.0f, zero = 0.0f;
-    // Row-major y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T is, column-major,
-    // y^T = w^T(as stored) ... : gemm(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
     if (be->compute == BR_COMPUTE_FP32) {
-        const float *w32 = weights_f32(be, w, (size_t)n_out * n_in);
-        BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w32,
-                                n_in, x, n_in, &zero, y, n_out));
-    } else {
-        uint16_t *xb = scratch(be, (void **)&s->x_bf16, &s->x_bf16_cap,
-                               (size_t)rows * n_in * sizeof(uint16_t), "bf16 activations");
-        CUDA_OK(be, cuda_f32_to_bf16(xb, x, (size_t)rows * n_in, s->stream));
-        BLAS_OK(be, cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w,
-                                 CUDA_R_16BF, n_in, xb, CUDA_R_16BF, n_in, &zero, y, CUDA_R_32F,
-                                 n_out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        sgemm(be, y, x, w, bias, rows, n_in, n_out);
+        return;
     }
-    if (bias) CUDA_OK(be, cuda_add_bias(y, bias, rows, n_out, s->stream));
+    uint16_t *xb = scratch(be, (void **)&s->x_bf16, &s->x_bf16_cap,
+                           (size_t)rows * n_in * sizeof(uint16_t), "bf16 activations");
+    CUDA_OK(be, cuda_f32_to_bf16(xb, x, (size_t)rows * n_in, s->stream));
+    gemm_bf16(be, y, xb, w, bias, rows, n_in, n_out);
+}
+
+static void op_linear_op(br_backend *be, float *y, const void *x, const void *w,
+                         const float *bias, int rows, int n_in, int n_out) {
+    if (be->compute == BR_COMPUTE_FP32) sgemm(be, y, x, w, bias, rows, n_in, n_out);
+    else gemm_bf16(be, y, x, w, bias, rows, n_in, n_out);
+}
+
+static int bf16_operands(br_backend *be) { return be->compute == BR_COMPUTE_BF16; }
+
+static void op_to_operand(br_backend *be, void *y, const float *x, size_t n) {
+    cudaStream_t st = state(be)->stream;
+    if (bf16_operands(be)) CUDA_OK(be, cuda_f32_to_bf16(y, x, n, st));
+    else if (y != x) CUDA_OK(be, cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, st));
 }
 
 static void op_silu(br_backend *be, float *x, size_t n) {
     CUDA_OK(be, cuda_silu(x, n, state(be)->stream));
 }
 static void op_gelu_tanh(br_backend *be, float *x, size_t n) {
-    CUDA_OK(be, cuda_gelu_tanh(x, n, state(be)->stream));
+    CUDA_OK(be, cuda_gelu_tanh(x, 0, x, n, state(be)->stream));
+}
+static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
+    CUDA_OK(be, cuda_gelu_tanh(y, bf16_operands(be), x, n, state(be)->stream));
 }
 static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch) {
     CUDA_OK(be, cuda_timestep_embedding(emb, t, B, ch, state(be)->stream));
 }
 static void op_rms_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
                             const float *scale, int stride, int B, int S, int D, float eps) {
-    CUDA_OK(be, cuda_rms_norm_mod(y, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
+    CUDA_OK(be, cuda_rms_norm_mod(y, 0, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
+}
+static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const float *shift,
+                               const float *scale, int stride, int B, int S, int D, float eps) {
+    CUDA_OK(be, cuda_rms_norm_mod(y, bf16_operands(be), x, shift, scale, stride, B, S, D, eps,
+                                  state(be)->stream));
+}
+static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
+                               const float *c, const float *sn, int B, int S, int D, float eps) {
+    CUDA_OK(be, cuda_qk_norm_rope(y, bf16_operands(be), x, w, c, sn, B, S, D, eps,
+                                  state(be)->stream));
 }
 static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
     CUDA_OK(be, cuda_rms_norm(x, w, rows, D, eps, state(be)->stream));
@@ -247,20 +327,19 @@ static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const fl
                               const float *scale, int stride, int B, int S, int D, float eps) {
     CUDA_OK(be, cuda_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
 }
-static void op_rope(br_backend *be, float *x, const float *c, const float *s, int B, int S, int D) {
-    CUDA_OK(be, cuda_rope(x, c, s, B, S, D, state(be)->stream));
-}
-static void op_attention(br_backend *be, float *out, const float *q, const float *k,
-                         const float *v, const float *bias, int B, int Sq, int Sk, int H, int dh) {
+static void op_attention(br_backend *be, void *out, const void *q, const void *k, const void *v,
+                         const float *bias, int B, int Sq, int Sk, int H, int dh) {
     cudaStream_t st = state(be)->stream;
-    if (be->compute == BR_COMPUTE_BF16)
+    if (bf16_operands(be))
         CUDA_OK(be, cuda_attention_bf16(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
     else
         CUDA_OK(be, cuda_attention_f32(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
 }
 static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
-                         int B, int S, int D) {
-    CUDA_OK(be, cuda_add_gated(h, x, gate, stride, B, S, D, state(be)->stream));
+                         int B, int S, int D, void *h_op) {
+    const int bf16 = h_op && bf16_operands(be);
+    CUDA_OK(be, cuda_add_gated(h, x, gate, stride, B, S, D, bf16 ? h_op : NULL, state(be)->stream));
+    if (h_op && !bf16) op_to_operand(be, h_op, h, (size_t)B * S * D);
 }
 static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
                          int n) {
@@ -315,10 +394,14 @@ static const br_backend cuda_template = {
     .rms_norm_mod = op_rms_norm_mod,
     .rms_norm = op_rms_norm,
     .layer_norm_mod = op_layer_norm_mod,
-    .rope = op_rope,
-    .attention = op_attention,
     .add_gated = op_add_gated,
     .add_table = op_add_table,
+    .to_operand = op_to_operand,
+    .linear_op = op_linear_op,
+    .rms_norm_mod_op = op_rms_norm_mod_op,
+    .qk_norm_rope_op = op_qk_norm_rope_op,
+    .gelu_tanh_op = op_gelu_tanh_op,
+    .attention = op_attention,
     .count_non_finite = op_count_non_finite,
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,
@@ -347,6 +430,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_storage stor
     be->impl = s;
     be->compute = compute;
     be->storage = storage;
+    be->operand_size = compute == BR_COMPUTE_BF16 ? 2 : (int)sizeof(float);
     snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
              prop.major, prop.minor);
     s->device = device;
@@ -354,6 +438,10 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_storage stor
     CUDA_OK(be, cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
     BLAS_OK(be, cublasCreate(&s->blas));
     BLAS_OK(be, cublasSetStream(s->blas, s->stream));
+    BLAS_OK(be, cublasLtCreate(&s->blas_lt));
+    if (compute == BR_COMPUTE_BF16 &&
+        !(s->lt_workspace = device_alloc(be, LT_WORKSPACE, "cuBLASLt workspace")))
+        br_fatal("%s", br_error());
     CUDA_OK(be, cudaMalloc(&s->guard, sizeof(guard_result)));
     // fp32 means fp32: no TF32 on Ampere and newer, so a P40 and an H100 compute alike.
     BLAS_OK(be, cublasSetMathMode(s->blas, compute == BR_COMPUTE_FP32 ? CUBLAS_PEDANTIC_MATH
@@ -369,6 +457,8 @@ void br_backend_cuda_destroy(br_backend *be) {
     device_free(be, s->x_bf16);
     device_free(be, s->w_f32);
     cudaFree(s->guard);
+    device_free(be, s->lt_workspace);
+    cublasLtDestroy(s->blas_lt);
     cublasDestroy(s->blas);
     cudaStreamDestroy(s->stream);
     free(s->live);

@@ -35,19 +35,24 @@ void ltx_context_free(br_backend *be, ltx_context *ctx) {
 
 br_status ltx_workspace_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
                               ltx_workspace *ws) {
-    const size_t D = cfg->dim, rows = (size_t)B * S;
-    const size_t kv_rows = rows > (size_t)B * L ? rows : (size_t)B * L;
+    const size_t D = cfg->dim, rows = (size_t)B * S, prompt_rows = (size_t)B * L;
+    const size_t kv_rows = rows > prompt_rows ? rows : prompt_rows;
+    const size_t ff = rows * LTX_FF_MULT * D, qkv = rows * D + 2 * kv_rows * D;
     const size_t time_width = D > LTX_TIME_CHANNELS ? D : LTX_TIME_CHANNELS;
+    const int narrow = be->operand_size < (int)sizeof(float);
     memset(ws, 0, sizeof *ws);
     if (!(ws->ada = be->alloc(be, B * LTX_ADA_PARAMS * D, "AdaLN values")) ||
-        !(ws->norm = be->alloc(be, rows * D, "normed hidden states")) ||
-        !(ws->q = be->alloc(be, rows * D, "queries")) ||
-        !(ws->k = be->alloc(be, kv_rows * D, "keys")) ||
-        !(ws->v = be->alloc(be, kv_rows * D, "values")) ||
-        !(ws->attn = be->alloc(be, rows * D, "attention output")) ||
+        !(ws->wide = be->alloc(be, ff > qkv ? ff : qkv, "products before their consumer")) ||
         !(ws->proj = be->alloc(be, rows * D, "projection output")) ||
-        !(ws->ff = be->alloc(be, rows * LTX_FF_MULT * D, "feed-forward hidden")) ||
-        !(ws->time = be->alloc(be, B * time_width, "time-embedding scratch"))) {
+        !(ws->time = be->alloc(be, B * time_width, "time-embedding scratch")) ||
+        !(ws->norm = br_alloc_operand(be, rows * D, "normed hidden states")) ||
+        !(ws->q = br_alloc_operand(be, rows * D, "queries")) ||
+        !(ws->k = br_alloc_operand(be, kv_rows * D, "keys")) ||
+        !(ws->attn = br_alloc_operand(be, rows * D, "attention output")) ||
+        (narrow && (!(ws->v = br_alloc_operand(be, kv_rows * D, "values")) ||
+                    !(ws->hidden = br_alloc_operand(be, rows * D, "hidden states")) ||
+                    !(ws->prompt = br_alloc_operand(be, prompt_rows * D, "projected prompt")) ||
+                    !(ws->ff = br_alloc_operand(be, ff, "feed-forward activations"))))) {
         ltx_workspace_free(be, ws);
         return BR_ENOMEM;
     }
@@ -55,10 +60,11 @@ br_status ltx_workspace_alloc(br_backend *be, const ltx_config *cfg, int B, int 
 }
 
 void ltx_workspace_free(br_backend *be, ltx_workspace *ws) {
-    float **bufs[] = {&ws->ada, &ws->norm, &ws->q, &ws->k, &ws->v,
-                      &ws->attn, &ws->proj, &ws->ff, &ws->time};
+    void **bufs[] = {(void **)&ws->ada, (void **)&ws->wide, (void **)&ws->proj,
+                     (void **)&ws->time, &ws->norm, &ws->q, &ws->k, &ws->attn, &ws->v,
+                     &ws->hidden, &ws->prompt, &ws->ff};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-        be->release(be, *bufs[i]);
+        if (*bufs[i]) be->release(be, *bufs[i]);
         *bufs[i] = NULL;
     }
 }
@@ -70,11 +76,11 @@ void ltx_embed_latents(br_backend *be, const ltx_config *cfg, const ltx_input_we
     linear(be, h, latents, &w->proj_in, B * ctx->S);
 
     // AdaLayerNormSingle: sinusoid -> linear_1 -> SiLU -> linear_2 = embedded_timestep;
-    // temb = linear(SiLU(embedded_timestep)). ws->time and ws->norm serve as scratch.
+    // temb = linear(SiLU(embedded_timestep)). ws->time and ws->wide serve as scratch.
     be->timestep_embedding(be, ws->time, timestep, B, LTX_TIME_CHANNELS);
-    linear(be, ws->norm, ws->time, &w->time_linear1, B);
-    be->silu(be, ws->norm, (size_t)B * D);
-    linear(be, ctx->embedded_timestep, ws->norm, &w->time_linear2, B);
+    linear(be, ws->wide, ws->time, &w->time_linear1, B);
+    be->silu(be, ws->wide, (size_t)B * D);
+    linear(be, ctx->embedded_timestep, ws->wide, &w->time_linear2, B);
     be->copy(be, ws->time, ctx->embedded_timestep, (size_t)B * D);
     be->silu(be, ws->time, (size_t)B * D);
     linear(be, ctx->temb, ws->time, &w->time_linear, B);
@@ -84,9 +90,9 @@ void ltx_embed_prompt(br_backend *be, const ltx_config *cfg, const ltx_input_wei
                       const float *prompt, ltx_context *ctx, ltx_workspace *ws) {
     // PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2.
     const int prompt_rows = ctx->B * ctx->L;
-    linear(be, ws->k, prompt, &w->caption1, prompt_rows);
-    be->gelu_tanh(be, ws->k, (size_t)prompt_rows * cfg->dim);
-    linear(be, ctx->caption, ws->k, &w->caption2, prompt_rows);
+    linear(be, ws->wide, prompt, &w->caption1, prompt_rows);
+    be->gelu_tanh(be, ws->wide, (size_t)prompt_rows * cfg->dim);
+    linear(be, ctx->caption, ws->wide, &w->caption2, prompt_rows);
 }
 
 void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
@@ -96,49 +102,69 @@ void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weigh
     ltx_embed_prompt(be, cfg, w, prompt, ctx, ws);
 }
 
-// Attention of one LTXAttention module: q from x_q [rows_q, D], k and v from x_kv [rows_kv, D];
-// q, k RMSNorm over the whole D; RoPE when tables are given; result (after to_out) in ws->proj.
+// x (fp32, n values) as an operand: x itself when operands are fp32, else converted into buf.
+static const void *as_operand(br_backend *be, void *buf, const float *x, size_t n) {
+    if (!buf) return x;
+    be->to_operand(be, buf, x, n);
+    return buf;
+}
+
+static void linear_op(br_backend *be, float *y, const void *x, const ltx_linear *l, int rows) {
+    be->linear_op(be, y, x, l->weight, l->bias, rows, l->n_in, l->n_out);
+}
+
+// Attention of one LTXAttention module: q from x_q [B*Sq, D], k and v from x_kv [B*Sk, D]
+// (operands); q, k RMSNorm over the whole D; RoPE when tables are given; result (after to_out)
+// in ws->proj. The three products land side by side in ws->wide.
 static void attention(br_backend *be, const ltx_config *cfg, const ltx_attention *a,
-                      const float *x_q, int Sq, const float *x_kv, int Sk, const float *bias,
+                      const void *x_q, int Sq, const void *x_kv, int Sk, const float *bias,
                       const float *rope_cos, const float *rope_sin, int B, ltx_workspace *ws) {
     const int D = cfg->dim;
     const float qk_eps = 1e-5f; // LTXAttention's norm_q / norm_k
-    linear(be, ws->q, x_q, &a->to_q, B * Sq);
-    linear(be, ws->k, x_kv, &a->to_k, B * Sk);
-    linear(be, ws->v, x_kv, &a->to_v, B * Sk);
-    be->rms_norm(be, ws->q, a->norm_q, B * Sq, D, qk_eps);
-    be->rms_norm(be, ws->k, a->norm_k, B * Sk, D, qk_eps);
-    if (rope_cos) {
-        be->rope(be, ws->q, rope_cos, rope_sin, B, Sq, D);
-        be->rope(be, ws->k, rope_cos, rope_sin, B, Sk, D);
-    }
-    be->attention(be, ws->attn, ws->q, ws->k, ws->v, bias, B, Sq, Sk, cfg->heads, cfg->head_dim);
-    linear(be, ws->proj, ws->attn, &a->to_out, B * Sq);
+    float *q = ws->wide, *k = q + (size_t)B * Sq * D, *v = k + (size_t)B * Sk * D;
+    linear_op(be, q, x_q, &a->to_q, B * Sq);
+    linear_op(be, k, x_kv, &a->to_k, B * Sk);
+    linear_op(be, v, x_kv, &a->to_v, B * Sk);
+    be->qk_norm_rope_op(be, ws->q, q, a->norm_q, rope_cos, rope_sin, B, Sq, D, qk_eps);
+    be->qk_norm_rope_op(be, ws->k, k, a->norm_k, rope_cos, rope_sin, B, Sk, D, qk_eps);
+    const void *v_op = as_operand(be, ws->v, v, (size_t)B * Sk * D);
+    be->attention(be, ws->attn, ws->q, ws->k, v_op, bias, B, Sq, Sk, cfg->heads, cfg->head_dim);
+    linear_op(be, ws->proj, ws->attn, &a->to_out, B * Sq);
 }
 
 void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *blk,
                        const ltx_context *ctx, ltx_workspace *ws, float *h) {
     const int B = ctx->B, S = ctx->S, D = cfg->dim, stride = LTX_ADA_PARAMS * D;
+    const size_t ff = (size_t)B * S * LTX_FF_MULT * D;
     // ada[b] = scale_shift_table + temb[b], chunks: shift, scale, gate (msa); shift, scale, gate (mlp).
     be->add_table(be, ws->ada, blk->scale_shift_table, ctx->temb, B, stride);
     const float *shift_msa = ws->ada, *scale_msa = ws->ada + D, *gate_msa = ws->ada + 2 * D;
     const float *shift_mlp = ws->ada + 3 * D, *scale_mlp = ws->ada + 4 * D;
     const float *gate_mlp = ws->ada + 5 * D;
 
-    be->rms_norm_mod(be, ws->norm, h, shift_msa, scale_msa, stride, B, S, D, cfg->norm_eps);
+    be->rms_norm_mod_op(be, ws->norm, h, shift_msa, scale_msa, stride, B, S, D, cfg->norm_eps);
     attention(be, cfg, &blk->attn1, ws->norm, S, ws->norm, S, NULL, ctx->rope_cos, ctx->rope_sin,
               B, ws);
-    be->add_gated(be, h, ws->proj, gate_msa, stride, B, S, D);
+    // The new h is also the cross-attention's queries: its operand comes out of the same pass.
+    be->add_gated(be, h, ws->proj, gate_msa, stride, B, S, D, ws->hidden);
 
     // Cross-attention: queries from h itself (no norm), keys/values from the projected prompt.
-    attention(be, cfg, &blk->attn2, h, S, ctx->caption, ctx->L, ctx->mask_bias, NULL, NULL, B, ws);
-    be->add_gated(be, h, ws->proj, NULL, 0, B, S, D);
+    const void *prompt = as_operand(be, ws->prompt, ctx->caption, (size_t)B * ctx->L * D);
+    attention(be, cfg, &blk->attn2, ws->hidden ? ws->hidden : h, S, prompt, ctx->L,
+              ctx->mask_bias, NULL, NULL, B, ws);
+    be->add_gated(be, h, ws->proj, NULL, 0, B, S, D, NULL);
 
-    be->rms_norm_mod(be, ws->norm, h, shift_mlp, scale_mlp, stride, B, S, D, cfg->norm_eps);
-    linear(be, ws->ff, ws->norm, &blk->ff_in, B * S);
-    be->gelu_tanh(be, ws->ff, (size_t)B * S * LTX_FF_MULT * D);
-    linear(be, ws->proj, ws->ff, &blk->ff_out, B * S);
-    be->add_gated(be, h, ws->proj, gate_mlp, stride, B, S, D);
+    be->rms_norm_mod_op(be, ws->norm, h, shift_mlp, scale_mlp, stride, B, S, D, cfg->norm_eps);
+    linear_op(be, ws->wide, ws->norm, &blk->ff_in, B * S);
+    const void *act = ws->wide;
+    if (ws->ff) {
+        be->gelu_tanh_op(be, ws->ff, ws->wide, ff);
+        act = ws->ff;
+    } else {
+        be->gelu_tanh(be, ws->wide, ff); // fp32 operands: in place
+    }
+    linear_op(be, ws->proj, act, &blk->ff_out, B * S);
+    be->add_gated(be, h, ws->proj, gate_mlp, stride, B, S, D, NULL);
 }
 
 void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_weights *w,
@@ -149,8 +175,8 @@ void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_wei
         be->add_table(be, ws->ada + i * B * D, w->scale_shift_table + i * D,
                       ctx->embedded_timestep, B, D);
     const float *shift = ws->ada, *scale = ws->ada + B * D;
-    be->layer_norm_mod(be, ws->norm, h, shift, scale, D, B, S, D, 1e-6f);
-    linear(be, out, ws->norm, &w->proj_out, B * S);
+    be->layer_norm_mod(be, ws->proj, h, shift, scale, D, B, S, D, 1e-6f);
+    linear(be, out, ws->proj, &w->proj_out, B * S);
 }
 
 void ltx_mask_bias(float *bias, const float *mask, int n) {

@@ -19,15 +19,22 @@ typedef struct {
     float *rope_cos, *rope_sin; // [S, D]
 } ltx_context;
 
-// Scratch of one block's forward, sized for the largest use.
+// Scratch of one block's forward, sized for the largest use. The void * buffers are operands
+// (backend.h: fp32, or bf16 under bf16 compute). Those marked "narrow only" exist only when
+// operands are narrower than fp32; otherwise the fp32 buffer they would copy is its own operand.
 typedef struct {
-    float *ada;       // [B, 6D]
-    float *norm;      // [B*S, D]
-    float *q, *k, *v; // [B*S, D] (cross-attention k, v: [B*L, D])
-    float *attn;      // [B*S, D]
-    float *proj;      // [B*S, D]
-    float *ff;        // [B*S, 4D]
-    float *time;      // [B, max(256, D)]: time-embedding scratch (input side)
+    float *ada;  // [B, 6D]
+    float *wide; // fp32 products before their consumer: q | k | v of an attention, or the
+                 // feed-forward hidden layer [B*S, 4D]; scratch of the input side
+    float *proj; // [B*S, D]: to_out or ff_out, before the residual add
+    float *time; // [B, max(256, D)]: time-embedding scratch (input side)
+    void *norm;  // [B*S, D]: modulated RMSNorm of h
+    void *q, *k; // [B*S, D] after norm and RoPE (cross-attention k: [B*L, D])
+    void *attn;  // [B*S, D]: attention output
+    void *v;      // narrow only: [max(B*S, B*L), D]
+    void *hidden; // narrow only: [B*S, D]: h, the cross-attention's queries
+    void *prompt; // narrow only: [B*L, D]: the projected prompt, its keys' and values' input
+    void *ff;     // narrow only: [B*S, 4D]: GELU of the feed-forward hidden layer
 } ltx_workspace;
 
 br_status ltx_context_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,

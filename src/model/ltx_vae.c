@@ -186,7 +186,7 @@ static void add_noise(vae_run *r, float *h, const float *gain, int C) {
         }
     r->be->upload(r->be, r->noise, r->noise_host, hw * C);
     for (int f = 0; f < r->F; f++)
-        r->be->add_gated(r->be, h + f * hw * C, r->noise, NULL, 0, 1, (int)hw, C);
+        r->be->add_gated(r->be, h + f * hw * C, r->noise, NULL, 0, 1, (int)hw, C, NULL);
 }
 
 // r->temb[E] = linear_2(SiLU(linear_1(sinusoid(t)))).
@@ -222,7 +222,7 @@ static void resnet(vae_run *r, const ltx_vae_resnet *res) {
                        r->vae->cfg.resnet_norm_eps);
         conv(r, r->x, r->a, &res->conv_shortcut);
     }
-    be->add_gated(be, r->x, r->b, NULL, 0, 1, rows, c_out);
+    be->add_gated(be, r->x, r->b, NULL, 0, 1, rows, c_out, NULL);
 }
 
 // LTXVideoUpsampler3d: conv to 8 C_out channels, depth-to-space x2 in t, h, w, first frame

@@ -21,7 +21,7 @@ echo "== ctest (CPU backend; test_backend_ops: every CUDA op against the CPU op)
 ctest --test-dir "$B" --output-on-failure 2>&1 | grep -E "Test +#|tests passed|FAIL" || true
 rc=0
 echo "== attention kernels against a double-precision reference, and their speed"
-nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels kernels/attention_f32.cu kernels/attention_bf16.cu \
+nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -DBR_ATTN_TUNE -Ikernels kernels/attention_f32.cu kernels/attention_bf16.cu \
     tests/attention_cuda_check.cu -o "$B/attention_cuda_check" && "$B/attention_cuda_check" | tail -14 || rc=1
 export BRIGADE=$PWD/$B/brigade TCOMPARE=$PWD/$B/tests/tcompare TCONVERT=$PWD/$B/tests/tconvert
 export TFRAMES=$PWD/$B/tests/tframes
