@@ -23,6 +23,9 @@ rc=0
 echo "== attention kernels against a double-precision reference, and their speed"
 nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -DBR_ATTN_TUNE -Ikernels kernels/attention_f32.cu kernels/attention_bf16.cu \
     tests/attention_cuda_check.cu -o "$B/attention_cuda_check" && "$B/attention_cuda_check" | tail -14 || rc=1
+echo "== fp32 attention: every configuration against the CPU, and their speed"
+nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels tests/attention_f32_tune.cu \
+    -o "$B/attention_f32_tune" && "$B/attention_f32_tune" | grep -E "FAIL|fastest|OK|cuda_attention_f32" || rc=1
 export BRIGADE=$PWD/$B/brigade TCOMPARE=$PWD/$B/tests/tcompare TCONVERT=$PWD/$B/tests/tconvert
 export TFRAMES=$PWD/$B/tests/tframes
 export MPIRUN=$(command -v mpirun) DATA=$PWD/tests/data FIXTURES=${FIXTURES:-$PWD/../shared/fixtures}
