@@ -49,26 +49,31 @@ __global__ void norm_kernel(T *y, const float *x, const float *shift, const floa
     }
 }
 
-// q or k: RMSNorm * w, then RoPE over adjacent channel pairs with the row's position r % S
-// (tables NULL: none). The same fp32 operations as cpu_rms_norm then cpu_rope.
+// q or k: RMSNorm * w, then RoPE over adjacent channel pairs with the row's position (tables
+// NULL: none). The same fp32 operations as cpu_rms_norm then cpu_rope. One block per position s
+// does the rows of every batch element there, so the tables' row (2 x D floats, as large as
+// the activations' row) is read from memory once and then from cache.
 template <typename T>
 __global__ void qk_norm_rope_kernel(T *y, const float *x, const float *w, const float *cos_t,
-                                    const float *sin_t, int S, int D, float eps) {
-    const size_t r = blockIdx.x;
-    const float *xr = x + r * D;
-    T *yr = y + r * D;
-    double ss = 0;
-    for (int i = threadIdx.x; i < D; i += THREADS) ss += (double)xr[i] * xr[i];
-    const float inv = 1.0f / sqrtf((float)(block_sum(ss) / D) + eps);
-    if (!cos_t) {
-        for (int i = threadIdx.x; i < D; i += THREADS) store(yr + i, xr[i] * inv * w[i]);
-        return;
-    }
-    const float *c = cos_t + (r % S) * D, *sn = sin_t + (r % S) * D;
-    for (int i = 2 * threadIdx.x; i + 1 < D; i += 2 * THREADS) {
-        const float a = xr[i] * inv * w[i], b = xr[i + 1] * inv * w[i + 1];
-        store(yr + i, a * c[i] - b * sn[i]);
-        store(yr + i + 1, b * c[i + 1] + a * sn[i + 1]);
+                                    const float *sin_t, int B, int S, int D, float eps) {
+    const size_t s = blockIdx.x;
+    const float *c = cos_t ? cos_t + s * D : NULL, *sn = sin_t ? sin_t + s * D : NULL;
+    for (int b = 0; b < B; b++) {
+        const size_t r = (size_t)b * S + s;
+        const float *xr = x + r * D;
+        T *yr = y + r * D;
+        double ss = 0;
+        for (int i = threadIdx.x; i < D; i += THREADS) ss += (double)xr[i] * xr[i];
+        const float inv = 1.0f / sqrtf((float)(block_sum(ss) / D) + eps);
+        if (!c) {
+            for (int i = threadIdx.x; i < D; i += THREADS) store(yr + i, xr[i] * inv * w[i]);
+            continue;
+        }
+        for (int i = 2 * threadIdx.x; i + 1 < D; i += 2 * THREADS) {
+            const float a = xr[i] * inv * w[i], b1 = xr[i + 1] * inv * w[i + 1];
+            store(yr + i, a * c[i] - b1 * sn[i]);
+            store(yr + i + 1, b1 * c[i + 1] + a * sn[i + 1]);
+        }
     }
 }
 
@@ -100,11 +105,11 @@ cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *
                               const float *cos_t, const float *sin_t, int B, int S, int D,
                               float eps, cudaStream_t s) {
     if (y_bf16)
-        qk_norm_rope_kernel<<<(unsigned)B * S, THREADS, 0, s>>>((uint16_t *)y, x, w, cos_t, sin_t,
-                                                               S, D, eps);
+        qk_norm_rope_kernel<<<(unsigned)S, THREADS, 0, s>>>((uint16_t *)y, x, w, cos_t, sin_t, B,
+                                                           S, D, eps);
     else
-        qk_norm_rope_kernel<<<(unsigned)B * S, THREADS, 0, s>>>((float *)y, x, w, cos_t, sin_t,
-                                                               S, D, eps);
+        qk_norm_rope_kernel<<<(unsigned)S, THREADS, 0, s>>>((float *)y, x, w, cos_t, sin_t, B, S,
+                                                           D, eps);
     return cudaGetLastError();
 }
 
