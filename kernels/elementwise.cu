@@ -13,12 +13,22 @@ __global__ void silu_kernel(float *x, size_t n) {
     GRID_STRIDE(i, n) x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
+static __device__ __forceinline__ float gelu_tanh(float v) {
+    const float k = 0.7978845608028654f; // sqrt(2 / pi)
+    return 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+}
+
 // y = GELU(x); y may be x (fp32, in place) or a bf16 operand.
 template <typename T> __global__ void gelu_tanh_kernel(T *y, const float *x, size_t n) {
-    const float k = 0.7978845608028654f; // sqrt(2 / pi)
-    GRID_STRIDE(i, n) {
-        float v = x[i];
-        store(y + i, 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v))));
+    GRID_STRIDE(i, n) store(y + i, gelu_tanh(x[i]));
+}
+
+// The same by float4 (n a multiple of 4, aligned buffers): the feed-forward's hidden layer,
+// 4 x B*S*D values, ran at half the memory bandwidth with one 4-byte load per thread.
+template <typename T> __global__ void gelu_tanh4_kernel(T *y, const float4 *x, size_t n4) {
+    GRID_STRIDE(i, n4) {
+        const float4 v = x[i];
+        store4(y + 4 * i, make_float4(gelu_tanh(v.x), gelu_tanh(v.y), gelu_tanh(v.z), gelu_tanh(v.w)));
     }
 }
 
@@ -79,7 +89,11 @@ cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s) {
 }
 
 cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaStream_t s) {
-    if (y_bf16) gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((uint16_t *)y, x, n);
+    const bool by4 = n % 4 == 0 && ((uintptr_t)x & 15) == 0 && ((uintptr_t)y & 15) == 0;
+    const float4 *x4 = (const float4 *)x;
+    if (by4 && y_bf16) gelu_tanh4_kernel<<<blocks_for(n / 4), THREADS, 0, s>>>((uint16_t *)y, x4, n / 4);
+    else if (by4) gelu_tanh4_kernel<<<blocks_for(n / 4), THREADS, 0, s>>>((float *)y, x4, n / 4);
+    else if (y_bf16) gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((uint16_t *)y, x, n);
     else gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((float *)y, x, n);
     return cudaGetLastError();
 }

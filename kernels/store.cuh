@@ -15,4 +15,14 @@ static __device__ __forceinline__ uint16_t f32_to_bf16_bits(float x) {
 static __device__ __forceinline__ void store(float *p, float v) { *p = v; }
 static __device__ __forceinline__ void store(uint16_t *p, float v) { *p = f32_to_bf16_bits(v); }
 
+// Four consecutive values at once (p 16-byte aligned for fp32, 8-byte for bf16).
+static __device__ __forceinline__ void store4(float *p, float4 v) {
+    *reinterpret_cast<float4 *>(p) = v;
+}
+static __device__ __forceinline__ void store4(uint16_t *p, float4 v) {
+    *reinterpret_cast<uint2 *>(p) =
+        make_uint2(f32_to_bf16_bits(v.x) | (uint32_t)f32_to_bf16_bits(v.y) << 16,
+                   f32_to_bf16_bits(v.z) | (uint32_t)f32_to_bf16_bits(v.w) << 16);
+}
+
 #endif

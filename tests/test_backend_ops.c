@@ -157,16 +157,27 @@ static void test_storage(br_storage storage) {
     br_backend_cuda_destroy(gpu);
 }
 
+// GELU on n values (a multiple of 4 takes the float4 kernels), in place and to an operand.
+static void test_gelu(size_t n, double store) {
+    pair x = make(n, 12), xo = make_operand(n, 0);
+    char what[64];
+    cpu->gelu_tanh_op(cpu, xo.cpu, x.cpu, n), gpu->gelu_tanh_op(gpu, xo.gpu, x.gpu, n);
+    snprintf(what, sizeof what, "gelu_tanh_op n %zu", n);
+    compare(what, xo, store);
+    cpu->gelu_tanh(cpu, x.cpu, n), gpu->gelu_tanh(gpu, x.gpu, n);
+    snprintf(what, sizeof what, "gelu_tanh n %zu", n);
+    compare(what, x, 1e-5);
+    drop(x), drop(xo);
+}
+
 static void test_elementwise(double store) {
+    test_gelu(10007, store);
+    test_gelu(3 * 4096, store);
     pair x = make(10007, 12), xo = make_operand(10007, 0);
     cpu->silu(cpu, x.cpu, x.n), gpu->silu(gpu, x.gpu, x.n);
     compare("silu", x, 1e-5);
     cpu->to_operand(cpu, xo.cpu, x.cpu, x.n), gpu->to_operand(gpu, xo.gpu, x.gpu, x.n);
     compare("to_operand", xo, store);
-    cpu->gelu_tanh_op(cpu, xo.cpu, x.cpu, x.n), gpu->gelu_tanh_op(gpu, xo.gpu, x.gpu, x.n);
-    compare("gelu_tanh_op", xo, store);
-    cpu->gelu_tanh(cpu, x.cpu, x.n), gpu->gelu_tanh(gpu, x.gpu, x.n);
-    compare("gelu_tanh", x, 1e-5);
     drop(x), drop(xo);
     pair t = make(3, 0), emb = make(3 * 256, 0);
     float ts[3] = {0.0f, 437.5f, 999.0f};
@@ -311,6 +322,7 @@ static void run_all(void) {
     test_qk_norm_rope(2, 5, 40, 1, store);
     test_qk_norm_rope(1, 300, 34, 1, store);
     test_qk_norm_rope(2, 9, 64, 0, store);
+    test_qk_norm_rope(3, 7, 34, 0, store); // D not a multiple of 4: the scalar paths
     test_attention(2, 72, 72, 2, 16, 1, 0, prod);
     test_attention(2, 200, 7, 3, 8, 1, 2, prod);
     test_attention(1, 130, 130, 5, 32, 4, 0, prod);
