@@ -57,19 +57,19 @@ static cudaError_t launch_cfg(float *out, const float *q, const float *k, const 
 
 // F32Cfg<dh, R rows, DS dims, KC keys per step, BK keys per tile, T threads, min blocks/SM>.
 static const Variant variants[] = {
-    VARIANT(128, 8, 8, 4, 16, 128, 1), // in use
+    VARIANT(128, 8, 8, 4, 16, 128, 1), // 4-key steps
     VARIANT(128, 8, 8, 4, 8, 128, 1),  // smaller tiles: 16 KiB, more __syncthreads
     VARIANT(128, 8, 8, 4, 16, 256, 1), // one block of 8 warps per SM
     VARIANT(128, 8, 8, 4, 16, 64, 1),  // 4 blocks of 2 warps
-    VARIANT(128, 8, 8, 8, 16, 128, 1), // 8-key steps: twice the independent shuffles per
-                                       // round, the rounds' latency per FMA halved; 253 regs
+    VARIANT(128, 8, 8, 8, 16, 128, 1), // in use: 8-key steps, twice the independent shuffles
+                                       // per round, the rounds' latency per FMA halved
     VARIANT(128, 4, 16, 8, 16, 128, 1), // 4 x 16 tiles: fewer shuffles, more loads
     VARIANT(128, 4, 16, 4, 16, 128, 1),
-    VARIANT(64, 8, 8, 4, 32, 128, 1), // in use
+    VARIANT(64, 8, 8, 4, 32, 128, 1), // 4-key steps
     VARIANT(64, 8, 8, 4, 16, 128, 1), // 16 KiB tiles
     VARIANT(64, 8, 8, 4, 32, 256, 1), // one block of 8 warps per SM
     VARIANT(64, 8, 8, 4, 32, 64, 1),  // 4 blocks of 2 warps
-    VARIANT(64, 8, 8, 8, 32, 128, 1), // 8-key steps
+    VARIANT(64, 8, 8, 8, 32, 128, 1), // in use: 8-key steps
     VARIANT(64, 4, 16, 8, 32, 128, 1), // 4 x 16 tiles
     VARIANT(64, 4, 8, 4, 32, 128, 2), // 4 x 8 tiles, fewer registers: more warps per SM
 };
