@@ -39,6 +39,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "attention_ref.h"
 #include "kernels_cuda.h"
 
 // attention_bf16.cu's tuning hook (C++ linkage, deliberately not in kernels_cuda.h).
@@ -47,14 +48,6 @@ cudaError_t attention_bf16_alt(int i, uint16_t *out, const uint16_t *q, const ui
                                const uint16_t *v, const float *bias, int B, int Sq, int Sk, int H,
                                cudaStream_t stream);
 
-#define CK(x)                                                                              \
-    do {                                                                                   \
-        cudaError_t e_ = (x);                                                              \
-        if (e_ != cudaSuccess) {                                                           \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-            exit(2);                                                                       \
-        }                                                                                  \
-    } while (0)
 
 static int failures = 0;
 static bool have_bf16 = true; // sm_80+; below, the bf16 kernels must answer NotSupported
@@ -105,11 +98,6 @@ static bool bf16_unsupported(const Kern &kn, const Dev &d, int dh) {
     return true;
 }
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static float urand() { // uniform in [-1, 1)
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / 8388608.0) - 1.0);
-}
 
 // fp32 -> bf16 bits, round to nearest even (as __float2bfloat16_rn; inputs here are finite).
 static uint16_t bf16_bits(float x) {
@@ -135,28 +123,6 @@ static uint16_t *upload_bf16(const std::vector<float> &x) {
     return p;
 }
 
-// Naive attention in double for query row i of (b, h); writes dh values.
-static void ref_row(double *o, const float *q, const float *k, const float *v, const float *bias,
-                    int Sq, int Sk, int H, int dh, int b, int h, int i) {
-    const size_t D = (size_t)H * dh;
-    std::vector<double> s(Sk);
-    const float *qi = q + ((size_t)b * Sq + i) * D + (size_t)h * dh;
-    double mx = -INFINITY;
-    for (int j = 0; j < Sk; j++) {
-        const float *kj = k + ((size_t)b * Sk + j) * D + (size_t)h * dh;
-        double acc = 0;
-        for (int d = 0; d < dh; d++) acc += (double)qi[d] * kj[d];
-        s[j] = acc / sqrt((double)dh) + (bias ? bias[(size_t)b * Sk + j] : 0.0);
-        mx = std::max(mx, s[j]);
-    }
-    double sum = 0;
-    for (int j = 0; j < Sk; j++) sum += (s[j] = exp(s[j] - mx));
-    for (int d = 0; d < dh; d++) o[d] = 0;
-    for (int j = 0; j < Sk; j++) {
-        const float *vj = v + ((size_t)b * Sk + j) * D + (size_t)h * dh;
-        for (int d = 0; d < dh; d++) o[d] += s[j] / sum * vj[d];
-    }
-}
 
 // Runs kn with the output poisoned first; host_out gets the output (bf16 widened to fp32).
 // Returns false (and reports) on a launch error.

@@ -25,15 +25,8 @@
 #include <vector>
 
 #include "attention_f32.cu"
+#include "attention_ref.h"
 
-#define CK(x)                                                                              \
-    do {                                                                                   \
-        cudaError_t e_ = (x);                                                              \
-        if (e_ != cudaSuccess) {                                                           \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-            exit(2);                                                                       \
-        }                                                                                  \
-    } while (0)
 
 typedef cudaError_t (*launch_fn)(float *, const float *, const float *, const float *,
                                  const float *, int, int, int, int, cudaStream_t);
@@ -83,33 +76,7 @@ static cudaError_t lib_launch(float *out, const float *q, const float *k, const 
 
 static int failures = 0;
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static float urand() { // uniform in [-1, 1)
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / 8388608.0) - 1.0);
-}
 
-// Attention in double for query row i of (b, h); writes dh values.
-static void ref_row(double *o, const float *q, const float *k, const float *v, const float *bias,
-                    int Sq, int Sk, int H, int dh, int b, int h, int i) {
-    const size_t D = (size_t)H * dh;
-    std::vector<double> s(Sk);
-    const float *qi = q + ((size_t)b * Sq + i) * D + (size_t)h * dh;
-    double mx = -INFINITY, sum = 0;
-    for (int j = 0; j < Sk; j++) {
-        const float *kj = k + ((size_t)b * Sk + j) * D + (size_t)h * dh;
-        double acc = 0;
-        for (int d = 0; d < dh; d++) acc += (double)qi[d] * kj[d];
-        s[j] = acc / sqrt((double)dh) + (bias ? bias[(size_t)b * Sk + j] : 0.0);
-        mx = std::max(mx, s[j]);
-    }
-    for (int j = 0; j < Sk; j++) sum += (s[j] = exp(s[j] - mx));
-    for (int d = 0; d < dh; d++) o[d] = 0;
-    for (int j = 0; j < Sk; j++) {
-        const float *vj = v + ((size_t)b * Sk + j) * D + (size_t)h * dh;
-        for (int d = 0; d < dh; d++) o[d] += s[j] / sum * vj[d];
-    }
-}
 
 static void report(const char *what, const char *name, double err, bool ok) {
     failures += !ok;
