@@ -17,6 +17,7 @@
 #include "check.h"
 #include "io/checkpoint.h"
 #include "io/dtype.h"
+#include "io/json_keys.h"
 #include "io/safetensors.h"
 
 static char tmp_dir[64];
@@ -652,6 +653,25 @@ static void remove_tree(const char *dir) {
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
 }
 
+// A config's _class_name: absent or null is accepted (as every key: null gives the default); any
+// other value must be the expected class, else one line names the file and the class.
+static void test_class_name(void) {
+    const char *ok[] = {"{}", "{\"_class_name\": null}", "{\"_class_name\": \"Model\"}"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *j = cJSON_Parse(ok[i]);
+        CHECK_OK(br_json_class(j, "m/config.json", "Model"));
+        cJSON_Delete(j);
+    }
+    const char *bad[] = {"{\"_class_name\": \"Other\"}", "{\"_class_name\": 5}",
+                         "{\"_class_name\": [\"Model\"]}"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *j = cJSON_Parse(bad[i]);
+        CHECK_FAILS(br_json_class(j, "m/config.json", "Model"), "m/config.json",
+                    "_class_name is not Model");
+        cJSON_Delete(j);
+    }
+}
+
 int main(int argc, char **argv) {
     strcpy(tmp_dir, "/tmp/test_io.XXXXXX");
     if (!mkdtemp(tmp_dir)) {
@@ -668,6 +688,7 @@ int main(int argc, char **argv) {
     test_bad_files();
     test_sharded();
     test_single_and_config();
+    test_class_name();
     if (argc > 1) test_fixtures(argv[1]);
     for (int i = 2; i < argc; i++) { // checkpoint folders with a "-bf16" copy beside them
         char p16[1024];

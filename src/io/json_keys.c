@@ -1,9 +1,18 @@
 // json_keys.c: see json_keys.h.
 #include "json_keys.h"
 
+#include <string.h>
+
 const cJSON *br_json_key(const cJSON *json, const char *key) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
     return item && !cJSON_IsNull(item) ? item : NULL;
+}
+
+br_status br_json_class(const cJSON *json, const char *path, const char *expected) {
+    const cJSON *cls = br_json_key(json, "_class_name");
+    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, expected)))
+        return br_fail(BR_EINPUT, "%s: _class_name is not %s", path, expected);
+    return BR_OK;
 }
 
 int br_json_int_in(const cJSON *v, int lo, int hi) {

@@ -10,6 +10,9 @@
 
 // The item of key, or NULL when it is absent or null.
 const cJSON *br_json_key(const cJSON *json, const char *key);
+// A config's "_class_name", when present (and not null), must be `expected`: a config of another
+// model fails here, naming the file, instead of later on a key that does not fit.
+br_status br_json_class(const cJSON *json, const char *path, const char *expected);
 // Whether v is an integer in lo..hi (the range is checked before any conversion to int, which
 // is undefined outside it: 1e30, inf).
 int br_json_int_in(const cJSON *v, int lo, int hi);

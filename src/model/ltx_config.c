@@ -33,9 +33,7 @@ static br_status want_bool(const cJSON *json, const char *path, const char *key,
 br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(json, "_class_name");
-    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "LTXVideoTransformer3DModel")))
-        return br_fail(BR_EINPUT, "%s: _class_name is not LTXVideoTransformer3DModel", path);
+    BR_TRY(br_json_class(json, path, "LTXVideoTransformer3DModel"));
     // Defaults are those of the reference's constructor.
     BR_TRY(br_json_int(json, path, "in_channels", 128, 1, MAX_WIDTH, &cfg->in_channels));
     BR_TRY(br_json_int(json, path, "out_channels", cfg->in_channels, 1, MAX_WIDTH, &cfg->out_channels));

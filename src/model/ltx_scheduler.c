@@ -12,9 +12,7 @@
 br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(json, "_class_name");
-    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "FlowMatchEulerDiscreteScheduler")))
-        return br_fail(BR_EINPUT, "%s: _class_name is not FlowMatchEulerDiscreteScheduler", path);
+    BR_TRY(br_json_class(json, path, "FlowMatchEulerDiscreteScheduler"));
     static const char *unsupported[] = {"use_karras_sigmas", "use_exponential_sigmas",
                                         "use_beta_sigmas", "invert_sigmas", "stochastic_sampling"};
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {

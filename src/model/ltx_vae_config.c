@@ -116,9 +116,7 @@ static br_status derive_block(ltx_vae_config *c, const char *path, int i, int *c
 br_status ltx_vae_config_parse(ltx_vae_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
-    const cJSON *cls = br_json_key(json, "_class_name");
-    if (cls && (!cJSON_IsString(cls) || strcmp(cls->valuestring, "AutoencoderKLLTXVideo")))
-        return br_fail(BR_EINPUT, "%s: _class_name is not AutoencoderKLLTXVideo", path);
+    BR_TRY(br_json_class(json, path, "AutoencoderKLLTXVideo"));
     BR_TRY(get_block_channels(json, path, cfg));
     BR_TRY(parse_keys(cfg, json, path));
     const int n = cfg->n_blocks;
