@@ -73,6 +73,7 @@ struct br_backend {
     void (*qk_norm_rope_op)(br_backend *be, void *y, const float *x, const float *w,
                             const float *cos_t, const float *sin_t, int B, int S, int D,
                             float eps);
+    // y may be x when operands are fp32 (GELU in place).
     void (*gelu_tanh_op)(br_backend *be, void *y, const float *x, size_t n);
     void (*attention)(br_backend *be, void *out, const void *q, const void *k, const void *v,
                       const float *bias, int B, int Sq, int Sk, int H, int dh);

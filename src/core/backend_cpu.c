@@ -43,20 +43,21 @@ static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const fl
                               const float *scale, int stride, int B, int S, int D, float eps) {
     cpu_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
 }
+// Operands are fp32 buffers here: the operand ops are the fp32 ops writing elsewhere.
+static void op_to_operand(br_backend *be, void *y, const float *x, size_t n) {
+    if (y != x) memcpy(y, x, n * sizeof(float));
+}
+
 static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
                          int B, int S, int D, void *h_op) {
     cpu_add_gated(h, x, gate, stride, B, S, D);
-    if (h_op && h_op != h) memcpy(h_op, h, (size_t)B * S * D * sizeof(float));
+    if (h_op) op_to_operand(be, h_op, h, (size_t)B * S * D);
 }
 static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
                          int n) {
     cpu_add_table(y, table, rows, B, n);
 }
 
-// Operands are fp32 buffers here: the operand ops are the fp32 ops writing elsewhere.
-static void op_to_operand(br_backend *be, void *y, const float *x, size_t n) {
-    if (y != x) memcpy(y, x, n * sizeof(float));
-}
 static void op_linear_op(br_backend *be, float *y, const void *x, const void *w, const float *b,
                          int rows, int n_in, int n_out) {
     cpu_linear(y, x, w, b, rows, n_in, n_out);

@@ -1,11 +1,11 @@
 // backend_cuda.c: the CUDA backend: device memory, cuBLAS for the matrix products, and the
 // kernels of kernels/*.cu behind the op table. One backend per rank, on the GPU its node-local
 // rank maps to, with one compute stream. Precision: BR_COMPUTE_FP32 stores and multiplies in fp32
-// (SGEMM, TF32 off: the Pascal path); BR_COMPUTE_BF16 stores matrices in bf16 and converts the
-// activations to bf16 for GemmEx with fp32 accumulation (tensor cores). A CUDA or cuBLAS failure
-// cannot be agreed on between ranks: it names the GPU and ends the job (br_fatal).
-// Under bf16 compute the operands (backend.h) are bf16: the ops that produce them round on store,
-// and the products go through cuBLASLt with the bias added in the product's epilogue.
+// (SGEMM, TF32 off: the Pascal path); BR_COMPUTE_BF16 stores matrices in bf16, and its operands
+// (backend.h) are bf16: the ops that produce them round on store, and the products go through
+// cuBLASLt with fp32 accumulation (tensor cores) and the bias added in the product's epilogue.
+// A CUDA or cuBLAS failure cannot be agreed on between ranks: it names the GPU and ends the job
+// (br_fatal).
 #define _POSIX_C_SOURCE 200809L // nanosleep
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -267,31 +267,33 @@ static void gemm_bf16(br_backend *be, float *y, const uint16_t *x, const void *w
     cublasLtMatmulDescDestroy(op);
 }
 
-static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *bias,
-                      int rows, int n_in, int n_out) {
-    cuda_state *s = state(be);
-    if (be->compute == BR_COMPUTE_FP32) {
-        sgemm(be, y, x, w, bias, rows, n_in, n_out);
-        return;
-    }
-    uint16_t *xb = scratch(be, (void **)&s->x_bf16, &s->x_bf16_cap,
-                           (size_t)rows * n_in * sizeof(uint16_t), "bf16 activations");
-    CUDA_OK(be, cuda_f32_to_bf16(xb, x, (size_t)rows * n_in, s->stream));
-    gemm_bf16(be, y, xb, w, bias, rows, n_in, n_out);
-}
-
-static void op_linear_op(br_backend *be, float *y, const void *x, const void *w,
-                         const float *bias, int rows, int n_in, int n_out) {
-    if (be->compute == BR_COMPUTE_FP32) sgemm(be, y, x, w, bias, rows, n_in, n_out);
-    else gemm_bf16(be, y, x, w, bias, rows, n_in, n_out);
-}
-
 static int bf16_operands(br_backend *be) { return be->compute == BR_COMPUTE_BF16; }
 
 static void op_to_operand(br_backend *be, void *y, const float *x, size_t n) {
     cudaStream_t st = state(be)->stream;
     if (bf16_operands(be)) CUDA_OK(be, cuda_f32_to_bf16(y, x, n, st));
     else if (y != x) CUDA_OK(be, cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, st));
+}
+
+static void op_linear_op(br_backend *be, float *y, const void *x, const void *w,
+                         const float *bias, int rows, int n_in, int n_out) {
+    if (bf16_operands(be)) gemm_bf16(be, y, x, w, bias, rows, n_in, n_out);
+    else sgemm(be, y, x, w, bias, rows, n_in, n_out);
+}
+
+// An fp32 x is the operand itself under fp32 compute, else converted into scratch first.
+static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *bias,
+                      int rows, int n_in, int n_out) {
+    cuda_state *s = state(be);
+    const void *operand = x;
+    if (bf16_operands(be)) {
+        const size_t n = (size_t)rows * n_in;
+        uint16_t *xb = scratch(be, (void **)&s->x_bf16, &s->x_bf16_cap, n * sizeof(uint16_t),
+                               "bf16 activations");
+        op_to_operand(be, xb, x, n);
+        operand = xb;
+    }
+    op_linear_op(be, y, operand, w, bias, rows, n_in, n_out);
 }
 
 static void op_silu(br_backend *be, float *x, size_t n) {

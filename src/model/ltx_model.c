@@ -156,13 +156,8 @@ void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *b
 
     be->rms_norm_mod_op(be, ws->norm, h, shift_mlp, scale_mlp, stride, B, S, D, cfg->norm_eps);
     linear_op(be, ws->wide, ws->norm, &blk->ff_in, B * S);
-    const void *act = ws->wide;
-    if (ws->ff) {
-        be->gelu_tanh_op(be, ws->ff, ws->wide, ff);
-        act = ws->ff;
-    } else {
-        be->gelu_tanh(be, ws->wide, ff); // fp32 operands: in place
-    }
+    void *act = ws->ff ? ws->ff : ws->wide; // fp32 operands: GELU in place
+    be->gelu_tanh_op(be, act, ws->wide, ff);
     linear_op(be, ws->proj, act, &blk->ff_out, B * S);
     be->add_gated(be, h, ws->proj, gate_mlp, stride, B, S, D, NULL);
 }
