@@ -57,7 +57,8 @@ class Block(torch.nn.Module):
         return h + self.ff2(F.gelu(self.ff1(n), approximate="tanh")) * g2[:, None]
 
 
-def run(size, dtype, a):
+def build(size, dtype, a):
+    """The model of one size on the GPU, random weights and inputs; returns its forward()."""
     layers, heads, hd = SIZES[size]
     dim = heads * hd
     dt = torch.bfloat16 if dtype == "bf16" else torch.float32
@@ -82,6 +83,11 @@ def run(size, dtype, a):
                 h = blk(h, prompt, temb, mask, cos, sin)
             return proj_out(F.layer_norm(h, (dim,), eps=1e-6))
 
+    return forward
+
+
+def run(size, dtype, a):
+    forward = build(size, dtype, a)
     forward()
     torch.cuda.synchronize()
     times = []
@@ -92,10 +98,11 @@ def run(size, dtype, a):
         times.append(time.perf_counter() - t0)
     times.sort()
     print(json.dumps({"baseline": "pytorch", "model": size, "dtype": dtype, "batch": a.batch,
-                      "tokens": s, "prompt_tokens": a.prompt, "seconds": times[len(times) // 2],
+                      "tokens": a.frames * a.height * a.width, "prompt_tokens": a.prompt,
+                      "seconds": times[len(times) // 2],
                       "peak_bytes": torch.cuda.max_memory_allocated(),
                       "device": torch.cuda.get_device_name()}), flush=True)
-    del blocks
+    del forward  # the weights and inputs go with it
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
 
