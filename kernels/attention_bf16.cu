@@ -6,6 +6,8 @@
 // NS-stage ring, one __syncthreads per tile), read by ldmatrix; Q is copied once per block the
 // same way and read from shared memory each tile, or held in registers (QREG) where they suffice.
 // The output goes through shared memory (Q's rows) for 16-byte stores.
+// Other head dims and unaligned operands go to the general kernel (attention_any.cu); the launcher
+// still asks for sm_80 for them (the bf16 backend's floor), cuda_attention_any_bf16 alone does not.
 // H100, B=2 Sq=Sk=6144 H=32 (`attn_check alts`, 2026-11-23): 312 TFLOP/s at dh 64, 353 at dh
 // 128 (on fp32 operands, before: 249 / 256); PyTorch 2.11 SDPA on bf16 there: FlashAttention-2
 // 303 / 357, cuDNN 460 / 628 (both with Hopper-only wgmma).
@@ -433,20 +435,15 @@ static cudaError_t device_smem(int *smem_per_sm) {
     return cudaDeviceGetAttribute(smem_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev);
 }
 
-// attn_check_args looks at the addresses only (16-byte alignment), whatever their type.
-static cudaError_t check_args(const uint16_t *out, const uint16_t *q, const uint16_t *k,
-                              const uint16_t *v, int B, int Sq, int Sk, int H) {
-    return attn_check_args((const float *)out, (const float *)q, (const float *)k,
-                           (const float *)v, B, Sq, Sk, H);
-}
-
 extern "C" cudaError_t cuda_attention_bf16(uint16_t *out, const uint16_t *q, const uint16_t *k,
                                            const uint16_t *v, const float *bias, int B, int Sq,
                                            int Sk, int H, int dh, cudaStream_t stream) {
-    cudaError_t e = check_args(out, q, k, v, B, Sq, Sk, H);
-    if (e != cudaSuccess) return e;
+    if (!attn_shape_ok(B, Sq, Sk, H, dh)) return cudaErrorInvalidValue;
     int smem;
-    if ((e = device_smem(&smem)) != cudaSuccess) return e;
+    cudaError_t e = device_smem(&smem);
+    if (e != cudaSuccess) return e;
+    if (!attn_fast(dh, out, q, k, v)) // other dims, unaligned operands: attention_any.cu
+        return cuda_attention_any_bf16(out, q, k, v, bias, B, Sq, Sk, H, dh, stream);
     switch (dh) {
     case 8: return launch_tc<TC_DH8>(out, q, k, v, bias, B, Sq, Sk, H, stream);
     case 16: return launch_tc<TC_DH16>(out, q, k, v, bias, B, Sq, Sk, H, stream);
@@ -467,6 +464,12 @@ extern "C" cudaError_t cuda_attention_bf16(uint16_t *out, const uint16_t *q, con
 // there only (not in kernels_cuda.h). All alternatives are spill-free for sm_90 (ptxas -v); each
 // is named by its template arguments.
 #define TC_ALT(...) {#__VA_ARGS__, launch_tc<__VA_ARGS__>}
+// attn_check_args looks at the addresses only (16-byte alignment), whatever their type.
+static cudaError_t check_args(const uint16_t *out, const uint16_t *q, const uint16_t *k,
+                              const uint16_t *v, int B, int Sq, int Sk, int H) {
+    return attn_check_args((const float *)out, (const float *)q, (const float *)k,
+                           (const float *)v, B, Sq, Sk, H);
+}
 static const struct {
     const char *name; // "DH, NW, MT, KN, NS, QREG"
     cudaError_t (*fn)(uint16_t *, const uint16_t *, const uint16_t *, const uint16_t *,

@@ -56,7 +56,8 @@
 // still without spills), so 2 blocks of 128 threads (8 warps) per SM on an H100 and on a P40
 // alike (64K registers each). The latency of the shuffle rounds and the softmax is
 // covered by the other warp of the scheduler and by the FMAs around it.
-// tests/attention_f32_tune.cu times other configurations (F32Cfg) in one GPU run.
+// tests/attention_f32_tune.cu times other configurations (F32Cfg) in one GPU run. Other head dims
+// and unaligned operands go to the general kernel (attention_any.cu).
 #include <math.h>
 
 #include "attention_common.cuh"
@@ -346,14 +347,15 @@ typedef F32Cfg<128, 8, 8, 8, 16, 128> F32Dh128;
 extern "C" cudaError_t cuda_attention_f32(float *out, const float *q, const float *k,
                                           const float *v, const float *bias, int B, int Sq,
                                           int Sk, int H, int dh, cudaStream_t stream) {
-    cudaError_t e = attn_check_args(out, q, k, v, B, Sq, Sk, H);
-    if (e != cudaSuccess) return e;
-    switch (dh) {
-    case 8: return launch_f32<F32Dh8>(out, q, k, v, bias, B, Sq, Sk, H, stream);
-    case 16: return launch_f32<F32Dh16>(out, q, k, v, bias, B, Sq, Sk, H, stream);
-    case 32: return launch_f32<F32Dh32>(out, q, k, v, bias, B, Sq, Sk, H, stream);
-    case 64: return launch_f32<F32Dh64>(out, q, k, v, bias, B, Sq, Sk, H, stream);
-    case 128: return launch_f32<F32Dh128>(out, q, k, v, bias, B, Sq, Sk, H, stream);
-    default: return cudaErrorInvalidValue;
+    if (!attn_shape_ok(B, Sq, Sk, H, dh)) return cudaErrorInvalidValue;
+    if (attn_fast(dh, out, q, k, v)) {
+        switch (dh) {
+        case 8: return launch_f32<F32Dh8>(out, q, k, v, bias, B, Sq, Sk, H, stream);
+        case 16: return launch_f32<F32Dh16>(out, q, k, v, bias, B, Sq, Sk, H, stream);
+        case 32: return launch_f32<F32Dh32>(out, q, k, v, bias, B, Sq, Sk, H, stream);
+        case 64: return launch_f32<F32Dh64>(out, q, k, v, bias, B, Sq, Sk, H, stream);
+        case 128: return launch_f32<F32Dh128>(out, q, k, v, bias, B, Sq, Sk, H, stream);
+        }
     }
+    return cuda_attention_any_f32(out, q, k, v, bias, B, Sq, Sk, H, dh, stream); // attention_any.cu
 }

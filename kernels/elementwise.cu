@@ -69,13 +69,13 @@ __global__ void widen_16_kernel(float *dst, const uint16_t *src, size_t n, int f
 
 // Sinusoid of the timestep with the CPU twin's rounding: fp32 frequency and argument, cos and
 // sin of that fp32 argument evaluated in double (a [B, 256] tensor: the cost is nothing).
-__global__ void timestep_kernel(float *emb, const float *t, int B, int channels) {
+__global__ void timestep_kernel(float *emb, const float *t, int B, int channels, float scale) {
     int half = channels / 2;
     GRID_STRIDE(idx, (size_t)B * half) {
         int b = (int)(idx / half), i = (int)(idx % half);
         const float neg_log_period = (float)-9.210340371976184; // -ln(10000)
         float exponent = neg_log_period * (float)i / (float)half;
-        float arg = t[b] * expf(exponent);
+        float arg = t[b] * expf(exponent) * scale;
         emb[(size_t)b * channels + i] = (float)cos((double)arg);
         emb[(size_t)b * channels + half + i] = (float)sin((double)arg);
     }
@@ -128,8 +128,9 @@ cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStre
 }
 
 cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
-                                    cudaStream_t s) {
-    timestep_kernel<<<blocks_for((size_t)B * channels / 2), THREADS, 0, s>>>(emb, t, B, channels);
+                                    float scale, cudaStream_t s) {
+    timestep_kernel<<<blocks_for((size_t)B * channels / 2), THREADS, 0, s>>>(emb, t, B, channels,
+                                                                             scale);
     return cudaGetLastError();
 }
 

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "qk_shape.h"
+
 // y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T + bias[n_out] (bias may be NULL).
 void cpu_linear(float *y, const float *x, const float *w, const float *bias, int rows, int n_in,
                 int n_out);
@@ -14,25 +16,27 @@ void cpu_linear(float *y, const float *x, const float *w, const float *bias, int
 void cpu_silu(float *x, size_t n);      // x * sigmoid(x), in place
 void cpu_gelu_tanh(float *x, size_t n); // GELU, tanh approximation, in place
 
-// emb[B, channels]: [cos(t*f_i), sin(t*f_i)], f_i = exp(-ln(10000) * i / (channels/2)).
-void cpu_timestep_embedding(float *emb, const float *t, int B, int channels);
+// emb[B, channels]: [cos(t*f_i*scale), sin(t*f_i*scale)], f_i = exp(-ln(10000) * i / (channels/2)).
+void cpu_timestep_embedding(float *emb, const float *t, int B, int channels, float scale);
 
 // y = RMSNorm(x) * (1 + scale_b) + shift_b over rows of D; row r belongs to batch r / S.
 void cpu_rms_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                       int mod_stride, int B, int S, int D, float eps);
 // x = x / rms(x) * w over rows of D, in place (w may be NULL: no weight).
 void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps);
-// q or k before attention: y = rope(RMSNorm(x) * w), i.e. cpu_rms_norm then cpu_rope (no rope
-// when cos_t is NULL); y may be x.
+// q or k before attention: y = rope(RMSNorm(x) * w) in the layout of shape (qk_shape.h), i.e.
+// cpu_rms_norm over groups then cpu_rope (no rope when cos_t is NULL); y may be x when it has
+// x's layout.
 void cpu_qk_norm_rope(float *y, const float *x, const float *w, const float *cos_t,
-                      const float *sin_t, int B, int S, int D, float eps);
+                      const float *sin_t, const br_qk_shape *shape);
 // y = LayerNorm(x) (no affine) * (1 + scale_b) + shift_b.
 void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
                         int mod_stride, int B, int S, int D, float eps);
 
 // x[B*S, D] = x * cos + rot(x) * sin with rot(x)[2i] = -x[2i+1], rot(x)[2i+1] = x[2i];
-// cos, sin: [S, D], shared by the batch.
-void cpu_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D);
+// cos, sin: [S, W], shared by the batch; channel c uses column c % W (W = D: one rotation per
+// channel; W = the head dim: the same rotation for every head).
+void cpu_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D, int W);
 
 // out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch and head, where q is
 // [B, Sq, H*dh], k and v [B, Sk, H*dh] (heads interleaved in the channel axis), and bias[B, Sk]

@@ -8,22 +8,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qk_shape.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 // out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch element and head (the twin of
-// cpu_attention): q [B, Sq, H*dh], k and v [B, Sk, H*dh], bias [B, Sk] (fp32) or NULL. dh must be
-// 8, 16, 32, 64 or 128 and out, q, k, v 16-byte aligned (cudaErrorInvalidValue otherwise).
-// _f32: fused fp32 kernel, runs on sm_60 and newer. _bf16: q, k, v and out are bf16 (the bit
-// patterns, as the bf16 backend keeps its operands), tensor-core products with fp32 accumulation
-// and softmax (about 1e-2 relative error); needs sm_80 or newer (cudaErrorNotSupported otherwise).
+// cpu_attention): q [B, Sq, H*dh], k and v [B, Sk, H*dh], bias [B, Sk] (fp32) or NULL. A mask
+// is a finite negative number of moderate size, -10000: the bf16 kernels fuse the exponent as
+// fma(x, log2 e, -max), whose rounding at |x| ~ 1e30 exceeds the exponent's range (inf, then
+// NaN), while -10000 gives a masked key a weight of exactly 0 for any score spread under ~9900. Any dh in 1 .. cuda_attention_max_head_dim()
+// (512), B and H <= 65535 (cudaErrorInvalidValue otherwise). dh 8, 16, 32, 64 and 128 with out,
+// q, k, v 16-byte aligned take the fast kernels below; any other dh, or an unaligned operand, the
+// general kernel (cuda_attention_any_*: fp32 on CUDA cores, several times slower).
+// _f32: fp32 operands, fused fp32 kernels, sm_60 and newer. _bf16: q, k, v and out are bf16 (the
+// bit patterns, as the bf16 backend keeps its operands); its fast kernels run tensor-core
+// products with fp32 accumulation and softmax (about 1e-2 relative error); it needs sm_80 or
+// newer for every dh (cudaErrorNotSupported otherwise), as the bf16 backend does.
 cudaError_t cuda_attention_f32(float *out, const float *q, const float *k, const float *v,
                                const float *bias, int B, int Sq, int Sk, int H, int dh,
                                cudaStream_t stream);
 cudaError_t cuda_attention_bf16(uint16_t *out, const uint16_t *q, const uint16_t *k,
                                 const uint16_t *v, const float *bias, int B, int Sq, int Sk, int H,
                                 int dh, cudaStream_t stream);
+// The general kernel alone (kernels/attention_any.cu): the same arguments and limits, operands
+// aligned to their element only, fp32 arithmetic for both operand types (bf16 widened exactly,
+// the output rounded to nearest even), sm_60 and newer (_bf16 included).
+cudaError_t cuda_attention_any_f32(float *out, const float *q, const float *k, const float *v,
+                                   const float *bias, int B, int Sq, int Sk, int H, int dh,
+                                   cudaStream_t stream);
+cudaError_t cuda_attention_any_bf16(uint16_t *out, const uint16_t *q, const uint16_t *k,
+                                    const uint16_t *v, const float *bias, int B, int Sq, int Sk,
+                                    int H, int dh, cudaStream_t stream);
+// The widest head the launchers above take (512), for refusing a model before loading it.
+int cuda_attention_max_head_dim(void);
 
 // Element-wise ops, norms and RoPE: the twins of kernels/*.c, same arguments plus the stream.
 // An output y with a flag y_bf16 is fp32, or bf16 bits (round to nearest even) when the flag is
@@ -32,17 +51,22 @@ cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s);
 // y = GELU(x): y == x in place (fp32), or a bf16 operand.
 cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaStream_t s);
 cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
-                                    cudaStream_t s);
+                                    float scale, cudaStream_t s);
 cudaError_t cuda_rms_norm_mod(void *y, int y_bf16, const float *x, const float *shift,
                               const float *scale, int mod_stride, int B, int S, int D, float eps,
                               cudaStream_t s);
 cudaError_t cuda_rms_norm(float *x, const float *w, int rows, int D, float eps, cudaStream_t s);
-// cpu_qk_norm_rope's twin (x and y distinct).
+// cpu_qk_norm_rope's twin in the layout of *shape (qk_shape.h, read on the host): RMSNorm over
+// groups of shape->group channels with w[group] (not NULL), then RoPE with the tables cos_t,
+// sin_t [S, table_width] unless both are NULL; x and y distinct. cudaErrorInvalidValue unless
+// group divides D, table_width is even and divides D (checked with tables only), 0 <= y_offset,
+// y_offset + S <= y_rows and B <= 65535.
 cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *w,
-                              const float *cos_t, const float *sin_t, int B, int S, int D,
-                              float eps, cudaStream_t s);
-cudaError_t cuda_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,
-                                int mod_stride, int B, int S, int D, float eps, cudaStream_t s);
+                              const float *cos_t, const float *sin_t, const br_qk_shape *shape,
+                              cudaStream_t s);
+cudaError_t cuda_layer_norm_mod(void *y, int y_bf16, const float *x, const float *shift,
+                                const float *scale, int mod_stride, int B, int S, int D, float eps,
+                                cudaStream_t s);
 // h_bf16 (may be NULL) also receives the new h as bf16.
 cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
                            int S, int D, uint16_t *h_bf16, cudaStream_t s);

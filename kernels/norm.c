@@ -1,6 +1,7 @@
-// norm.c: the normalisations of an LTX block, fused with their AdaLN modulation where the model
-// applies one: RMSNorm (no weight) * (1 + scale) + shift before self-attention and feed-forward,
-// RMSNorm with weight over the whole q and k, LayerNorm (no affine) before proj_out.
+// norm.c: the normalisations of the transformer blocks, fused with their AdaLN modulation where
+// the model applies one: RMSNorm (no weight) or LayerNorm (no affine) * (1 + scale) + shift
+// before attention and feed-forward, RMSNorm with weight over q and k (whole rows or per head),
+// LayerNorm (no affine) before proj_out.
 // Sums are accumulated in double: the reference reduces in fp32 with pairwise sums, and a double
 // accumulator stays closer to the exact value than either.
 #include <math.h>
@@ -49,10 +50,16 @@ void cpu_rms_norm(float *x, const float *w, int rows, int D, float eps) {
 }
 
 void cpu_qk_norm_rope(float *y, const float *x, const float *w, const float *cos_t,
-                      const float *sin_t, int B, int S, int D, float eps) {
-    if (y != x) memcpy(y, x, (size_t)B * S * D * sizeof(float));
-    cpu_rms_norm(y, w, B * S, D, eps);
-    if (cos_t) cpu_rope(y, cos_t, sin_t, B, S, D);
+                      const float *sin_t, const br_qk_shape *sh) {
+    const size_t row_floats = (size_t)sh->S * sh->D;
+    for (int b = 0; b < sh->B; b++) {
+        float *yb = y + ((size_t)b * sh->y_rows + sh->y_offset) * sh->D;
+        const float *xb = x + (size_t)b * row_floats;
+        if (yb != xb) memcpy(yb, xb, row_floats * sizeof(float));
+        // Groups of `group` channels are rows of their own: w has `group` weights.
+        cpu_rms_norm(yb, w, sh->S * (sh->D / sh->group), sh->group, sh->eps);
+        if (cos_t) cpu_rope(yb, cos_t, sin_t, 1, sh->S, sh->D, sh->table_width);
+    }
 }
 
 void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const float *scale,

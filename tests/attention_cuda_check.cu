@@ -1,35 +1,45 @@
-// attention_cuda_check.cu: standalone check of kernels/attention_f32.cu and attention_bf16.cu on a GPU (not part of the CMake
-// build; it needs a device). Build and run from the repository root:
+// attention_cuda_check.cu: standalone check of the attention launchers of kernels/attention_f32.cu,
+// attention_bf16.cu and attention_any.cu on a GPU (not part of the CMake build; it needs a
+// device). Build and run from the repository root:
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -DBR_ATTN_TUNE -Ikernels \
-//       kernels/attention_f32.cu kernels/attention_bf16.cu tests/attention_cuda_check.cu -o /tmp/attn_check
+//       kernels/attention_f32.cu kernels/attention_any.cu kernels/attention_bf16.cu \
+//       tests/attention_cuda_check.cu -o /tmp/attn_check
 //   /tmp/attn_check          (the launchers' kernels)
 //   /tmp/attn_check alts     (also every alternative bf16 configuration of attention_bf16.cu's
 //                             tuning table: checked on the shapes of its dh and timed at the
 //                             large shapes, fastest listed last)
-// (sm_80+ for both variants; on older cards, built for them, the bf16 one must answer
-// cudaErrorNotSupported, which is checked instead.)
+// (sm_80+ for cuda_attention_bf16; on older cards, built for them, it must answer
+// cudaErrorNotSupported, which is checked instead; the general kernel runs everywhere.)
 //
-// For each shape: random fp32 inputs for the f32 kernel, the same rounded to bf16 (to nearest
-// even, on the host) for the bf16 kernel, both against a naive double-precision attention on the
+// The kernels under test: cuda_attention_f32 and cuda_attention_bf16 (fast kernels at dh 8, 16,
+// 32, 64, 128 on aligned operands, else the general kernel), and at the fast dims also the
+// general kernel forced (cuda_attention_any_f32/_bf16, "f32any", "bf16any"). The general kernel
+// is checked at dh 1 .. 512 (every count of dims per lane, 1 .. 16), with Sq != Sk, odd sizes,
+// B = 2, a bias masking random keys and the first 40 keys of a batch element (-1e30: the online
+// softmax starts on a masked block), and on the fast dims with operands 4 bytes off alignment.
+//
+// For each shape: random fp32 inputs for the f32 kernels, the same rounded to bf16 (to nearest
+// even, on the host) for the bf16 kernels, all against a naive double-precision attention on the
 // CPU; error = max |out - ref| / max |ref|. Tolerances:
-//  - f32 1e-5: the kernel differs from the reference only by fp32 rounding (dot products of <= 128
-//    terms, exp2f at 2 ulp, sums of Sk terms), i.e. a few 1e-7 relative, with margin.
+//  - f32 1e-5: the kernels differ from the reference only by fp32 rounding (dot products of
+//    <= 512 terms, exp2f at 2 ulp, sums of Sk terms), i.e. a few 1e-7 relative, with margin.
 //  - bf16 2e-2: the kernel's inputs are bf16, so its reference is computed from the same
 //    bf16-rounded q, k, v (what the kernel is asked to compute). What remains is the rounding of
-//    the probabilities to bf16 (8-bit mantissa, relative rounding up to 2^-9 = 2e-3 per value),
-//    the fp32 accumulation and the output's rounding to bf16 (2^-9 relative): a few 1e-3 of
-//    max |ref| (seen: ~3e-3), while anything systematically wrong (a missed tile, a wrong
-//    fragment) gives errors of order 1. The error against the exact reference (from the fp32
-//    inputs) is printed too, and held to 2e-2 where q, k are not scaled up: rounding q and k
-//    moves a score q.k/sqrt(dh) by about 2e-3 |score| (absolute), i.e. the softmax weights by
-//    that much relative, so with q, k x8 the scores reach ~30 and even exact attention over the
-//    rounded inputs is ~6e-2 off (seen).
+//    the probabilities to bf16 (8-bit mantissa, relative rounding up to 2^-9 = 2e-3 per value;
+//    the general kernel keeps them fp32), the fp32 accumulation and the output's rounding to
+//    bf16 (2^-9 relative): a few 1e-3 of max |ref| (seen: ~3e-3), while anything systematically
+//    wrong (a missed tile, a wrong fragment) gives errors of order 1. The error against the
+//    exact reference (from the fp32 inputs) is printed too, and held to 2e-2 where q, k are not
+//    scaled up: rounding q and k moves a score q.k/sqrt(dh) by about 2e-3 |score| (absolute),
+//    i.e. the softmax weights by that much relative, so with q, k x8 the scores reach ~30 and
+//    even exact attention over the rounded inputs is ~6e-2 off (seen).
 // Also: any NaN/Inf fails; the output buffer is filled with NaN (0xFF bytes) before every run, so
-// an element left unwritten fails; each kernel must give the same bits on two runs. Then the
-// large shape B=2, Sq=Sk=6144, H=32 (dh 64, and 128) is timed (3 warm-ups, median of 20 runs;
-// TFLOP/s with 4*B*H*Sq*Sk*dh FLOPs), spot-checked against the CPU on a few rows, and bf16 is
-// compared with f32 on the whole output.
-// Exits non-zero on any failure.
+// an element left unwritten fails; each kernel must give the same bits on two runs; head dims
+// outside 1 .. 512 and bad B, H, Sq, Sk must be refused. Then the large shape B=2, Sq=Sk=6144,
+// H=32 is timed (3 warm-ups, median of 20 runs; TFLOP/s with 4*B*H*Sq*Sk*dh FLOPs): the fast
+// kernels at dh 64 and 128, the general kernel at dh 96 and at 128 (forced), for information;
+// each is spot-checked against the CPU on a few rows, and bf16 compared with f32 on the whole
+// output. Exits non-zero on any failure.
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,35 +63,52 @@ static int failures = 0;
 static bool have_bf16 = true; // sm_80+; below, the bf16 kernels must answer NotSupported
 static bool alts = false;     // also check and time the alternative bf16 configurations
 
-// A kernel under test: cuda_attention_f32, cuda_attention_bf16 (alt < 0) or alternative `alt`.
+// A kernel under test: cuda_attention_f32, cuda_attention_bf16 (alt < 0, !any), alternative
+// `alt`, or the general kernel forced (any: cuda_attention_any_f32/_bf16).
 struct Kern {
     char name[16];
     bool bf16;
     int alt;
+    bool any;
 };
 
-// Device buffers: fp32 inputs (f32 kernel), their bf16 roundings (bf16 kernels), the output
-// (room for fp32).
+// Device buffers: fp32 inputs (f32 kernels), their bf16 roundings (bf16 kernels), the output
+// (room for fp32). q, k, v and out (of both types) lie `off` bytes past a cudaMalloc'd base.
 struct Dev {
     float *q, *k, *v, *bias;
     uint16_t *qb, *kb, *vb;
     void *out;
+    size_t off;
 };
 
 static cudaError_t launch(const Kern &kn, const Dev &d, int B, int Sq, int Sk, int H, int dh) {
-    if (!kn.bf16)
+    if (!kn.bf16) {
+        if (kn.any)
+            return cuda_attention_any_f32((float *)d.out, d.q, d.k, d.v, d.bias, B, Sq, Sk, H, dh,
+                                          0);
         return cuda_attention_f32((float *)d.out, d.q, d.k, d.v, d.bias, B, Sq, Sk, H, dh, 0);
+    }
     uint16_t *o = (uint16_t *)d.out;
+    if (kn.any) return cuda_attention_any_bf16(o, d.qb, d.kb, d.vb, d.bias, B, Sq, Sk, H, dh, 0);
     if (kn.alt < 0) return cuda_attention_bf16(o, d.qb, d.kb, d.vb, d.bias, B, Sq, Sk, H, dh, 0);
     return attention_bf16_alt(kn.alt, o, d.qb, d.kb, d.vb, d.bias, B, Sq, Sk, H, 0);
 }
 
-// The kernels to check at head dim dh: f32, bf16 and, with `alts`, the alternatives of that dh.
-static std::vector<Kern> kernels(int dh) {
-    std::vector<Kern> ks = {{"f32", false, -1}, {"bf16", true, -1}};
+static const Kern KF32 = {"f32", false, -1, false}, KBF16 = {"bf16", true, -1, false};
+static const Kern KF32ANY = {"f32any", false, -1, true}, KBF16ANY = {"bf16any", true, -1, true};
+
+static bool fast_dh(int dh) { return dh == 8 || dh == 16 || dh == 32 || dh == 64 || dh == 128; }
+
+// The kernels to check at head dim dh: f32, bf16; where those take the fast kernels (a fast dh,
+// aligned operands), also the general kernel forced (with any) and, with `alts`, the
+// alternatives of dh.
+static std::vector<Kern> kernels(int dh, bool aligned = true, bool any = true) {
+    std::vector<Kern> ks = {KF32, KBF16};
+    if (!fast_dh(dh) || !aligned) return ks;
+    if (any) ks.push_back(KF32ANY), ks.push_back(KBF16ANY);
     for (int i = 0; alts && attention_bf16_alt_name(i); i++)
         if (atoi(attention_bf16_alt_name(i)) == dh) {
-            Kern kn = {"", true, i};
+            Kern kn = {"", true, i, false};
             snprintf(kn.name, sizeof kn.name, "alt%d", i);
             ks.push_back(kn);
         }
@@ -90,7 +117,7 @@ static std::vector<Kern> kernels(int dh) {
 
 // Below sm_80: checks that a bf16 kernel refuses cleanly; returns true when it did the check.
 static bool bf16_unsupported(const Kern &kn, const Dev &d, int dh) {
-    if (!kn.bf16 || have_bf16) return false;
+    if (!kn.bf16 || kn.any || have_bf16) return false;
     cudaError_t e = launch(kn, d, 1, 1, 1, 1, dh);
     bool ok = e == cudaErrorNotSupported;
     failures += !ok;
@@ -113,16 +140,25 @@ static float bf16_float(uint16_t b) {
 }
 static float bf16_round(float x) { return bf16_float(bf16_bits(x)); }
 
-// Uploads the bf16 bits of x (already bf16-exact or not: rounded here) to a new device buffer.
-static uint16_t *upload_bf16(const std::vector<float> &x) {
+// A device buffer of n bytes that starts `off` bytes past a cudaMalloc'd base (free_at undoes).
+static void *alloc_at(size_t n, size_t off) {
+    char *p;
+    CK(cudaMalloc(&p, n + 16));
+    return p + off;
+}
+static void free_at(void *p, size_t off) {
+    if (p) cudaFree((char *)p - off);
+}
+
+// Uploads the bf16 bits of x (already bf16-exact or not: rounded here) to a new device buffer,
+// `off` bytes past its base.
+static uint16_t *upload_bf16(const std::vector<float> &x, size_t off = 0) {
     std::vector<uint16_t> bits(x.size());
     for (size_t i = 0; i < x.size(); i++) bits[i] = bf16_bits(x[i]);
-    uint16_t *p;
-    CK(cudaMalloc(&p, bits.size() * 2));
+    uint16_t *p = (uint16_t *)alloc_at(bits.size() * 2, off);
     CK(cudaMemcpy(p, bits.data(), bits.size() * 2, cudaMemcpyHostToDevice));
     return p;
 }
-
 
 // Runs kn with the output poisoned first; host_out gets the output (bf16 widened to fp32).
 // Returns false (and reports) on a launch error.
@@ -164,15 +200,17 @@ static void report(const char *name, const char *variant, double err, double tol
 }
 
 static void free_dev(Dev &d) {
-    cudaFree(d.q), cudaFree(d.k), cudaFree(d.v), cudaFree(d.bias);
-    cudaFree(d.qb), cudaFree(d.kb), cudaFree(d.vb), cudaFree(d.out);
+    free_at(d.q, d.off), free_at(d.k, d.off), free_at(d.v, d.off), cudaFree(d.bias);
+    free_at(d.qb, d.off), free_at(d.kb, d.off), free_at(d.vb, d.off), free_at(d.out, d.off);
 }
 
 struct Case {
     const char *name;
     int B, Sq, Sk, H, dh;
     float qk_mag; // q and k scaled by this
-    int mask;     // 0 none, 1 last 2 keys of batch 0 at -10000, 2 random 20% of keys at -10000
+    int mask;     // 0 none, 1 last 2 keys of batch 0 at -10000, 2 random 20% of keys at -10000,
+                  // 3: as 2, and the first 40 keys of the last batch element at -1e30
+    size_t off;   // q, k, v, out this many bytes off 16-byte alignment
 };
 
 static void run_case(const Case &c) {
@@ -183,18 +221,18 @@ static void run_case(const Case &c) {
     for (auto &x : v) x = urand();
     for (int b = 0; b < c.B; b++)
         for (int j = 0; j < c.Sk; j++) {
-            bool m = c.mask == 1 ? (b == 0 && j >= c.Sk - 2) : c.mask == 2 ? urand() < -0.6f : false;
+            bool m = c.mask == 1 ? (b == 0 && j >= c.Sk - 2) : c.mask >= 2 ? urand() < -0.6f : false;
             bias[(size_t)b * c.Sk + j] = m ? -10000.f : 0.f;
+            if (c.mask == 3 && b == c.B - 1 && j < 40) bias[(size_t)b * c.Sk + j] = -1e30f;
         }
     Dev d;
-    CK(cudaMalloc(&d.q, nq * 4));
-    CK(cudaMalloc(&d.k, nk * 4));
-    CK(cudaMalloc(&d.v, nk * 4));
-    CK(cudaMalloc(&d.out, nq * 4));
+    d.off = c.off;
+    d.q = (float *)alloc_at(nq * 4, c.off), d.k = (float *)alloc_at(nk * 4, c.off);
+    d.v = (float *)alloc_at(nk * 4, c.off), d.out = alloc_at(nq * 4, c.off);
     CK(cudaMemcpy(d.q, q.data(), nq * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(d.k, k.data(), nk * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(d.v, v.data(), nk * 4, cudaMemcpyHostToDevice));
-    d.qb = upload_bf16(q), d.kb = upload_bf16(k), d.vb = upload_bf16(v);
+    d.qb = upload_bf16(q, c.off), d.kb = upload_bf16(k, c.off), d.vb = upload_bf16(v, c.off);
     d.bias = nullptr;
     if (c.mask) {
         CK(cudaMalloc(&d.bias, bias.size() * 4));
@@ -218,7 +256,7 @@ static void run_case(const Case &c) {
                         if (r == 0) refmax = std::max(refmax, fabs(row[e]));
                     }
                 }
-    for (const Kern &kn : kernels(c.dh)) {
+    for (const Kern &kn : kernels(c.dh, c.off == 0)) {
         const double tol = kn.bf16 ? 2e-2 : 1e-5;
         std::vector<float> o1, o2;
         if (bf16_unsupported(kn, d, c.dh)) continue;
@@ -276,12 +314,13 @@ static double time_ms(const Kern &kn, const Dev &d, int B, int S, int H, int dh)
     return 0.5 * (ms[9] + ms[10]);
 }
 
-static void bench(int dh) {
+// The large shape at head dim dh for the kernels ks; what is the path they take.
+static void bench(int dh, const std::vector<Kern> &ks, const char *path) {
     const int B = 2, S = 6144, H = 32;
     const size_t D = (size_t)H * dh, n = (size_t)B * S * D;
     const double flops = 4.0 * B * H * (double)S * S * dh;
     Dev d;
-    d.bias = nullptr;
+    d.bias = nullptr, d.off = 0;
     CK(cudaMalloc(&d.q, n * 4));
     CK(cudaMalloc(&d.k, n * 4));
     CK(cudaMalloc(&d.v, n * 4));
@@ -323,7 +362,7 @@ static void bench(int dh) {
     snprintf(name, sizeof name, "B2 S6144 H32 dh%d (rows)", dh);
     const char *best = nullptr;
     double best_ms = INFINITY;
-    for (const Kern &kn : kernels(dh)) {
+    for (const Kern &kn : ks) {
         const double tol = kn.bf16 ? 2e-2 : 1e-5;
         std::vector<float> out;
         if (bf16_unsupported(kn, d, dh)) continue;
@@ -361,8 +400,8 @@ static void bench(int dh) {
         }
         const double med = time_ms(kn, d, B, S, H, dh);
         const char *cfg = kn.alt >= 0 ? attention_bf16_alt_name(kn.alt) : "";
-        printf("    time %-5s B=2 Sq=Sk=6144 H=32 dh=%-3d: %8.3f ms  %7.1f TFLOP/s  %s\n", kn.name,
-               dh, med, flops / (med * 1e-3) / 1e12, cfg);
+        printf("    time %-7s B=2 Sq=Sk=6144 H=32 dh=%-3d: %8.3f ms  %7.1f TFLOP/s  %s%s\n",
+               kn.name, dh, med, flops / (med * 1e-3) / 1e12, path, cfg);
         if (kn.alt >= 0 && med < best_ms) best_ms = med, best = cfg;
     }
     if (best)
@@ -397,28 +436,83 @@ int main(int argc, char **argv) {
         {"B1 Sq33 Sk12000 H2 dh64 mask", 1, 33, 12000, 2, 64, 1.f, 2},
         {"B1 Sq5 Sk130 H5 dh8", 1, 5, 130, 5, 8, 1.f, 0},
         {"B1 Sq1 Sk1 H1 dh128 mask", 1, 1, 1, 1, 128, 1.f, 1},
+        // The general kernel: the head dims of the models it serves and odd ones, with and
+        // without a mask (3: the first 40 keys of batch 1 too), Sq != Sk.
+        {"B2 Sq37 Sk71 H3 dh3", 2, 37, 71, 3, 3, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh3 mask3", 2, 45, 101, 2, 3, 1.f, 3},
+        {"B2 Sq37 Sk71 H3 dh10", 2, 37, 71, 3, 10, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh10 mask3", 2, 45, 101, 2, 10, 1.f, 3},
+        {"B2 Sq37 Sk71 H3 dh24", 2, 37, 71, 3, 24, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh24 mask3", 2, 45, 101, 2, 24, 1.f, 3},
+        {"B2 Sq37 Sk71 H3 dh40", 2, 37, 71, 3, 40, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh40 mask3", 2, 45, 101, 2, 40, 1.f, 3},
+        {"B2 Sq37 Sk71 H3 dh72", 2, 37, 71, 3, 72, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh72 qk*8 mask3", 2, 45, 101, 2, 72, 8.f, 3},
+        {"B2 Sq37 Sk71 H3 dh96", 2, 37, 71, 3, 96, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh96 mask3", 2, 45, 101, 2, 96, 1.f, 3},
+        {"B2 Sq71 Sk37 H2 dh96 mask1", 2, 71, 37, 2, 96, 1.f, 1},
+        {"B1 Sq33 Sk3001 H2 dh96 mask2", 1, 33, 3001, 2, 96, 1.f, 2},
+        {"B2 Sq37 Sk71 H3 dh200", 2, 37, 71, 3, 200, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh200 mask3", 2, 45, 101, 2, 200, 1.f, 3},
+        {"B2 Sq37 Sk71 H3 dh256", 2, 37, 71, 3, 256, 1.f, 0},
+        {"B2 Sq45 Sk101 H2 dh256 qk*8 mask3", 2, 45, 101, 2, 256, 8.f, 3},
+        // Every other count of dims per lane (NP = ceil(dh / 32)), up to the widest head.
+        {"B2 Sq19 Sk50 H2 dh1 mask3", 2, 19, 50, 2, 1, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh100 mask3", 2, 19, 50, 2, 100, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh150 mask3", 2, 19, 50, 2, 150, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh190 mask3", 2, 19, 50, 2, 190, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh280 mask3", 2, 19, 50, 2, 280, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh300 mask3", 2, 19, 50, 2, 300, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh350 mask3", 2, 19, 50, 2, 350, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh383 mask3", 2, 19, 50, 2, 383, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh400 mask3", 2, 19, 50, 2, 400, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh447 mask3", 2, 19, 50, 2, 447, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh449 mask3", 2, 19, 50, 2, 449, 1.f, 3},
+        {"B2 Sq19 Sk50 H2 dh512 mask3", 2, 19, 50, 2, 512, 1.f, 3},
+        // The fast dims with operands 4 bytes off 16-byte alignment: the general kernel.
+        {"B2 Sq37 Sk75 H2 dh8 unaligned mask3", 2, 37, 75, 2, 8, 1.f, 3, 4},
+        {"B2 Sq37 Sk75 H2 dh16 unaligned", 2, 37, 75, 2, 16, 1.f, 0, 4},
+        {"B2 Sq37 Sk75 H2 dh32 unaligned mask3", 2, 37, 75, 2, 32, 1.f, 3, 4},
+        {"B2 Sq37 Sk75 H2 dh64 unaligned mask3", 2, 37, 75, 2, 64, 1.f, 3, 4},
+        {"B2 Sq37 Sk75 H2 dh128 unaligned", 2, 37, 75, 2, 128, 1.f, 0, 4},
+        {"B2 Sq37 Sk75 H2 dh128 unaligned mask3", 2, 37, 75, 2, 128, 1.f, 3, 4},
     };
     for (const Case &c : cases) run_case(c);
 
-    // dh outside {8, 16, 32, 64, 128} must fail cleanly, without launching.
+    // Head dims outside 1 .. 512 and bad shapes must fail cleanly, without launching, on every
+    // launcher (cuda_attention_bf16 checks the shape before the device).
     void *buf;
     CK(cudaMalloc(&buf, 4096));
     float *f = (float *)buf;
     uint16_t *h = (uint16_t *)buf;
-    for (int dh : {0, 48, 256}) {
-        cudaError_t e1 = cuda_attention_f32(f, f, f, f, nullptr, 1, 1, 1, 1, dh, 0);
-        cudaError_t e2 = cuda_attention_bf16(h, h, h, h, nullptr, 1, 1, 1, 1, dh, 0);
-        bool ok = e1 == cudaErrorInvalidValue &&
-                  e2 == (have_bf16 ? cudaErrorInvalidValue : cudaErrorNotSupported);
+    const int bad[][5] = {{1, 1, 1, 1, 0},   {1, 1, 1, 1, -1},    {1, 1, 1, 1, 513},
+                          {1, 1, 1, 1, 4096}, {0, 1, 1, 1, 64},    {1, 0, 1, 1, 96},
+                          {1, 1, 0, 1, 64},  {1, 1, 1, 0, 96},    {1, 1, 1, 65536, 64},
+                          {65536, 1, 1, 1, 96}, {-1, 1, 1, 1, 128}, {1, -5, 1, 1, 100}};
+    for (const auto &a : bad) {
+        const int B = a[0], Sq = a[1], Sk = a[2], H = a[3], dh = a[4];
+        cudaError_t e[4] = {cuda_attention_f32(f, f, f, f, nullptr, B, Sq, Sk, H, dh, 0),
+                            cuda_attention_bf16(h, h, h, h, nullptr, B, Sq, Sk, H, dh, 0),
+                            cuda_attention_any_f32(f, f, f, f, nullptr, B, Sq, Sk, H, dh, 0),
+                            cuda_attention_any_bf16(h, h, h, h, nullptr, B, Sq, Sk, H, dh, 0)};
+        bool ok = true;
+        for (cudaError_t x : e) ok = ok && x == cudaErrorInvalidValue;
         failures += !ok;
-        printf("dh=%-3d rejected: f32 %s, bf16 %s  %s\n", dh, cudaGetErrorName(e1),
-               cudaGetErrorName(e2), ok ? "PASS" : "FAIL");
+        printf("B%d Sq%d Sk%d H%d dh%d rejected: %s %s %s %s  %s\n", B, Sq, Sk, H, dh,
+               cudaGetErrorName(e[0]), cudaGetErrorName(e[1]), cudaGetErrorName(e[2]),
+               cudaGetErrorName(e[3]), ok ? "PASS" : "FAIL");
     }
     cudaFree(buf);
+    CK(cudaGetLastError()); // nothing was launched
     CK(cudaDeviceSynchronize());
+    const int maxdh = cuda_attention_max_head_dim();
+    failures += maxdh != 512;
+    printf("cuda_attention_max_head_dim() = %d  %s\n", maxdh, maxdh == 512 ? "PASS" : "FAIL");
 
-    bench(64);
-    bench(128);
+    bench(64, kernels(64, true, false), "fast ");
+    bench(128, kernels(128, true, false), "fast ");
+    bench(96, {KF32, KBF16}, "general ");
+    bench(128, {KF32ANY, KBF16ANY}, "general, forced ");
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
     return failures ? 1 : 0;
 }

@@ -50,15 +50,30 @@ config_case() { # NAME CONFIG-JSON: a folder with the fixture's weights and this
     ln -sf "$LTX/transformer/diffusion_pytorch_model.safetensors" "$WORK/$1/"
     echo "$2" >"$WORK/$1/config.json"
 }
-config_case int_overflow '{"num_attention_heads": 65536, "attention_head_dim": 65536}'
+CLASS='"_class_name": "LTXVideoTransformer3DModel"'
+config_case int_overflow "{$CLASS, \"num_attention_heads\": 65536, \"attention_head_dim\": 65536}"
 bad "config: heads x head_dim past int" 1 'attention_head_dim = 4294967296 exceeds 65536' \
     --transformer "$WORK/int_overflow" --inputs "$CASE"
-config_case cast_overflow '{"in_channels": 1e30}'
+config_case cast_overflow "{$CLASS, \"in_channels\": 1e30}"
 bad "config: 1e30 channels" 1 '"in_channels" must be an integer in 1..65536' \
     --transformer "$WORK/cast_overflow" --inputs "$CASE"
-config_case eps_underflow '{"norm_eps": 1e-60}'
+config_case eps_underflow "{$CLASS, \"norm_eps\": 1e-60}"
 bad "config: norm_eps 0 in fp32" 1 '"norm_eps" must be a number in (0, 1) that fp32 holds' \
     --transformer "$WORK/eps_underflow" --inputs "$CASE"
+# The family comes from _class_name: an unknown or missing one names the classes brigade runs.
+config_case unknown_class '{"_class_name": "FluxTransformer2DModel"}'
+bad "config: unknown class" 2 'FluxTransformer2DModel" is not a model brigade runs (known: LTXVideoTransformer3DModel' \
+    --transformer "$WORK/unknown_class" --inputs "$CASE"
+config_case no_class '{"num_layers": 4}'
+bad "config: no class" 1 'no "_class_name" to tell the model by' \
+    --transformer "$WORK/no_class" --inputs "$CASE"
+mkdir -p "$WORK/pipeline"
+echo '{"_class_name": "QwenImageEditPlusPipeline"}' >"$WORK/pipeline/model_index.json"
+ln -s "$LTX/transformer" "$WORK/pipeline/transformer"
+bad "pipeline of another family" 2 'a transformer of LTX-Video in a Qwen-Image pipeline' \
+    --transformer "$WORK/pipeline" --inputs "$CASE"
+bad "unknown random size" 1 'random:huge: known sizes are LTX-Video: 2b, 13b, tiny' \
+    --transformer random:huge --inputs "$CASE"
 bad "more ranks than blocks" 5 '5 ranks but the model has 4 transformer blocks' \
     --transformer "$LTX/transformer" --inputs "$CASE"
 bad "inputs without timestep" 3 'no_timestep.safetensors: tensor "timestep" missing' \

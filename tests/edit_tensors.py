@@ -5,6 +5,10 @@
   edit_tensors.py jobs IN N OUT           the prompt tensors of one job become N jobs (embeddings
                                           of job i scaled by 1 + i/4, so that each differs)
   edit_tensors.py nan IN NAME OUT         the last value of NAME (F32) becomes NaN
+  edit_tensors.py drop IN NAME OUT        tensor NAME is left out
+  edit_tensors.py fill IN NAME VALUE OUT  every value of NAME (F32) becomes VALUE
+  edit_tensors.py meta IN KEY JSON OUT    __metadata__ KEY becomes the JSON text (or is left out
+                                          when JSON is "-")
 """
 import json
 import struct
@@ -61,6 +65,20 @@ elif op == "nan":
     name, dst = sys.argv[3:5]
     dtype, shape, raw = t[name]
     t[name] = (dtype, shape, raw[:-4] + struct.pack("<f", float("nan")))
+elif op == "fill":
+    name, value, dst = sys.argv[3], float(sys.argv[4]), sys.argv[5]
+    dtype, shape, raw = t[name]
+    t[name] = (dtype, shape, struct.pack("<f", value) * (len(raw) // 4))
+elif op == "drop":
+    name, dst = sys.argv[3:5]
+    del t[name]
+elif op == "meta":
+    key, value, dst = sys.argv[3:6]
+    meta = header.setdefault("__metadata__", {})
+    if value == "-":
+        meta.pop(key, None)
+    else:
+        meta[key] = value
 else:
     sys.exit("edit_tensors.py: unknown operation " + op)
 write(dst, header, t)

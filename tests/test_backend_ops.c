@@ -182,11 +182,17 @@ static void test_elementwise(double store) {
     pair t = make(3, 0), emb = make(3 * 256, 0);
     float ts[3] = {0.0f, 437.5f, 999.0f};
     memcpy(t.cpu, ts, sizeof ts), gpu->upload(gpu, t.gpu, ts, 3);
-    cpu->timestep_embedding(cpu, emb.cpu, t.cpu, 3, 256);
-    gpu->timestep_embedding(gpu, emb.gpu, t.gpu, 3, 256);
+    cpu->timestep_embedding(cpu, emb.cpu, t.cpu, 3, 256, 1.0f);
+    gpu->timestep_embedding(gpu, emb.gpu, t.gpu, 3, 256, 1.0f);
     // Each side's expf may differ by an ulp, which moves the fp32 argument t * f at t = 999 by up
     // to 2^-24 * 1024 = 6e-5 (the CPU test states the same bound against exact arithmetic).
     compare("timestep_embedding", emb, 1.2e-4);
+    // Qwen-Image's: t in 0..1 and the scale 1000 applied last (the same argument range).
+    for (int i = 0; i < 3; i++) ts[i] /= 1000.0f;
+    memcpy(t.cpu, ts, sizeof ts), gpu->upload(gpu, t.gpu, ts, 3);
+    cpu->timestep_embedding(cpu, emb.cpu, t.cpu, 3, 256, 1000.0f);
+    gpu->timestep_embedding(gpu, emb.gpu, t.gpu, 3, 256, 1000.0f);
+    compare("timestep_embedding scale 1000", emb, 1.2e-4);
     drop(t), drop(emb);
     const int B = 2, S = 37, D = 41, stride = 6 * D;
     pair h = make((size_t)B * S * D, 3), a = make((size_t)B * S * D, 3), g = make(B * stride, 1);
@@ -224,6 +230,10 @@ static void test_norms(int B, int S, int D, float scale, double store) {
     gpu->layer_norm_mod(gpu, y.gpu, x.gpu, shift, mod_scale, stride, B, S, D, 1e-6f);
     snprintf(what, sizeof what, "layer_norm_mod B%d S%d D%d scale %g", B, S, D, scale);
     compare(what, y, 1e-5);
+    cpu->layer_norm_mod_op(cpu, yo.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D, 1e-6f);
+    gpu->layer_norm_mod_op(gpu, yo.gpu, x.gpu, shift, mod_scale, stride, B, S, D, 1e-6f);
+    snprintf(what, sizeof what, "layer_norm_mod_op B%d S%d D%d scale %g", B, S, D, scale);
+    compare(what, yo, store);
     cpu->rms_norm(cpu, x.cpu, w.cpu, B * S, D, 1e-5f);
     gpu->rms_norm(gpu, x.gpu, w.gpu, B * S, D, 1e-5f);
     snprintf(what, sizeof what, "rms_norm (weight) B%d S%d D%d scale %g", B, S, D, scale);
@@ -231,14 +241,19 @@ static void test_norms(int B, int S, int D, float scale, double store) {
     drop(x), drop(y), drop(yo), drop(mod), drop(w);
 }
 
-// q and k before attention: RMSNorm with weight, then RoPE (or none).
-static void test_qk_norm_rope(int B, int S, int D, int rope, double store) {
-    pair x = make((size_t)B * S * D, 3), y = make_operand(x.n, 0), w = make(D, 1);
-    pair c = make((size_t)S * D, 1), s = make((size_t)S * D, 1);
-    cpu->qk_norm_rope_op(cpu, y.cpu, x.cpu, w.cpu, rope ? c.cpu : NULL, s.cpu, B, S, D, 1e-5f);
-    gpu->qk_norm_rope_op(gpu, y.gpu, x.gpu, w.gpu, rope ? c.gpu : NULL, s.gpu, B, S, D, 1e-5f);
-    char what[64];
-    snprintf(what, sizeof what, "qk_norm_rope_op B%d S%d D%d rope %d", B, S, D, rope);
+// q and k before attention: RMSNorm with weight over groups of `group` channels (D: across
+// heads; the head dim: per head), then RoPE with tables of `width` columns (or none), into rows
+// [offset, offset + S) of each batch element's `rows` (a joint sequence; the rest untouched).
+static void test_qk_norm_rope(int B, int S, int D, int group, int width, int rows, int offset,
+                              int rope, double store) {
+    pair x = make((size_t)B * S * D, 3), y = make_operand((size_t)B * rows * D, 2);
+    pair w = make(group, 1), c = make((size_t)S * width, 1), s = make((size_t)S * width, 1);
+    const br_qk_shape shape = {B, S, D, group, width, rows, offset, 1e-5f};
+    cpu->qk_norm_rope_op(cpu, y.cpu, x.cpu, w.cpu, rope ? c.cpu : NULL, s.cpu, &shape);
+    gpu->qk_norm_rope_op(gpu, y.gpu, x.gpu, w.gpu, rope ? c.gpu : NULL, s.gpu, &shape);
+    char what[96];
+    snprintf(what, sizeof what, "qk_norm_rope_op B%d S%d D%d group %d table %d rows %d+%d rope %d",
+             B, S, D, group, width, offset, rows, rope);
     compare(what, y, store);
     drop(x), drop(y), drop(w), drop(c), drop(s);
 }
@@ -250,7 +265,10 @@ static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, in
     pair v = make_operand(B * Sk * D, 1), o = make_operand(B * Sq * D, 0);
     pair bias = make((size_t)B * Sk, 0);
     for (size_t i = 0; i < bias.n; i++) bias.cpu[i] = 0;
-    for (int j = Sk - masked; j < Sk; j++) bias.cpu[j] = -10000.0f; // batch 0's last keys
+    // batch 0's last keys (masked > 0) or its first (masked < 0: a joint attention's text keys,
+    // masked as Qwen-Image masks them)
+    for (int j = Sk - masked; j < Sk; j++) bias.cpu[j] = -10000.0f;
+    for (int j = 0; j < -masked; j++) bias.cpu[j] = -10000.0f;
     gpu->upload(gpu, bias.gpu, bias.cpu, bias.n);
     const float *bc = masked ? bias.cpu : NULL, *bg = masked ? (const float *)bias.gpu : NULL;
     cpu->attention(cpu, o.cpu, q.cpu, k.cpu, v.cpu, bc, B, Sq, Sk, H, dh);
@@ -319,15 +337,28 @@ static void run_all(void) {
     test_elementwise(store);
     test_norms(2, 3, 40, 1, store);
     test_norms(1, 7, 2048, 1e4f, store);
-    test_qk_norm_rope(2, 5, 40, 1, store);
-    test_qk_norm_rope(1, 300, 34, 1, store);
-    test_qk_norm_rope(2, 9, 64, 0, store);
-    test_qk_norm_rope(3, 7, 34, 0, store); // D not a multiple of 4: the scalar paths
+    test_qk_norm_rope(2, 5, 40, 40, 40, 5, 0, 1, store);
+    test_qk_norm_rope(1, 300, 34, 34, 34, 300, 0, 1, store);
+    test_qk_norm_rope(2, 9, 64, 64, 64, 9, 0, 0, store);
+    test_qk_norm_rope(3, 7, 34, 34, 34, 7, 0, 0, store); // D not a multiple of 4: the scalar paths
+    // Per head (Qwen-Image), written into a joint sequence of text then image rows.
+    test_qk_norm_rope(2, 44, 32, 16, 16, 53, 9, 1, store);
+    test_qk_norm_rope(2, 9, 32, 16, 16, 53, 0, 1, store);
+    test_qk_norm_rope(1, 300, 3072, 128, 128, 310, 10, 1, store);
+    test_qk_norm_rope(3, 15, 72, 24, 24, 22, 7, 1, store); // head dim 24: not a power of 2
+    test_qk_norm_rope(2, 11, 30, 10, 10, 11, 0, 0, store);
     test_attention(2, 72, 72, 2, 16, 1, 0, prod);
     test_attention(2, 200, 7, 3, 8, 1, 2, prod);
     test_attention(1, 130, 130, 5, 32, 4, 0, prod);
     test_attention(2, 333, 129, 4, 64, 1, 3, prod);
     test_attention(1, 257, 300, 2, 128, 1, 0, prod);
+    // The general path: head dims no fast kernel takes (Qwen-Image's joint attention of other
+    // sizes, LTX checkpoints with narrow heads).
+    test_attention(2, 53, 53, 2, 24, 1, -40, prod);
+    test_attention(2, 300, 300, 2, 16, 1, -70, prod);
+    test_attention(1, 130, 130, 4, 10, 1, 0, prod);
+    test_attention(2, 100, 77, 3, 72, 2, 5, prod);
+    test_attention(1, 64, 64, 2, 256, 1, 0, prod);
     test_non_finite(1, 0);
     test_non_finite(1000003, 5);
     test_vae_ops(3, 5, 7, 32, 0);

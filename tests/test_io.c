@@ -289,9 +289,23 @@ static void test_read_all_conversions(void) {
     CHECK_FAILS(br_st_read_all(path, &set), "int.safetensors", "\"ids\" has dtype I32");
     CHECK(set.n_tensors == 0);
 
+    // A setting holds up to BR_SETTING_MAX numbers; nested lists (Qwen-Image's img_shapes) are
+    // flattened in order; a list with anything but numbers is descriptive text, not a setting.
+    char meta[800];
+    int used = snprintf(meta, sizeof meta, "{\"__metadata__\":{\"l\":\"[");
+    for (int i = 0; i <= BR_SETTING_MAX; i++)
+        used += snprintf(meta + used, sizeof meta - used, "%s%d", i ? "," : "", i);
+    snprintf(meta + used, sizeof meta - used, "]\"}}");
     path = tmp_path("long.safetensors");
-    write_st(path, "{\"__metadata__\":{\"l\":\"[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]\"}}", 0);
-    CHECK_FAILS(br_st_read_all(path, &set), "long.safetensors", "\"l\" is a list of 17");
+    write_st(path, meta, 0);
+    CHECK_FAILS(br_st_read_all(path, &set), "long.safetensors", "\"l\" is a list of 65");
+    br_set_free(&set);
+    path = tmp_path("nested.safetensors");
+    write_st(path, "{\"__metadata__\":{\"s\":\"[[[1,4,6],[1,5,4]]]\",\"t\":\"[[1,\\\"a\\\"]]\"}}", 0);
+    CHECK_OK(br_st_read_all(path, &set));
+    const br_setting *s = br_set_find_setting(&set, "s");
+    CHECK(s && s->count == 6 && s->values[2] == 6 && s->values[4] == 5);
+    CHECK(!br_set_find_setting(&set, "t"));
     br_set_free(&set);
 
     char header[400], name[200];

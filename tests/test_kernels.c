@@ -92,7 +92,7 @@ static void test_timestep(void) {
             double arg = (double)(float)(t[b] * f);
             want[b * C + i] = cos(arg), want[b * C + C / 2 + i] = sin(arg);
         }
-    cpu_timestep_embedding(emb, t, B, C);
+    cpu_timestep_embedding(emb, t, B, C, 1.0f);
     // The argument t * f is an fp32 product (as in the reference): at t = 999 it is resolved to
     // 2^-24 * 1024 = 6e-5, so cos and sin of it can differ from the exact ones by that much.
     check("timestep_embedding", emb, want, B * C, 1.2e-4);
@@ -139,7 +139,7 @@ static void test_rope(int B, int S, int D) {
             double rot = i % 2 == 0 ? -x[r * D + i + 1] : x[r * D + i - 1];
             want[r * D + i] = x[r * D + i] * (double)c[t] + rot * s[t];
         }
-    cpu_rope(x, c, s, B, S, D);
+    cpu_rope(x, c, s, B, S, D, D);
     check("rope", x, want, n, 1e-6);
     free(x), free(c), free(s), free(want);
 }

@@ -20,7 +20,7 @@
 #include "core/backend.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
-#include "model/ltx_vae.h"
+#include "model/ltx/ltx_vae.h"
 
 
 

@@ -1,6 +1,7 @@
-// cmd_init_model.c: `brigade init-model DIR`: a tiny LTX-Video model with random weights, written
-// in the diffusers layout users download (transformer/, vae/, scheduler/), plus random prompt
-// embeddings, so that the whole pipeline runs on any machine in seconds. The weights' names and
+// cmd_init_model.c: `brigade init-model DIR`: a tiny model with random weights, written in the
+// diffusers layout users download: LTX-Video's transformer/, vae/, scheduler/ and random prompt
+// embeddings, so that the whole pipeline runs on any machine in seconds; or Qwen-Image's
+// transformer/ and the inputs of one forward. The weights' names and
 // shapes come from brigade's own loaders (a random checkpoint records what they ask for), so the
 // folder holds exactly what `brigade run` reads. One process, no MPI.
 #define _POSIX_C_SOURCE 200809L // mkdir
@@ -18,21 +19,26 @@
 #include "io/remove_tree.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
-#include "model/ltx_config.h"
-#include "model/ltx_vae.h"
-#include "model/ltx_weights.h"
+#include "model/family.h"
+#include "model/ltx/ltx_vae.h"
 
 const char br_init_model_help[] =
-    "usage: brigade init-model DIR [--seed N]\n"
+    "usage: brigade init-model DIR [--family ltx-video|qwen-image] [--seed N]\n"
     "\n"
-    "Writes a tiny LTX-Video model with random weights in the diffusers layout:\n"
+    "Writes a tiny model with random weights in the diffusers layout. LTX-Video (the default):\n"
     "  DIR/transformer/  LTXVideoTransformer3DModel, 8 blocks, 4 heads x 16, 16 latent channels\n"
     "  DIR/vae/          AutoencoderKLLTXVideo (0.9.0 layout), 16 latent channels, x32 / x8\n"
     "  DIR/scheduler/    FlowMatchEulerDiscreteScheduler as LTX-Video ships it\n"
     "  DIR/embeddings.h5 two random 'prompts' (64 channels, 16 tokens) and negative prompts\n"
-    "DIR must not exist; it is written as DIR.tmp and renamed when complete. Then:\n"
-    "  mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 \\\n"
-    "      --height 256 --width 384 --frames 25 --steps 10 --out OUT\n";
+    "then: mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 \\\n"
+    "          --height 256 --width 384 --frames 25 --steps 10 --out OUT\n"
+    "Qwen-Image (--family qwen-image):\n"
+    "  DIR/transformer/  QwenImageTransformer2DModel, 4 blocks, 2 heads x 16, 4 latent channels\n"
+    "  DIR/inputs.safetensors  one forward's inputs: a 4 x 6 token target and a 4 x 6 token\n"
+    "                    reference image, 9 text tokens, batch 2\n"
+    "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
+    "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
+    "DIR must not exist; it is written as DIR.tmp and renamed when complete.\n";
 
 static cJSON *int_array(const int *v, int n) { return cJSON_CreateIntArray(v, n); }
 
@@ -93,7 +99,7 @@ static br_status write_text(const char *path, const char *text) {
     return bad ? br_fail(BR_EIO, "cannot write %s", path) : BR_OK;
 }
 
-// DIR/part/config.json (or scheduler_config.json) from config, consumed.
+// DIR/part/config.json (or scheduler_config.json) from config.
 static br_status write_config(const char *dir, const char *part, const char *file, cJSON *config) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, part);
@@ -105,36 +111,48 @@ static br_status write_config(const char *dir, const char *part, const char *fil
     return st;
 }
 
-// Loads a whole model from a recording random checkpoint, then writes what was recorded.
-static br_status write_weights(const char *dir, const char *part, cJSON *config, uint64_t seed,
-                               int is_vae) {
+// The safetensors file of a recorded set: DIR/part/diffusion_pytorch_model.safetensors.
+static br_status write_record(const char *dir, const char *part, const br_tensor_set *record) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s/diffusion_pytorch_model.safetensors", dir, part);
+    return br_st_write(path, record);
+}
+
+// The transformer of preset `name`: its config, and every weight its family's loaders ask a
+// recording random checkpoint for.
+static br_status write_transformer(const char *dir, const char *name, uint64_t seed) {
+    br_model m;
+    br_tensor_set record = {0};
+    br_backend *be = br_backend_cpu();
+    br_status st = br_model_random(name, seed, &m);
+    if (st == BR_OK) st = write_config(dir, "transformer", "config.json", m.ck.config);
+    m.ck.record = &record;
+    const br_family *f = m.family;
+    void *w = NULL;
+    if (st == BR_OK) st = f->load_input(&m, be, &w);
+    if (f) f->free_input(be, w), w = NULL;
+    for (int i = 0; st == BR_OK && i < m.layers; i++, f->free_block(be, w), w = NULL)
+        st = f->load_block(&m, be, i, &w);
+    if (st == BR_OK) st = f->load_output(&m, be, &w);
+    if (f) f->free_output(be, w);
+    if (st == BR_OK) st = write_record(dir, "transformer", &record);
+    br_model_close(&m);
+    br_set_free(&record);
+    return st;
+}
+
+// LTX-Video's VAE of the demo, through its loader and a recording random checkpoint.
+static br_status write_vae(const char *dir, cJSON *config, uint64_t seed) {
     br_checkpoint ck;
     br_tensor_set record = {0};
     BR_TRY(br_ckpt_open_random(&ck, config, seed));
     ck.record = &record;
-    br_backend *be = br_backend_cpu();
-    br_status st;
-    if (is_vae) {
-        ltx_vae_config cfg;
-        ltx_vae vae;
-        st = ltx_vae_config_parse(&cfg, config, "demo vae config");
-        if (st == BR_OK && (st = ltx_vae_load(be, &ck, &cfg, &vae)) == BR_OK) ltx_vae_free(be, &vae);
-    } else {
-        ltx_config cfg;
-        ltx_input_weights in = {0};
-        ltx_output_weights out = {0};
-        ltx_block blk = {0};
-        st = ltx_config_parse(&cfg, config, "demo transformer config");
-        if (st == BR_OK) st = ltx_load_input(be, &ck, &cfg, &in);
-        for (int i = 0; st == BR_OK && i < cfg.layers; i++, ltx_free_block(be, &blk))
-            st = ltx_load_block(be, &ck, &cfg, i, &blk);
-        if (st == BR_OK) st = ltx_load_output(be, &ck, &cfg, &out);
-        ltx_free_input(be, &in);
-        ltx_free_output(be, &out);
-    }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s/diffusion_pytorch_model.safetensors", dir, part);
-    if (st == BR_OK) st = br_st_write(path, &record);
+    ltx_vae_config cfg;
+    ltx_vae vae;
+    br_status st = ltx_vae_config_parse(&cfg, config, "demo vae config");
+    if (st == BR_OK && (st = ltx_vae_load(br_backend_cpu(), &ck, &cfg, &vae)) == BR_OK)
+        ltx_vae_free(br_backend_cpu(), &vae);
+    if (st == BR_OK) st = write_record(dir, "vae", &record);
     ck.config = NULL; // the caller still writes it
     br_ckpt_close(&ck);
     br_set_free(&record);
@@ -167,21 +185,44 @@ static br_status write_embeddings(const char *dir, uint64_t seed) {
     return st;
 }
 
-static br_status init_model(const char *dir, uint64_t seed) {
+// LTX-Video's demo: transformer/, vae/, scheduler/ and prompt embeddings, for `brigade run`.
+static br_status write_ltx(const char *dir, uint64_t seed) {
+    cJSON *vae = demo_vae_config(), *sched = scheduler_config();
+    br_status st = write_transformer(dir, "tiny", seed);
+    if (st == BR_OK) st = write_config(dir, "vae", "config.json", vae);
+    if (st == BR_OK) st = write_vae(dir, vae, seed);
+    if (st == BR_OK) st = write_config(dir, "scheduler", "scheduler_config.json", sched);
+    if (st == BR_OK) st = write_embeddings(dir, seed);
+    cJSON_Delete(vae), cJSON_Delete(sched);
+    return st;
+}
+
+// Qwen-Image's: transformer/ and the inputs of one forward (a 4 x 6 token target beside a
+// 4 x 6 token reference image, 9 text tokens, batch 2), for `brigade forward`.
+static br_status write_qwen(const char *dir, uint64_t seed) {
+    br_model m;
+    br_tensor_set inputs = {0};
+    char path[4300];
+    br_status st = write_transformer(dir, "qwen-image-tiny", seed);
+    if (st == BR_OK) st = br_model_random("qwen-image-tiny", seed, &m);
+    if (st == BR_OK) st = m.family->random_inputs(&m, "random:2,4,6,9,2", &inputs);
+    snprintf(path, sizeof path, "%s/inputs.safetensors", dir);
+    if (st == BR_OK) st = br_tensor_file_write(path, &inputs);
+    br_model_close(&m);
+    br_set_free(&inputs);
+    return st;
+}
+
+static br_status init_model(const char *dir, const char *family, uint64_t seed) {
     char tmp[4200];
     struct stat sb;
+    const int qwen = strcmp(family, "qwen-image") == 0;
+    if (!qwen && strcmp(family, "ltx-video") != 0)
+        return br_fail(BR_EINPUT, "--family %s: ltx-video or qwen-image", family);
     if (stat(dir, &sb) == 0) return br_fail(BR_EINPUT, "%s exists: choose another folder", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     if (mkdir(tmp, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    cJSON *transformer = ltx_preset_config("tiny"), *vae = demo_vae_config();
-    cJSON *sched = scheduler_config();
-    br_status st = write_config(tmp, "transformer", "config.json", transformer);
-    if (st == BR_OK) st = write_weights(tmp, "transformer", transformer, seed, 0);
-    if (st == BR_OK) st = write_config(tmp, "vae", "config.json", vae);
-    if (st == BR_OK) st = write_weights(tmp, "vae", vae, seed, 1);
-    if (st == BR_OK) st = write_config(tmp, "scheduler", "scheduler_config.json", sched);
-    if (st == BR_OK) st = write_embeddings(tmp, seed);
-    cJSON_Delete(transformer), cJSON_Delete(vae), cJSON_Delete(sched);
+    br_status st = qwen ? write_qwen(tmp, seed) : write_ltx(tmp, seed);
     if (st == BR_OK && rename(tmp, dir) != 0)
         st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
     if (st != BR_OK) br_remove_tree(tmp); // nothing half-written
@@ -189,19 +230,21 @@ static br_status init_model(const char *dir, uint64_t seed) {
 }
 
 int br_cmd_init_model(int argc, char **argv) {
-    const char *seed_text = "1";
-    const br_option options[] = {{"seed", &seed_text, NULL}};
+    const char *seed_text = "1", *family = "ltx-video";
+    const br_option options[] = {{"seed", &seed_text, NULL}, {"family", &family, NULL}};
     uint64_t seed = 0;
     const char *dir = argc > 0 && strncmp(argv[0], "--", 2) != 0 ? argv[0] : NULL;
-    br_status st = dir ? br_parse_options(argc - 1, argv + 1, options, 1, "init-model")
+    br_status st = dir ? br_parse_options(argc - 1, argv + 1, options, 2, "init-model")
                        : br_fail(BR_EINPUT, "brigade init-model: the folder to write is missing "
                                  "(see --help)");
     if (st == BR_OK) st = br_parse_u64(seed_text, "seed", &seed);
-    if (st == BR_OK) st = init_model(dir, seed ? seed : 1);
+    if (st == BR_OK) st = init_model(dir, family, seed ? seed : 1);
     if (st != BR_OK) {
         fprintf(stderr, "brigade: error: %s\n", br_error());
         return 1;
     }
-    printf("wrote %s (transformer/, vae/, scheduler/, embeddings.h5)\n", dir);
+    printf("wrote %s (%s)\n", dir, strcmp(family, "qwen-image") == 0
+                                      ? "transformer/, inputs.safetensors"
+                                      : "transformer/, vae/, scheduler/, embeddings.h5");
     return 0;
 }

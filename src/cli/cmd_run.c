@@ -1,7 +1,9 @@
-// cmd_run.c: `brigade run`: text-to-video with LTX-Video, split over the MPI ranks.
+// cmd_run.c: `brigade run`: a model's pipeline (text-to-video with LTX-Video), split over the MPI
+// ranks.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "commands.h"
@@ -15,7 +17,8 @@ const char br_run_help[] =
     "guidance, its transformer blocks split over the P ranks, then the VAE decode with its tiles\n"
     "spread over the ranks. One job per prompt in FILE.\n"
     "\n"
-    "  --model DIR          diffusers LTX-Video folder with transformer/, vae/, scheduler/\n"
+    "  --model DIR          diffusers LTX-Video folder with transformer/, vae/, scheduler/ (the\n"
+    "                       family from model_index.json, else transformer/config.json)\n"
     "  --transformer DIR    override DIR/transformer (also random:2b, random:13b)\n"
     "  --vae DIR            override DIR/vae; 'none': no decode, latents.h5 only\n"
     "  --scheduler DIR      override DIR/scheduler (scheduler_config.json)\n"
@@ -132,6 +135,12 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
     if (st == BR_OK) st = parse_numbers(text, &o, check);
+    // A pipeline folder's model_index.json names the family: the transformer opens through it.
+    struct stat sb;
+    char index[4200];
+    snprintf(index, sizeof index, "%s/model_index.json", model ? model : "");
+    if (st == BR_OK && model && !o.transformer_dir && stat(index, &sb) == 0)
+        o.transformer_dir = model;
     if (st == BR_OK) st = component(model, o.transformer_dir, "transformer", dirs[0], 4096, &o.transformer_dir);
     if (st == BR_OK) st = component(model, o.vae_dir, "vae", dirs[1], 4096, &o.vae_dir);
     if (st == BR_OK) st = component(model, o.scheduler_dir, "scheduler", dirs[2], 4096, &o.scheduler_dir);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "qk_shape.h"
 #include "status.h"
 
 typedef struct br_backend br_backend;
@@ -48,7 +49,8 @@ struct br_backend {
                    int rows, int n_in, int n_out);
     void (*silu)(br_backend *be, float *x, size_t n);
     void (*gelu_tanh)(br_backend *be, float *x, size_t n);
-    void (*timestep_embedding)(br_backend *be, float *emb, const float *t, int B, int channels);
+    void (*timestep_embedding)(br_backend *be, float *emb, const float *t, int B, int channels,
+                               float scale);
     void (*rms_norm_mod)(br_backend *be, float *y, const float *x, const float *shift,
                          const float *scale, int mod_stride, int B, int S, int D, float eps);
     void (*rms_norm)(br_backend *be, float *x, const float *w, int rows, int D, float eps);
@@ -69,10 +71,12 @@ struct br_backend {
                       int rows, int n_in, int n_out);
     void (*rms_norm_mod_op)(br_backend *be, void *y, const float *x, const float *shift,
                             const float *scale, int mod_stride, int B, int S, int D, float eps);
-    // y = rope(RMSNorm(x) * w) (cpu_qk_norm_rope; no rope when cos_t is NULL).
+    void (*layer_norm_mod_op)(br_backend *be, void *y, const float *x, const float *shift,
+                              const float *scale, int mod_stride, int B, int S, int D, float eps);
+    // y = rope(RMSNorm(x) * w) in the layout of shape (kernels/qk_shape.h: per head or across
+    // heads, into a place of a joint sequence; no rope when cos_t is NULL).
     void (*qk_norm_rope_op)(br_backend *be, void *y, const float *x, const float *w,
-                            const float *cos_t, const float *sin_t, int B, int S, int D,
-                            float eps);
+                            const float *cos_t, const float *sin_t, const br_qk_shape *shape);
     // y may be x when operands are fp32 (GELU in place).
     void (*gelu_tanh_op)(br_backend *be, void *y, const float *x, size_t n);
     void (*attention)(br_backend *be, void *out, const void *q, const void *k, const void *v,
@@ -97,6 +101,7 @@ struct br_backend {
     br_compute compute;
     br_storage storage;    // set at creation, before any adopt_matrix
     int operand_size;      // bytes per element of an operand buffer: 4 (fp32) or 2 (bf16)
+    int max_head_dim;      // the widest attention head its kernels take
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt

@@ -29,8 +29,9 @@ static void op_linear(br_backend *be, float *y, const float *x, const void *w, c
 }
 static void op_silu(br_backend *be, float *x, size_t n) { cpu_silu(x, n); }
 static void op_gelu_tanh(br_backend *be, float *x, size_t n) { cpu_gelu_tanh(x, n); }
-static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch) {
-    cpu_timestep_embedding(emb, t, B, ch);
+static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch,
+                                  float scale) {
+    cpu_timestep_embedding(emb, t, B, ch, scale);
 }
 static void op_rms_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
                             const float *scale, int stride, int B, int S, int D, float eps) {
@@ -66,9 +67,13 @@ static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const fl
                                const float *scale, int stride, int B, int S, int D, float eps) {
     cpu_rms_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
 }
+static void op_layer_norm_mod_op(br_backend *be, void *y, const float *x, const float *shift,
+                                 const float *scale, int stride, int B, int S, int D, float eps) {
+    cpu_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps);
+}
 static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
-                               const float *c, const float *s, int B, int S, int D, float eps) {
-    cpu_qk_norm_rope(y, x, w, c, s, B, S, D, eps);
+                               const float *c, const float *s, const br_qk_shape *shape) {
+    cpu_qk_norm_rope(y, x, w, c, s, shape);
 }
 static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
     op_to_operand(be, y, x, n);
@@ -100,6 +105,7 @@ static br_backend cpu_backend = {
     .name = "cpu",
     .compute = BR_COMPUTE_FP32,
     .operand_size = sizeof(float),
+    .max_head_dim = 1 << 16, // the config parsers' bound on any width
     .device_name = "CPU",
     .alloc = cpu_alloc,
     .release = cpu_release,
@@ -122,6 +128,7 @@ static br_backend cpu_backend = {
     .to_operand = op_to_operand,
     .linear_op = op_linear_op,
     .rms_norm_mod_op = op_rms_norm_mod_op,
+    .layer_norm_mod_op = op_layer_norm_mod_op,
     .qk_norm_rope_op = op_qk_norm_rope_op,
     .gelu_tanh_op = op_gelu_tanh_op,
     .attention = op_attention,

@@ -305,8 +305,9 @@ static void op_gelu_tanh(br_backend *be, float *x, size_t n) {
 static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
     CUDA_OK(be, cuda_gelu_tanh(y, bf16_operands(be), x, n, state(be)->stream));
 }
-static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch) {
-    CUDA_OK(be, cuda_timestep_embedding(emb, t, B, ch, state(be)->stream));
+static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch,
+                                  float scale) {
+    CUDA_OK(be, cuda_timestep_embedding(emb, t, B, ch, scale, state(be)->stream));
 }
 static void op_rms_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
                             const float *scale, int stride, int B, int S, int D, float eps) {
@@ -318,16 +319,21 @@ static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const fl
                                   state(be)->stream));
 }
 static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
-                               const float *c, const float *sn, int B, int S, int D, float eps) {
-    CUDA_OK(be, cuda_qk_norm_rope(y, bf16_operands(be), x, w, c, sn, B, S, D, eps,
-                                  state(be)->stream));
+                               const float *c, const float *sn, const br_qk_shape *shape) {
+    CUDA_OK(be, cuda_qk_norm_rope(y, bf16_operands(be), x, w, c, sn, shape, state(be)->stream));
 }
 static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
     CUDA_OK(be, cuda_rms_norm(x, w, rows, D, eps, state(be)->stream));
 }
 static void op_layer_norm_mod(br_backend *be, float *y, const float *x, const float *shift,
                               const float *scale, int stride, int B, int S, int D, float eps) {
-    CUDA_OK(be, cuda_layer_norm_mod(y, x, shift, scale, stride, B, S, D, eps, state(be)->stream));
+    CUDA_OK(be, cuda_layer_norm_mod(y, 0, x, shift, scale, stride, B, S, D, eps,
+                                    state(be)->stream));
+}
+static void op_layer_norm_mod_op(br_backend *be, void *y, const float *x, const float *shift,
+                                 const float *scale, int stride, int B, int S, int D, float eps) {
+    CUDA_OK(be, cuda_layer_norm_mod(y, bf16_operands(be), x, shift, scale, stride, B, S, D, eps,
+                                    state(be)->stream));
 }
 static void op_attention(br_backend *be, void *out, const void *q, const void *k, const void *v,
                          const float *bias, int B, int Sq, int Sk, int H, int dh) {
@@ -401,6 +407,7 @@ static const br_backend cuda_template = {
     .to_operand = op_to_operand,
     .linear_op = op_linear_op,
     .rms_norm_mod_op = op_rms_norm_mod_op,
+    .layer_norm_mod_op = op_layer_norm_mod_op,
     .qk_norm_rope_op = op_qk_norm_rope_op,
     .gelu_tanh_op = op_gelu_tanh_op,
     .attention = op_attention,
@@ -433,6 +440,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_storage stor
     be->compute = compute;
     be->storage = storage;
     be->operand_size = compute == BR_COMPUTE_BF16 ? 2 : (int)sizeof(float);
+    be->max_head_dim = cuda_attention_max_head_dim();
     snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
              prop.major, prop.minor);
     s->device = device;

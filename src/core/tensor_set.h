@@ -12,7 +12,7 @@
 
 #define BR_NAME_MAX 128
 #define BR_MAX_DIMS 8
-#define BR_SETTING_MAX 16
+#define BR_SETTING_MAX 64
 
 typedef struct {
     char name[BR_NAME_MAX];

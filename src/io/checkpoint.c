@@ -324,8 +324,8 @@ br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64
     }
     // n = 0 only asks whether the dtype converts, before allocating anything for it
     if (!br_convert_to_f32(e->dtype, NULL, NULL, 0))
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 "
-                                  "convert to fp32",
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has dtype %s; only F32, F16, BF16 and "
+                                  "U8 convert to fp32",
                        f->path, name, br_dtype_name(e->dtype));
     int64_t n = br_numel(e->ndim, e->shape);
     float *data = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));

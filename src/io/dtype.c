@@ -102,6 +102,9 @@ int br_convert_to_f32(br_dtype t, const void *src, float *dst, size_t n) {
     case BR_BF16:
         for (size_t i = 0; i < n; i++) dst[i] = br_bf16_to_f32(load_u16(p + 2 * i));
         return 1;
+    case BR_U8: // images (pixels 0..255): every value is an fp32 value
+        for (size_t i = 0; i < n; i++) dst[i] = (float)p[i];
+        return 1;
     default:
         return 0;
     }

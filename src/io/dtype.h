@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 typedef enum {
-    BR_F32, BR_F16, BR_BF16, // the float types brigade converts
-    BR_F64, BR_I64, BR_I32, BR_I16, BR_I8, BR_U8, BR_BOOL, // parsed and size-checked, not converted
+    BR_F32, BR_F16, BR_BF16, BR_U8, // the types brigade converts (U8: images)
+    BR_F64, BR_I64, BR_I32, BR_I16, BR_I8, BR_BOOL, // parsed and size-checked, not converted
     BR_DTYPE_COUNT
 } br_dtype;
 
@@ -28,7 +28,7 @@ uint16_t br_f32_to_bf16(float f);
 uint16_t br_f32_to_f16(float f);
 
 // Converts n little-endian elements of type t at src into fp32 at dst (src may be unaligned).
-// Returns 0 for a type that is not F32/F16/BF16.
+// Returns 0 for a type that is not F32/F16/BF16/U8.
 int br_convert_to_f32(br_dtype t, const void *src, float *dst, size_t n);
 
 #endif

@@ -342,7 +342,7 @@ const char *br_st_meta(const br_st_file *f, const char *key) {
 
 static br_status unconvertible(const br_st_file *f, const br_st_entry *e) {
     return br_fail(BR_EINPUT,
-                   "%s: tensor \"%s\" has dtype %s; only F32, F16 and BF16 convert to fp32",
+                   "%s: tensor \"%s\" has dtype %s; only F32, F16, BF16 and U8 convert to fp32",
                    f->path, e->name, br_dtype_name(e->dtype));
 }
 
@@ -375,23 +375,27 @@ static br_status add_tensor(const br_st_file *f, const br_st_entry *e, br_tensor
     return br_st_read_f32(f, e, t->data);
 }
 
-// The numbers of a metadata value that is JSON for a number or a non-empty list of numbers: their
-// count (the first BR_SETTING_MAX stored in v), or 0 for anything else (descriptive text).
+// Appends the numbers of j (a number, or a list of numbers or of such lists, flattened in
+// order) to v[*n] (the first BR_SETTING_MAX kept, all counted); 0 when j holds anything else.
+static int flatten_numbers(const cJSON *j, double *v, int *n, int depth) {
+    if (cJSON_IsNumber(j)) {
+        if (*n < BR_SETTING_MAX) v[*n] = j->valuedouble;
+        (*n)++;
+        return 1;
+    }
+    if (!cJSON_IsArray(j) || !j->child || depth > 8) return 0;
+    for (const cJSON *x = j->child; x; x = x->next)
+        if (!flatten_numbers(x, v, n, depth + 1)) return 0;
+    return 1;
+}
+
+// The numbers of a metadata value that is JSON for a number or a non-empty (nested) list of
+// numbers, such as Qwen-Image's img_shapes [[[1, 4, 6], [1, 5, 4]]]: their count (the first
+// BR_SETTING_MAX stored in v), or 0 for anything else (descriptive text).
 static int parse_numbers(const char *text, double *v) {
     cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);
     int n = 0;
-    if (cJSON_IsNumber(j)) {
-        v[n++] = j->valuedouble;
-    } else if (cJSON_IsArray(j)) {
-        for (const cJSON *x = j->child; x; x = x->next) {
-            if (!cJSON_IsNumber(x)) {
-                n = 0;
-                break;
-            }
-            if (n < BR_SETTING_MAX) v[n] = x->valuedouble;
-            n++;
-        }
-    }
+    if (!flatten_numbers(j, v, &n, 0)) n = 0;
     cJSON_Delete(j);
     return n;
 }

@@ -1,8 +1,9 @@
-// decode.c: the VAE decode of `brigade run`, spread over the ranks, and the frames out.
+// decode.c: the decode of `brigade run` (the family's decoder, recipe.h), spread over the ranks,
+// and the frames out.
 //   all ranks  load the decoder (the transformer is already freed), plan the tiles from the
 //              --decode-tile budget (one plan for every job)
-//   rank 0     per job: unpack and de-normalise the final latents (and, for a timestep-
-//              conditioned decoder, mix in the decode noise); broadcast them
+//   rank 0     per job: the decoder's input from the final latents (unpacked, de-normalised,
+//              ...: the family's business); broadcast it
 //   all ranks  decode the tiles of the (job, tile) tasks they own: task i goes to rank i mod P
 //   rank 0     receives the tiles in task order, blends them, writes job-NNN/frame-NNNN.png
 //              (in job-NNN.tmp/, renamed when complete) and job-NNN.mp4 when ffmpeg is there
@@ -17,82 +18,44 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/rng.h"
 #include "io/png_write.h"
 #include "io/remove_tree.h"
-#include "model/ltx_latents.h"
-#include "model/ltx_vae.h"
 #include "run_internal.h"
 
 typedef struct {
-    br_checkpoint ck;
-    ltx_vae_config cfg;
-    ltx_vae vae;
-    ltx_vae_plan plan;
-    int Fo, Ho, Wo;
-    float *latents; // host [C, F, H, W] of the job being decoded
-    float *pixels;  // host: the largest tile
-    float *video;   // rank 0: host [3, Fo, Ho, Wo]
+    br_decoder *dec;
+    br_decode_shape shape;
+    float *input;  // host: the decoder's input of the job being decoded
+    float *pixels; // host: the largest tile
+    float *video;  // rank 0: host [3, Fo, Ho, Wo]
 } decoder;
 
+static size_t video_floats(const decoder *d) {
+    return (size_t)3 * d->shape.frames * d->shape.height * d->shape.width;
+}
+
 static br_status open_decoder(run_state *run, decoder *d) {
-    const run_plan *p = &run->plan;
     const br_run_opts *o = run->opts;
-    BR_TRY(ltx_vae_open(o->vae_dir, &d->ck, &d->cfg));
-    if (d->cfg.latent_channels != p->C)
-        return br_fail(BR_EINPUT, "%s: latent_channels %d differs from the transformer's %d",
-                       o->vae_dir, d->cfg.latent_channels, p->C);
-    ltx_vae_output_size(&d->cfg, p->F, p->H, p->W, &d->Fo, &d->Ho, &d->Wo);
-    if (d->Fo != o->frames || d->Ho != o->height || d->Wo != o->width)
-        return br_fail(BR_EINPUT, "%s: decodes %d x %d x %d latents to %d frames of %dx%d, not the "
-                       "%d frames of %dx%d asked for", o->vae_dir, p->F, p->H, p->W, d->Fo, d->Wo,
-                       d->Ho, o->frames, o->width, o->height);
-    BR_TRY(ltx_vae_load(run->be, &d->ck, &d->cfg, &d->vae));
-    const size_t budget = (size_t)(o->decode_tile_gib * (1u << 30));
-    if (budget) BR_TRY(ltx_vae_plan_for_budget(&d->cfg, p->F, p->H, p->W, budget, 1, 2, &d->plan));
-    else BR_TRY(ltx_vae_plan_make(&d->cfg, p->F, p->H, p->W, p->F, p->H > p->W ? p->H : p->W, 1, 2,
-                                  &d->plan));
-    size_t most = 0;
-    for (int i = 0; i < d->plan.n_tiles; i++) {
-        ltx_vae_tile t;
-        ltx_vae_plan_tile(&d->plan, i, &t);
-        size_t n = ltx_vae_tile_floats(&d->cfg, &t);
-        most = n > most ? n : most;
-    }
-    const size_t cells = (size_t)p->F * p->H * p->W, video = (size_t)3 * d->Fo * d->Ho * d->Wo;
-    if (!(d->latents = malloc(cells * p->C * sizeof(float))) ||
-        !(d->pixels = malloc(most * sizeof(float))) ||
-        (run->rank == 0 && !(d->video = malloc(video * sizeof(float)))))
+    const br_decode_settings s = {.tile_bytes = (size_t)(o->decode_tile_gib * (1u << 30)),
+                                  .timestep = (float)o->decode_timestep,
+                                  .noise_scale = (float)o->decode_noise_scale, .seed = o->seed,
+                                  .frames = o->frames, .height = o->height, .width = o->width};
+    BR_TRY(run->recipe->decoder_open(&run->model, o->vae_dir, run->be, &run->plan.geom, &s,
+                                     &d->dec, &d->shape));
+    if (!(d->input = malloc(d->shape.input_floats * sizeof(float))) ||
+        !(d->pixels = malloc(d->shape.most_tile_floats * sizeof(float))) ||
+        (run->rank == 0 && !(d->video = malloc(video_floats(d) * sizeof(float)))))
         return br_fail(BR_ENOMEM, "out of host memory for the decode (%zu MiB of video)",
-                       video * 4 >> 20);
+                       video_floats(d) * 4 >> 20);
     if (run->rank == 0)
         printf("decode: %d tile(s) per job over %d rank(s), %d frames of %dx%d\n",
-               d->plan.n_tiles, run->n_ranks, d->Fo, d->Wo, d->Ho);
+               d->shape.n_tiles, run->n_ranks, d->shape.frames, d->shape.width, d->shape.height);
     return BR_OK;
 }
 
 static void close_decoder(run_state *run, decoder *d) {
-    ltx_vae_free(run->be, &d->vae);
-    br_ckpt_close(&d->ck);
-    free(d->latents), free(d->pixels), free(d->video);
-}
-
-// Rank 0: what the decoder takes for job j: unpacked, de-normalised, and for a timestep-
-// conditioned decoder mixed with noise: (1 - s) x + s noise (s = --decode-noise-scale).
-static br_status decoder_input(run_state *run, decoder *d, int job) {
-    const run_plan *p = &run->plan;
-    const size_t cells = (size_t)p->F * p->H * p->W, n = cells * p->C;
-    ltx_unpack_latents(d->latents, run->x + job * n, p->C, p->F, p->H, p->W, 1, 1);
-    ltx_vae_denormalize(&d->vae, d->latents, cells);
-    const float s = (float)run->opts->decode_noise_scale;
-    if (!d->cfg.timestep_conditioning || s == 0) return BR_OK;
-    float *noise = malloc(n * sizeof(float));
-    if (!noise) return br_fail(BR_ENOMEM, "out of memory for the decode noise");
-    br_rng rng = br_rng_make(run->opts->seed, 10000 + (uint64_t)job); // apart from the start latents
-    br_rng_normal(&rng, noise, n);
-    for (size_t i = 0; i < n; i++) d->latents[i] = (1.0f - s) * d->latents[i] + s * noise[i];
-    free(noise);
-    return BR_OK;
+    if (d->dec) run->recipe->decoder_close(d->dec, run->be);
+    free(d->input), free(d->pixels), free(d->video);
 }
 
 // job-NNN.mp4 through ffmpeg when it is installed (optional: a missing ffmpeg is no error).
@@ -124,11 +87,12 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     snprintf(old, sizeof old, "%s.old", dir);
     br_remove_tree(tmp); // a leftover of an interrupted run
     if (mkdir(tmp, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    const size_t n = (size_t)3 * d->Fo * d->Ho * d->Wo;
+    const size_t n = video_floats(d);
+    const int Fo = d->shape.frames, Ho = d->shape.height, Wo = d->shape.width;
     for (size_t i = 0; i < n; i++) d->video[i] = d->video[i] * 0.5f + 0.5f; // [-1, 1] -> [0, 1]
-    for (int f = 0; f < d->Fo; f++) {
+    for (int f = 0; f < Fo; f++) {
         snprintf(path, sizeof path, "%s/frame-%04d.png", tmp, f);
-        BR_TRY(br_png_write_frame(path, d->video, d->Fo, d->Ho, d->Wo, f));
+        BR_TRY(br_png_write_frame(path, d->video, Fo, Ho, Wo, f));
     }
     // An earlier run's frames are replaced only once the new ones are complete.
     struct stat sb;
@@ -142,30 +106,27 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
 
 // One job: every rank decodes its tiles; rank 0 blends them in plan order.
 static br_status decode_job(run_state *run, decoder *d, int job) {
+    const br_recipe *r = run->recipe;
     const run_plan *p = &run->plan;
-    const size_t n_latents = (size_t)p->C * p->F * p->H * p->W;
+    const float *latents = run->x + (size_t)job * p->geom.tokens * p->C;
     // A failure here is agreed on after the job (the others decode what they got, then stop).
-    br_status input = run->rank == 0 ? decoder_input(run, d, job) : BR_OK;
-    BR_TRY(br_comm_bcast_bytes(run->comm, d->latents, n_latents * sizeof(float), 0));
+    br_status input = run->rank == 0 ? r->decoder_input(d->dec, latents, job, d->input) : BR_OK;
+    BR_TRY(br_comm_bcast_bytes(run->comm, d->input, d->shape.input_floats * sizeof(float), 0));
     BR_TRY(input);
-    if (run->rank == 0) memset(d->video, 0, (size_t)3 * d->Fo * d->Ho * d->Wo * sizeof(float));
-    for (int t = 0; t < d->plan.n_tiles; t++) {
-        const int owner = (job * d->plan.n_tiles + t) % run->n_ranks;
+    if (run->rank == 0) memset(d->video, 0, video_floats(d) * sizeof(float));
+    for (int t = 0; t < d->shape.n_tiles; t++) {
+        const int owner = (job * d->shape.n_tiles + t) % run->n_ranks;
         if (run->rank != owner && run->rank != 0) continue;
-        ltx_vae_tile tile;
-        ltx_vae_plan_tile(&d->plan, t, &tile);
-        const size_t bytes = ltx_vae_tile_floats(&d->cfg, &tile) * sizeof(float);
-        if (run->rank == owner)
-            BR_TRY(ltx_vae_decode_tile(run->be, &d->vae, d->latents, p->F, p->H, p->W, &tile,
-                                       (float)run->opts->decode_timestep, run->opts->seed, d->pixels));
+        const size_t bytes = r->tile_floats(d->dec, t) * sizeof(float);
+        if (run->rank == owner) BR_TRY(r->decode_tile(d->dec, run->be, d->input, t, d->pixels));
         if (owner != 0 && run->rank == owner)
             BR_TRY(br_comm_send_bytes(run->comm, d->pixels, bytes, 0));
         if (owner != 0 && run->rank == 0)
             BR_TRY(br_comm_recv_bytes(run->comm, d->pixels, bytes, owner));
-        if (run->rank == 0) ltx_vae_blend_tile(&d->cfg, &d->plan, t, d->pixels, d->video);
+        if (run->rank == 0) r->blend_tile(d->dec, t, d->pixels, d->video);
     }
     if (run->rank != 0) return BR_OK;
-    BR_TRY(ltx_vae_blend_finish(&d->cfg, &d->plan, d->video));
+    BR_TRY(r->blend_finish(d->dec, d->video));
     return write_frames(run, d, job);
 }
 

@@ -1,8 +1,9 @@
 // denoise.c: the denoising loop over the pipeline of ranks.
-//   once   rank 0 projects each micro-batch's prompt; every rank receives it (one broadcast)
+//   once   rank 0 embeds each micro-batch's prompts (the family's prompt slots); every rank
+//          receives them (one broadcast each)
 //   then   every rank walks the same sequence (step k, micro-batch m): rank 0 embeds the
-//          latents and timestep; the baton (hidden states, temb, embedded timestep, a flag)
-//          goes rank to rank through the blocks; the last rank runs the output side and, when
+//          latents and timestep; the baton (the family's slots, then a flag) goes rank to rank
+//          through the blocks; the last rank runs the output side and, when
 //          a job's two CFG halves are in, applies guidance and the Euler step and returns the
 //          job's new latents to rank 0 (one return message per micro-batch, sent without
 //          blocking).
@@ -21,21 +22,24 @@
 #include "kernels_cpu.h"
 #include "run_internal.h"
 
-// The context of micro-batch m as ltx_model wants it: views of the run's buffers.
-static ltx_context micro_context(const run_state *run, const run_micro *mb) {
-    const run_plan *p = &run->plan;
-    const size_t D = run->cfg.dim, hidden = (size_t)mb->n * p->S * D;
-    ltx_context ctx = {.B = mb->n, .S = p->S, .L = p->L, .caption = mb->caption,
-                       .mask_bias = mb->mask_bias, .rope_cos = run->rope_cos,
-                       .rope_sin = run->rope_sin};
-    ctx.temb = run->baton + hidden;
-    ctx.embedded_timestep = ctx.temb + (size_t)mb->n * LTX_ADA_PARAMS * D;
-    return ctx;
+// Micro-batch m as the family sees it: views of the run's buffers (the baton's slots lie one
+// after the other, each for all n items).
+static br_batch micro_batch(const run_state *run, const run_micro *mb) {
+    const br_layout *l = &run->layout;
+    br_batch b = {.n = mb->n, .geom = &run->plan.geom};
+    float *at = run->baton;
+    for (int k = 0; k < l->n_baton; k++) {
+        b.baton[k] = at;
+        at += (size_t)mb->n * br_slot_floats(&l->baton[k]);
+    }
+    memcpy(b.prompt, mb->prompt, sizeof b.prompt);
+    memcpy(b.table, run->tables, sizeof b.table);
+    return b;
 }
 
-// Hidden states, temb and embedded timestep of n items, then the flag (1: skip, a rank failed).
+// The slots of n items, then the flag (1: skip, a rank failed).
 static size_t baton_floats(const run_state *run, int n) {
-    return (size_t)n * ((size_t)run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim + 1;
+    return (size_t)n * br_baton_floats(&run->layout) + 1;
 }
 
 // Rank 0: the prompt rows of item i: the job's prompt, or its negative prompt (one may serve all).
@@ -46,36 +50,35 @@ static void item_prompt(const run_state *run, int item, const float **embeds, co
     const br_tensor *k = br_set_find(&run->inputs, cond ? "prompt_attention_mask"
                                                         : "negative_prompt_attention_mask");
     const int row = e->shape[0] == 1 ? 0 : job;
-    *embeds = e->data + (size_t)row * p->L * run->cfg.caption_channels;
-    *mask = k->data + (size_t)row * p->L;
+    *embeds = e->data + (size_t)row * p->geom.text_tokens * run->model.text_channels;
+    *mask = k->data + (size_t)row * p->geom.text_tokens;
 }
 
-// Rank 0: caption projection and mask bias of one micro-batch.
+// Rank 0: the prompt slots of one micro-batch, from its items' embeddings and masks.
 static br_status project_one(run_state *run, run_micro *mb) {
     br_backend *be = run->be;
-    const size_t L = run->plan.L, Cc = run->cfg.caption_channels;
+    const size_t L = run->plan.geom.text_tokens, Cc = run->model.text_channels;
     float *host = malloc((size_t)mb->n * L * (Cc + 1) * sizeof(float));
     if (!host) return br_fail(BR_ENOMEM, "out of memory for the prompts");
-    float *bias = host + (size_t)mb->n * L * Cc;
+    float *masks = host + (size_t)mb->n * L * Cc;
     for (int i = 0; i < mb->n; i++) {
         const float *embeds, *mask;
         item_prompt(run, mb->first + i, &embeds, &mask);
         memcpy(host + (size_t)i * L * Cc, embeds, L * Cc * sizeof(float));
-        ltx_mask_bias(bias + (size_t)i * L, mask, (int)L);
+        memcpy(masks + (size_t)i * L, mask, L * sizeof(float));
     }
     float *prompt = be->alloc(be, (size_t)mb->n * L * Cc, "prompt embeddings");
-    if (!prompt) {
-        free(host);
-        return BR_ENOMEM;
+    br_status st = prompt ? BR_OK : BR_ENOMEM;
+    if (prompt) {
+        be->upload(be, prompt, host, (size_t)mb->n * L * Cc);
+        br_batch b = micro_batch(run, mb);
+        st = run->model.family->embed_prompt(&run->model, be, run->stage.in, &b, run->ws, prompt,
+                                             masks);
+        be->sync(be);
+        be->release(be, prompt);
     }
-    be->upload(be, prompt, host, (size_t)mb->n * L * Cc);
-    be->upload(be, mb->mask_bias, bias, (size_t)mb->n * L);
-    ltx_context ctx = micro_context(run, mb);
-    ltx_embed_prompt(be, &run->cfg, &run->stage.in, prompt, &ctx, &run->ws);
-    be->sync(be);
-    be->release(be, prompt);
     free(host);
-    return BR_OK;
+    return st;
 }
 
 br_status run_project_prompts(run_state *run) {
@@ -86,8 +89,9 @@ br_status run_project_prompts(run_state *run) {
     if ((st = br_comm_agree(run->comm, st)) != BR_OK) return st;
     for (int m = 0; m < run->plan.n_micro; m++) {
         run_micro *mb = &run->micro[m];
-        BR_TRY(tr->bcast(run->comm, mb->caption, (size_t)mb->n * run->plan.L * run->cfg.dim, 0));
-        BR_TRY(tr->bcast(run->comm, mb->mask_bias, (size_t)mb->n * run->plan.L, 0));
+        for (int k = 0; k < run->layout.n_prompt; k++)
+            BR_TRY(tr->bcast(run->comm, mb->prompt[k],
+                             mb->n * br_slot_floats(&run->layout.prompt[k]), 0));
     }
     return BR_OK;
 }
@@ -97,7 +101,7 @@ br_status run_project_prompts(run_state *run) {
 static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->S * p->C;
+    const size_t n = (size_t)p->geom.tokens * p->C;
     float flag = (float)run->failed_seen;
     be->upload(be, run->baton + baton_floats(run, mb->n) - 1, &flag, 1);
     if (run->failed_seen) return;
@@ -105,12 +109,12 @@ static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
         be->upload(be, run->latents_dev + i * n, run->x + job * n, n);
-        t[i] = p->sigmas[step] * (float)run->sched.num_train_timesteps;
+        t[i] = run->recipe->timestep(p->sigmas[step], run->sched.num_train_timesteps);
     }
     be->upload(be, run->timestep_dev, t, (size_t)mb->n);
-    ltx_context ctx = micro_context(run, mb);
-    ltx_embed_latents(be, &run->cfg, &run->stage.in, run->latents_dev, run->timestep_dev, &ctx,
-                      &run->ws, run->baton);
+    br_batch b = micro_batch(run, mb);
+    run->model.family->embed_latents(&run->model, be, run->stage.in, &b, run->ws,
+                                     run->latents_dev, run->timestep_dev);
 }
 
 // Jobs whose conditional half (their last item) is in the micro-batch: they finish this step
@@ -129,9 +133,9 @@ static void completed_jobs(const run_plan *p, const run_micro *mb, int *first, i
 static br_status finish_micro(run_state *run, const run_micro *mb, int step, int m) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->S * p->C;
-    ltx_context ctx = micro_context(run, mb);
-    ltx_output_side(be, &run->cfg, &run->stage.out, &ctx, &run->ws, run->baton, run->v_dev);
+    const size_t n = (size_t)p->geom.tokens * p->C;
+    br_batch b = micro_batch(run, mb);
+    run->model.family->output_side(&run->model, be, run->stage.out, &b, run->ws, run->v_dev);
     be->sync(be); // the wait runs the hook (MPI progress); a download would sleep through it
     float *v = run->v + (size_t)mb->first * n;
     be->download(be, v, run->v_dev, mb->n * n);
@@ -146,9 +150,9 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
     for (int j = j0; j < j0 + count; j++) {
         float *x = run->x + j * n, *v_job = run->v + (size_t)(p->cfg ? 2 * j : j) * n;
         if (p->cfg) // the guided velocity goes where the unconditional one was
-            ltx_guidance(v_job, v_job, v_job + n, n, (float)run->opts->guidance,
-                         (float)run->opts->guidance_rescale);
-        ltx_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
+            run->recipe->guide(&run->model, &p->geom, v_job, v_job, v_job + n,
+                               (float)run->opts->guidance, (float)run->opts->guidance_rescale);
+        nn_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
     }
     return BR_OK;
 }
@@ -156,7 +160,7 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
 // Last rank: micro-batch m's return message (flag, then the completed jobs' latents), sent
 // without blocking from its own buffer, which the previous step's send must have left.
 static br_status send_return(run_state *run, const run_micro *mb, int m, int failed) {
-    const size_t n = (size_t)run->plan.S * run->plan.C;
+    const size_t n = (size_t)run->plan.geom.tokens * run->plan.C;
     int j0, count;
     completed_jobs(&run->plan, mb, &j0, &count);
     BR_TRY(br_comm_wait(run->comm, run->return_req[m]));
@@ -188,7 +192,7 @@ static br_status post_return(run_state *run, int step, int m) {
     if (run->last == 0 || step >= run->opts->steps) return BR_OK;
     int j0, jobs;
     completed_jobs(&run->plan, &run->micro[m], &j0, &jobs);
-    const size_t n = (size_t)run->plan.S * run->plan.C;
+    const size_t n = (size_t)run->plan.geom.tokens * run->plan.C;
     return br_comm_irecv_bytes(run->comm, run->returns[m], (1 + jobs * n) * sizeof(float),
                                run->last, &run->return_req[m]);
 }
@@ -197,7 +201,7 @@ static br_status post_return(run_state *run, int step, int m) {
 // successor of the next step.
 static br_status receive_returns(run_state *run, long count) {
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->S * p->C;
+    const size_t n = (size_t)p->geom.tokens * p->C;
     while (run->returns_seen < count) {
         const int step = (int)(run->returns_seen / p->n_micro);
         const int m = (int)(run->returns_seen % p->n_micro);
@@ -233,8 +237,8 @@ static br_status await_latents(run_state *run, int step, int m) {
 static br_status run_blocks(run_state *run, const run_micro *mb, int step, int m, float *flag) {
     const int check = run->opts->check == 2 || (run->opts->check == 1 && step == 0);
     br_guard guard = {check, step, m};
-    ltx_context ctx = micro_context(run, mb);
-    br_status st = br_stage_run_blocks(&run->stage, &ctx, &run->ws, run->baton, NULL, &guard);
+    br_batch b = micro_batch(run, mb);
+    br_status st = br_stage_run_blocks(&run->stage, &run->layout, &b, run->ws, NULL, &guard);
     if (st != BR_OK) *flag = 1;
     return st;
 }

@@ -1,6 +1,7 @@
 // run.c: `brigade run` from settings to files, phase by phase; each phase ends in an agreement,
 // so every rank stops with the first failure's message and none waits for a rank that gave up.
-//   all ranks  open the transformer and scheduler configs, check the settings
+//   all ranks  open the transformer (its family) and the scheduler, check the settings and the
+//              latent grid (the family's recipe)
 //   rank 0     read and check the embeddings (and --latents), make --out, plan the micro-batches
 //   all ranks  load own blocks, buffers, RoPE tables; rank 0 hands the start latents to the last
 //   ...        prompts projected once; the denoising loop (denoise.c)
@@ -18,7 +19,6 @@
 
 #include "core/rng.h"
 #include "io/tensor_file.h"
-#include "model/ltx_rope.h"
 #include "placement.h"
 #include "run_internal.h"
 #include "stage/split.h"
@@ -26,17 +26,9 @@
 int run_item_job(const run_plan *p, int item) { return p->cfg ? item / 2 : item; }
 int run_item_cond(const run_plan *p, int item) { return p->cfg ? item % 2 : 1; }
 
-// The settings every rank can check alone, before any file is read.
+// The settings every rank can check alone, before any file is read (the family checks the
+// sizes).
 static br_status check_settings(const br_run_opts *o) {
-    if (o->frames < 1 || o->frames > 8 * 1024 + 1 || (o->frames - 1) % 8)
-        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
-                       "the first frame and compresses the rest 8 to 1", o->frames);
-    if (o->height < 32 || o->height % 32 || o->height > 16384)
-        return br_fail(BR_EINPUT, "--height %d: must be a multiple of 32 (the VAE's spatial "
-                       "compression), at most 16384", o->height);
-    if (o->width < 32 || o->width % 32 || o->width > 16384)
-        return br_fail(BR_EINPUT, "--width %d: must be a multiple of 32 (the VAE's spatial "
-                       "compression), at most 16384", o->width);
     if (o->steps < 1 || o->steps > RUN_MAX_STEPS)
         return br_fail(BR_EINPUT, "--steps %d: must be in 1..%d", o->steps, RUN_MAX_STEPS);
     if (!(o->guidance >= 0 && o->guidance <= 100))
@@ -60,17 +52,24 @@ static br_status check_settings(const br_run_opts *o) {
 
 static br_status open_models(run_state *run) {
     const br_run_opts *o = run->opts;
+    const br_model *m = &run->model;
     BR_TRY(check_settings(o));
-    BR_TRY(ltx_open_transformer(o->transformer_dir, &run->ck, &run->cfg));
+    BR_TRY(br_model_open(o->transformer_dir, &run->model));
+    if (!(run->recipe = m->family->recipe))
+        return br_fail(BR_EINPUT, "%s: brigade runs %s's transformer (brigade forward), not yet "
+                       "its pipeline", m->config_path, m->family->name);
+    if (m->out_channels != m->in_channels)
+        return br_fail(BR_EINPUT, "%s: the prediction has %d features, the latents %d: the "
+                       "denoising loop steps the one by the other", m->config_path,
+                       m->out_channels, m->in_channels);
+    const br_run_size size = {o->height, o->width, o->frames, o->frame_rate};
+    BR_TRY(run->recipe->geometry(m, &size, &run->plan.geom));
     char path[4096];
     snprintf(path, sizeof path, "%s/scheduler_config.json", o->scheduler_dir);
     cJSON *json = NULL;
     BR_TRY(br_json_read_object(path, &json));
-    br_status st = ltx_sched_config_parse(&run->sched, json, path);
+    br_status st = nn_flow_config_parse(&run->sched, json, path);
     cJSON_Delete(json);
-    if (st == BR_OK && (run->cfg.patch_size != 1 || run->cfg.patch_size_t != 1))
-        st = br_fail(BR_EINPUT, "%s: patch_size and patch_size_t other than 1 are not implemented",
-                     o->transformer_dir);
     return st;
 }
 
@@ -91,7 +90,7 @@ static br_status random_embeddings(run_state *run, const char *spec) {
     int N, L;
     if (sscanf(spec, "random:%d,%d", &N, &L) != 2 || N < 1 || N > RUN_MAX_JOBS || L < 1 || L > 4096)
         return br_fail(BR_EINPUT, "--embeddings %s: expected random:N,L (jobs, tokens)", spec);
-    const int64_t C = run->cfg.caption_channels;
+    const int64_t C = run->model.text_channels;
     const char *names[] = {"prompt_embeds", "negative_prompt_embeds", "prompt_attention_mask",
                            "negative_prompt_attention_mask"};
     for (int i = 0; i < 4; i++) {
@@ -112,13 +111,13 @@ static br_status read_embeddings(run_state *run) {
     if (strncmp(path, "random:", 7) == 0) BR_TRY(random_embeddings(run, path));
     else BR_TRY(br_tensor_file_read(path, &run->inputs));
     const br_tensor *t;
-    const int64_t Cc = run->cfg.caption_channels;
+    const int64_t Cc = run->model.text_channels;
     BR_TRY(need(run, "prompt_embeds", 3, (int64_t[]){-1, -1, Cc}, 1, &t));
     if (t->shape[0] < 1 || t->shape[0] > RUN_MAX_JOBS || t->shape[1] < 1)
         return br_fail(BR_EINPUT, "%s: prompt_embeds must hold 1..%d prompts of at least one token",
                        path, RUN_MAX_JOBS);
-    p->n_jobs = (int)t->shape[0], p->L = (int)t->shape[1];
-    const int64_t N = p->n_jobs, L = p->L;
+    p->n_jobs = (int)t->shape[0], p->geom.text_tokens = (int)t->shape[1];
+    const int64_t N = p->n_jobs, L = p->geom.text_tokens;
     BR_TRY(need(run, "prompt_attention_mask", 2, (int64_t[]){N, L}, 0, &t));
     if (t->shape[0] != N)
         return br_fail(BR_EINPUT, "%s: prompt_attention_mask must have %lld rows", path, (long long)N);
@@ -136,7 +135,8 @@ static br_status read_embeddings(run_state *run) {
 // from --seed (job j draws stream j).
 static br_status start_latents(run_state *run) {
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->S * p->C;
+    const int S = p->geom.tokens;
+    const size_t n = (size_t)S * p->C;
     if (!run->opts->latents_path) {
         for (int j = 0; j < p->n_jobs; j++) {
             br_rng rng = br_rng_make(run->opts->seed, (uint64_t)j);
@@ -149,11 +149,11 @@ static br_status start_latents(run_state *run) {
     br_status st = br_tensor_file_read(path, &set);
     const br_tensor *t = st == BR_OK ? br_set_find(&set, "latents") : NULL;
     if (st == BR_OK && (!t || t->ndim != 3 || (t->shape[0] != p->n_jobs && t->shape[0] != 1) ||
-                        t->shape[1] != p->S || t->shape[2] != p->C)) {
+                        t->shape[1] != S || t->shape[2] != p->C)) {
         char want[96];
         st = br_fail(BR_EINPUT, "%s: needs tensor \"latents\" of shape %s (packed; or 1 row for all "
                      "jobs) for --height %d --width %d --frames %d", path,
-                     br_shape_str(want, sizeof want, 3, (int64_t[]){p->n_jobs, p->S, p->C}),
+                     br_shape_str(want, sizeof want, 3, (int64_t[]){p->n_jobs, S, p->C}),
                      run->opts->height, run->opts->width, run->opts->frames);
     }
     for (int j = 0; st == BR_OK && j < p->n_jobs; j++)
@@ -183,14 +183,12 @@ static br_status plan_run(run_state *run) {
     const br_run_opts *o = run->opts;
     BR_TRY(prepare_out(o->out_dir, o->resume));
     BR_TRY(read_embeddings(run));
-    p->C = run->cfg.in_channels;
-    p->F = (o->frames - 1) / 8 + 1, p->H = o->height / 32, p->W = o->width / 32;
-    p->S = p->F * p->H * p->W;
+    p->C = run->model.in_channels;
     p->n_items = p->cfg ? 2 * p->n_jobs : p->n_jobs;
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
     p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
-    BR_TRY(ltx_sched_sigmas(&run->sched, o->steps, p->S, p->sigmas));
-    if (!(run->x = malloc((size_t)p->n_jobs * p->S * p->C * sizeof(float))))
+    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, p->geom.schedule_tokens, p->sigmas));
+    if (!(run->x = malloc((size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
     BR_TRY(start_latents(run));
     return o->resume ? run_read_checkpoint(run) : BR_OK;
@@ -201,7 +199,8 @@ static br_status plan_run(run_state *run) {
 // receiver's).
 static br_status alloc_returns(run_state *run) {
     const run_plan *p = &run->plan;
-    const size_t most = 1 + (size_t)p->microbatch * p->S * p->C; // every item a completed job
+    // At most every item a completed job.
+    const size_t most = 1 + (size_t)p->microbatch * p->geom.tokens * p->C;
     if (run->last == 0 || (run->rank != 0 && run->rank != run->last)) return BR_OK;
     if (!(run->returns = calloc((size_t)p->n_micro, sizeof *run->returns)) ||
         !(run->return_req = calloc((size_t)p->n_micro, sizeof *run->return_req)))
@@ -215,22 +214,25 @@ static br_status alloc_returns(run_state *run) {
 static br_status alloc_buffers(run_state *run) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
-    const size_t D = run->cfg.dim, n = (size_t)p->S * p->C, b = (size_t)p->microbatch;
+    const br_layout *l = &run->layout;
+    const size_t n = (size_t)p->geom.tokens * p->C, b = (size_t)p->microbatch;
     if (!(run->micro = calloc((size_t)p->n_micro, sizeof *run->micro)))
         return br_fail(BR_ENOMEM, "out of memory");
     for (int m = 0; m < p->n_micro; m++) {
         run_micro *mb = &run->micro[m];
         mb->first = m * p->microbatch;
         mb->n = p->n_items - mb->first < p->microbatch ? p->n_items - mb->first : p->microbatch;
-        if (!(mb->caption = be->alloc(be, (size_t)mb->n * p->L * D, "projected prompts")) ||
-            !(mb->mask_bias = be->alloc(be, (size_t)mb->n * p->L, "prompt mask bias")))
-            return BR_ENOMEM;
+        for (int k = 0; k < l->n_prompt; k++)
+            if (!(mb->prompt[k] = be->alloc(be, mb->n * br_slot_floats(&l->prompt[k]),
+                                            l->prompt[k].name)))
+                return BR_ENOMEM;
     }
-    BR_TRY(ltx_workspace_alloc(be, &run->cfg, p->microbatch, p->S, p->L, &run->ws));
-    if (!(run->baton = be->alloc(be, b * (p->S + LTX_ADA_PARAMS + 1) * D + 1, "the baton")) ||
-        !(run->rope_cos = be->alloc(be, (size_t)p->S * D, "RoPE cos table")) ||
-        !(run->rope_sin = be->alloc(be, (size_t)p->S * D, "RoPE sin table")))
+    BR_TRY(run->model.family->workspace_alloc(&run->model, be, &p->geom, p->microbatch, &run->ws));
+    if (!(run->baton = be->alloc(be, b * br_baton_floats(l) + 1, "the baton")))
         return BR_ENOMEM;
+    for (int k = 0; k < l->n_table; k++)
+        if (!(run->tables[k] = be->alloc(be, br_slot_floats(&l->table[k]), l->table[k].name)))
+            return BR_ENOMEM;
     if (run->rank == 0 && (!(run->latents_dev = be->alloc(be, b * n, "input latents")) ||
                            !(run->timestep_dev = be->alloc(be, b, "timesteps"))))
         return BR_ENOMEM;
@@ -246,31 +248,30 @@ static br_status alloc_buffers(run_state *run) {
 }
 
 static br_status load_stage(run_state *run) {
-    BR_TRY(br_stage_load(&run->stage, run->be, &run->ck, &run->cfg, run->rank, run->n_ranks,
-                         run->first));
+    BR_TRY(br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first));
     BR_TRY(alloc_buffers(run));
-    // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
-    const float scale[3] = {(float)(8.0 / run->opts->frame_rate), 32.0f, 32.0f};
-    return ltx_rope_upload(run->be, &run->cfg, run->plan.F, run->plan.H, run->plan.W, scale,
-                           run->rope_cos, run->rope_sin);
+    br_batch tables = {.geom = &run->plan.geom};
+    memcpy(tables.table, run->tables, sizeof tables.table);
+    return run->model.family->tables(&run->model, run->be, &tables);
 }
 
 static void free_transformer(run_state *run) {
     br_backend *be = run->be;
-    if (run->micro)
-        for (int m = 0; m < run->plan.n_micro; m++) {
-            be->release(be, run->micro[m].caption);
-            be->release(be, run->micro[m].mask_bias);
-        }
+    for (int m = 0; run->micro && m < run->plan.n_micro; m++)
+        for (int k = 0; k < BR_MAX_SLOTS; k++) be->release(be, run->micro[m].prompt[k]);
     free(run->micro);
     run->micro = NULL;
-    float **bufs[] = {&run->baton, &run->rope_cos, &run->rope_sin, &run->latents_dev,
-                      &run->timestep_dev, &run->v_dev};
+    float **bufs[] = {&run->baton, &run->latents_dev, &run->timestep_dev, &run->v_dev};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
         be->release(be, *bufs[i]);
         *bufs[i] = NULL;
     }
-    ltx_workspace_free(be, &run->ws);
+    for (int k = 0; k < BR_MAX_SLOTS; k++) {
+        be->release(be, run->tables[k]);
+        run->tables[k] = NULL;
+    }
+    if (run->model.family) run->model.family->workspace_free(be, run->ws);
+    run->ws = NULL;
     br_stage_free(&run->stage);
 }
 
@@ -285,7 +286,7 @@ static void run_free(run_state *run) {
     free(run->v);
     free(run->step_seconds);
     br_set_free(&run->inputs);
-    br_ckpt_close(&run->ck);
+    br_model_close(&run->model);
 }
 
 // The whole run after the settings were agreed; every step returns the agreed status.
@@ -295,16 +296,18 @@ static br_status run_phases(run_state *run) {
     br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
     if (st != BR_OK) return st;
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
-    if ((st = br_comm_agree(comm, br_split_parse(run->opts->split, run->cfg.layers, run->n_ranks, run->first))))
-        return st;
-    // A baton per item (hidden states, temb, embedded timestep) and its flag.
-    const double item = (double)(run->plan.S + LTX_ADA_PARAMS + 1) * run->cfg.dim * sizeof(float);
+    st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
+    if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
+    run->model.family->layout(&run->model, &run->plan.geom, &run->layout);
+    // A baton per item (the family's slots) and its flag.
+    const double item = (double)br_baton_floats(&run->layout) * sizeof(float);
     const double hop = run->plan.microbatch * item + sizeof(float),
                  step = run->plan.n_items * item + run->plan.n_micro * sizeof(float);
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_stage(run))) != BR_OK) return st;
     // The last rank applies the Euler steps: it starts from the same latents as rank 0.
-    const size_t x_bytes = (size_t)run->plan.n_jobs * run->plan.S * run->plan.C * sizeof(float);
+    const size_t x_bytes =
+        (size_t)run->plan.n_jobs * run->plan.geom.tokens * run->plan.C * sizeof(float);
     if (run->last != 0 && first) BR_TRY(br_comm_send_bytes(comm, run->x, x_bytes, run->last));
     if (run->last != 0 && run->rank == run->last)
         BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));

@@ -1,6 +1,6 @@
-// run.h: `brigade run`: text-to-video with LTX-Video over the pipeline of ranks. Prompt
+// run.h: `brigade run`: a family's pipeline (model/recipe.h) over the pipeline of ranks. Prompt
 // embeddings in; the flow-matching denoising loop with classifier-free guidance, its transformer
-// forwards split over the ranks; then the VAE decode, its tiles spread over the ranks; latents,
+// forwards split over the ranks; then the decode, its tiles spread over the ranks; latents,
 // PNG frames and a run report out.
 #ifndef BR_RUN_H
 #define BR_RUN_H

@@ -2,7 +2,7 @@
 // loading), denoise.c (the denoising loop over the ranks), decode.c (the VAE decode, tiles over
 // the ranks, frames out) and run_report.c (progress and run.json).
 // Legend: N jobs (prompts), I items (CFG halves: 2N with guidance, else N), M micro-batches,
-// b items in one micro-batch, S video tokens, C latent channels, L prompt tokens, D inner dim.
+// b items in one micro-batch, S latent tokens, C packed latent features, L prompt tokens.
 #ifndef BR_RUN_INTERNAL_H
 #define BR_RUN_INTERNAL_H
 
@@ -10,10 +10,9 @@
 
 #include "core/clock.h"
 #include "core/energy.h"
-#include "io/checkpoint.h"
-#include "model/ltx_config.h"
-#include "model/ltx_model.h"
-#include "model/ltx_scheduler.h"
+#include "model/family.h"
+#include "model/recipe.h"
+#include "nn/flow_match.h"
 #include "placement.h"
 #include "run.h"
 #include "stage/stage.h"
@@ -25,18 +24,17 @@ typedef struct {
     int n_jobs, n_items, n_micro;
     int cfg;                 // guidance on: items (job j, uncond) = 2j and (job j, cond) = 2j+1
     int microbatch;          // items per micro-batch (the last may hold fewer)
-    int L, C;                // prompt tokens; packed latent features (transformer in_channels)
-    int F, H, W, S;          // latent grid and its token count
+    int C;                   // packed latent features (the transformer's in_channels)
+    br_geometry geom;        // the latent grid, S and L
     int start_step;          // 0, or the step a resumed run goes on from
     float sigmas[RUN_MAX_STEPS + 1];
 } run_plan;
 
-// One micro-batch: items [first, first + n); its projected prompt and mask bias live on every
-// rank for the whole run (computed once on rank 0, broadcast once).
+// One micro-batch: items [first, first + n); its prompt slots (the family's: a projected prompt,
+// a mask bias) live on every rank for the whole run (computed once on rank 0, broadcast once).
 typedef struct {
     int first, n;
-    float *caption;   // device [n, L, D]
-    float *mask_bias; // device [n, L]
+    float *prompt[BR_MAX_SLOTS]; // device [n, ...] each
 } run_micro;
 
 // Per-rank accounting for the report.
@@ -79,17 +77,18 @@ typedef struct {
     br_backend *be;
     const br_run_opts *opts;
     int rank, n_ranks, last;
-    br_checkpoint ck;
-    ltx_config cfg;
-    ltx_sched_config sched;
+    br_model model;
+    const br_recipe *recipe;
+    nn_flow_config sched;
     run_plan plan;
+    br_layout layout;
     int first[RUN_MAX_RANKS + 1]; // block split
     br_placement *placement;      // rank 0: [P] where each stage runs (run.json, the cost)
     br_stage stage;
-    ltx_workspace ws;
-    float *rope_cos, *rope_sin;   // device [S, D]
+    void *ws;                     // the family's workspace
+    float *tables[BR_MAX_SLOTS];  // device: the family's tables (RoPE)
     run_micro *micro;             // [M]
-    float *baton;                 // device [b, S*D + 7D]: hidden states, temb, embedded timestep
+    float *baton;                 // device: the layout's baton slots of b items, then a flag
     float *latents_dev;           // rank 0: device [b, S, C]
     float *timestep_dev;          // rank 0: device [b]
     float *v_dev;                 // last rank: device [b, S, C]

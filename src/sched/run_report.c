@@ -44,9 +44,9 @@ static double setting_value(const br_run_opts *o, size_t i) {
 br_status run_write_latents(run_state *run) {
     const run_plan *p = &run->plan;
     br_tensor_set set = {0};
-    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->S, p->C});
+    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.tokens, p->C});
     br_status st = t ? BR_OK : BR_ENOMEM;
-    if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->S * p->C * sizeof(float));
+    if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float));
     // The timesteps the loop visited, for the record (and the tests).
     br_tensor *ts = t ? br_set_add(&set, "timesteps", 1, (int64_t[]){run->opts->steps}) : NULL;
     if (t && !ts) st = BR_ENOMEM;
@@ -56,7 +56,8 @@ br_status run_write_latents(run_state *run) {
         double v = setting_value(run->opts, i);
         st = br_set_add_setting(&set, settings[i].name, 1, &v);
     }
-    double seed = (double)run->opts->seed, grid[3] = {p->F, p->H, p->W};
+    const int *g = p->geom.grid[0];
+    double seed = (double)run->opts->seed, grid[3] = {g[0], g[1], g[2]};
     if (st == BR_OK && !run->opts->latents_path) st = br_set_add_setting(&set, "seed", 1, &seed);
     if (st == BR_OK) st = br_set_add_setting(&set, "latent_grid", 3, grid);
     char path[4200];
@@ -145,8 +146,8 @@ static cJSON *report_json(const run_state *run, const run_rank_report *all, cons
     cJSON_AddStringToObject(s, "embeddings", o->embeddings_path);
     cJSON_AddNumberToObject(s, "jobs", p->n_jobs);
     cJSON_AddNumberToObject(s, "micro_batches", p->n_micro);
-    cJSON_AddNumberToObject(s, "prompt_tokens", p->L);
-    cJSON_AddItemToObject(s, "latent_grid", cJSON_CreateIntArray((int[]){p->F, p->H, p->W}, 3));
+    cJSON_AddNumberToObject(s, "prompt_tokens", p->geom.text_tokens);
+    cJSON_AddItemToObject(s, "latent_grid", cJSON_CreateIntArray(p->geom.grid[0], 3));
     cJSON_AddNumberToObject(s, "ranks", run->n_ranks);
     float t[RUN_MAX_STEPS];
     for (int k = 0; k < o->steps; k++) t[k] = p->sigmas[k] * run->sched.num_train_timesteps;

@@ -1,8 +1,7 @@
 // fuzz_config.c: libFuzzer target for the model config parsers of src/model: the input is the
 // text of a config.json (or scheduler_config.json), parsed by cJSON as br_json_read_object does
-// (NUL-terminated, nothing after the value) and handed to every parser: the transformer's
-// ltx_config_parse, and the scheduler's and the VAE's where those files exist in this tree (they
-// are found with __has_include, their sources by tests/fuzz/CMakeLists.txt). An accepted config
+// (NUL-terminated, nothing after the value) and handed to every parser: the transformers'
+// (ltx_config_parse), the scheduler's and the VAE's. An accepted config
 // must keep the promises brigade's code relies on (positive sizes within the parser's bounds,
 // D = H x dh, an eps that is not 0 once stored as a float); a rejection is one line naming the
 // file. Seeds: the fixtures' real configs and tests/fuzz/corpus/fuzz_config's edge cases.
@@ -14,16 +13,9 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
-#include "model/ltx_config.h"
-
-#if __has_include("model/ltx_scheduler.h")
-#include "model/ltx_scheduler.h"
-#define HAVE_SCHED 1
-#endif
-#if __has_include("model/ltx_vae_config.h")
-#include "model/ltx_vae_config.h"
-#define HAVE_VAE 1
-#endif
+#include "model/ltx/ltx_config.h"
+#include "model/ltx/ltx_vae_config.h"
+#include "nn/flow_match.h"
 
 #define NAME "fuzz/config.json"
 
@@ -45,15 +37,14 @@ static void fuzz_transformer(const cJSON *json) {
     FUZZ_ASSERT(cfg.norm_eps > 0 && cfg.norm_eps <= 1, "norm_eps %g", cfg.norm_eps); // 1 - 1e-9: 1
 }
 
-#ifdef HAVE_SCHED
 static void fuzz_scheduler(const cJSON *json) {
-    ltx_sched_config cfg;
-    br_status st = ltx_sched_config_parse(&cfg, json, NAME);
+    nn_flow_config cfg;
+    br_status st = nn_flow_config_parse(&cfg, json, NAME);
     if (st != BR_OK) {
-        fuzz_check_failure(st, NAME, "ltx_sched_config_parse");
+        fuzz_check_failure(st, NAME, "nn_flow_config_parse");
         return;
     }
-    fuzz_check_success("ltx_sched_config_parse");
+    fuzz_check_success("nn_flow_config_parse");
     FUZZ_ASSERT(cfg.num_train_timesteps >= 1, "num_train_timesteps %d", cfg.num_train_timesteps);
     // The schedule an accepted config gives is either refused with a reason or finite: run it
     // for a few step counts and token counts of real videos (UBSan watches the arithmetic).
@@ -62,7 +53,7 @@ static void fuzz_scheduler(const cJSON *json) {
     float sigmas[51];
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
-            if (ltx_sched_sigmas(&cfg, steps[a], seq_lens[b], sigmas) != BR_OK) {
+            if (nn_flow_sigmas(&cfg, steps[a], seq_lens[b], sigmas) != BR_OK) {
                 br_clear_error();
                 continue;
             }
@@ -70,9 +61,7 @@ static void fuzz_scheduler(const cJSON *json) {
                 FUZZ_ASSERT(isfinite(sigmas[i]), "sigma %d of %d is %g", i, steps[a], sigmas[i]);
         }
 }
-#endif
 
-#ifdef HAVE_VAE
 static void fuzz_vae(const cJSON *json) {
     ltx_vae_config cfg;
     br_status st = ltx_vae_config_parse(&cfg, json, NAME);
@@ -97,7 +86,6 @@ static void fuzz_vae(const cJSON *json) {
     FUZZ_ASSERT(cfg.scaling_factor > 0 && isfinite(cfg.scaling_factor), "scaling_factor %g",
                 cfg.scaling_factor);
 }
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     br_clear_error();
@@ -111,12 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // does (br_json_read_object would stop it, but the parsers must not rely on that).
     if (json) {
         fuzz_transformer(json);
-#ifdef HAVE_SCHED
         fuzz_scheduler(json);
-#endif
-#ifdef HAVE_VAE
         fuzz_vae(json);
-#endif
     }
     cJSON_Delete(json);
     br_clear_error();

@@ -448,7 +448,7 @@ static int dataset_ok(const dataset_plan *d) {
 }
 
 // An attribute is skipped when it is a string; it becomes a setting when it is a number or a
-// list of 1..16 numbers, all finite, and its name fits and is not taken by a dataset.
+// list of 1..BR_SETTING_MAX numbers, all finite, and its name fits and is not taken by a dataset.
 static int attr_is_setting(const attr_plan *a) { return a->type != T_STRING && a->type != T_VLSTRING; }
 
 static int attr_ok(const file_plan *fp, const attr_plan *a) {

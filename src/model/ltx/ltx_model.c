@@ -3,9 +3,7 @@
 
 #include <string.h>
 
-static void linear(br_backend *be, float *y, const float *x, const ltx_linear *l, int rows) {
-    be->linear(be, y, x, l->weight, l->bias, rows, l->n_in, l->n_out);
-}
+#include "nn/feed_forward.h"
 
 br_status ltx_context_alloc(br_backend *be, const ltx_config *cfg, int B, int S, int L,
                             ltx_context *ctx) {
@@ -73,44 +71,24 @@ void ltx_embed_latents(br_backend *be, const ltx_config *cfg, const ltx_input_we
                        const float *latents, const float *timestep, ltx_context *ctx,
                        ltx_workspace *ws, float *h) {
     const int B = ctx->B, D = cfg->dim;
-    linear(be, h, latents, &w->proj_in, B * ctx->S);
+    nn_apply(be, h, latents, &w->proj_in, B * ctx->S);
 
     // AdaLayerNormSingle: sinusoid -> linear_1 -> SiLU -> linear_2 = embedded_timestep;
     // temb = linear(SiLU(embedded_timestep)). ws->time and ws->wide serve as scratch.
-    be->timestep_embedding(be, ws->time, timestep, B, LTX_TIME_CHANNELS);
-    linear(be, ws->wide, ws->time, &w->time_linear1, B);
-    be->silu(be, ws->wide, (size_t)B * D);
-    linear(be, ctx->embedded_timestep, ws->wide, &w->time_linear2, B);
+    nn_timestep_embed(be, &w->time_embedder, timestep, B, 1.0f, ws->time, ws->wide,
+                      ctx->embedded_timestep);
     be->copy(be, ws->time, ctx->embedded_timestep, (size_t)B * D);
     be->silu(be, ws->time, (size_t)B * D);
-    linear(be, ctx->temb, ws->time, &w->time_linear, B);
+    nn_apply(be, ctx->temb, ws->time, &w->time_linear, B);
 }
 
 void ltx_embed_prompt(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
                       const float *prompt, ltx_context *ctx, ltx_workspace *ws) {
     // PixArtAlphaTextProjection: linear_1 -> GELU(tanh) -> linear_2.
     const int prompt_rows = ctx->B * ctx->L;
-    linear(be, ws->wide, prompt, &w->caption1, prompt_rows);
+    nn_apply(be, ws->wide, prompt, &w->caption1, prompt_rows);
     be->gelu_tanh(be, ws->wide, (size_t)prompt_rows * cfg->dim);
-    linear(be, ctx->caption, ws->wide, &w->caption2, prompt_rows);
-}
-
-void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
-                    const float *latents, const float *timestep, const float *prompt,
-                    ltx_context *ctx, ltx_workspace *ws, float *h) {
-    ltx_embed_latents(be, cfg, w, latents, timestep, ctx, ws, h);
-    ltx_embed_prompt(be, cfg, w, prompt, ctx, ws);
-}
-
-// x (fp32, n values) as an operand: x itself when operands are fp32, else converted into buf.
-static const void *as_operand(br_backend *be, void *buf, const float *x, size_t n) {
-    if (!buf) return x;
-    be->to_operand(be, buf, x, n);
-    return buf;
-}
-
-static void linear_op(br_backend *be, float *y, const void *x, const ltx_linear *l, int rows) {
-    be->linear_op(be, y, x, l->weight, l->bias, rows, l->n_in, l->n_out);
+    nn_apply(be, ctx->caption, ws->wide, &w->caption2, prompt_rows);
 }
 
 // Attention of one LTXAttention module: q from x_q [B*Sq, D], k and v from x_kv [B*Sk, D]
@@ -122,20 +100,21 @@ static void attention(br_backend *be, const ltx_config *cfg, const ltx_attention
     const int D = cfg->dim;
     const float qk_eps = 1e-5f; // LTXAttention's norm_q / norm_k
     float *q = ws->wide, *k = q + (size_t)B * Sq * D, *v = k + (size_t)B * Sk * D;
-    linear_op(be, q, x_q, &a->to_q, B * Sq);
-    linear_op(be, k, x_kv, &a->to_k, B * Sk);
-    linear_op(be, v, x_kv, &a->to_v, B * Sk);
-    be->qk_norm_rope_op(be, ws->q, q, a->norm_q, rope_cos, rope_sin, B, Sq, D, qk_eps);
-    be->qk_norm_rope_op(be, ws->k, k, a->norm_k, rope_cos, rope_sin, B, Sk, D, qk_eps);
-    const void *v_op = as_operand(be, ws->v, v, (size_t)B * Sk * D);
+    nn_apply_op(be, q, x_q, &a->to_q, B * Sq);
+    nn_apply_op(be, k, x_kv, &a->to_k, B * Sk);
+    nn_apply_op(be, v, x_kv, &a->to_v, B * Sk);
+    const br_qk_shape q_shape = br_qk_plain(B, Sq, D, qk_eps);
+    const br_qk_shape k_shape = br_qk_plain(B, Sk, D, qk_eps);
+    be->qk_norm_rope_op(be, ws->q, q, a->norm_q, rope_cos, rope_sin, &q_shape);
+    be->qk_norm_rope_op(be, ws->k, k, a->norm_k, rope_cos, rope_sin, &k_shape);
+    const void *v_op = nn_as_operand(be, ws->v, v, (size_t)B * Sk * D);
     be->attention(be, ws->attn, ws->q, ws->k, v_op, bias, B, Sq, Sk, cfg->heads, cfg->head_dim);
-    linear_op(be, ws->proj, ws->attn, &a->to_out, B * Sq);
+    nn_apply_op(be, ws->proj, ws->attn, &a->to_out, B * Sq);
 }
 
 void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *blk,
                        const ltx_context *ctx, ltx_workspace *ws, float *h) {
     const int B = ctx->B, S = ctx->S, D = cfg->dim, stride = LTX_ADA_PARAMS * D;
-    const size_t ff = (size_t)B * S * LTX_FF_MULT * D;
     // ada[b] = scale_shift_table + temb[b], chunks: shift, scale, gate (msa); shift, scale, gate (mlp).
     be->add_table(be, ws->ada, blk->scale_shift_table, ctx->temb, B, stride);
     const float *shift_msa = ws->ada, *scale_msa = ws->ada + D, *gate_msa = ws->ada + 2 * D;
@@ -149,16 +128,13 @@ void ltx_block_forward(br_backend *be, const ltx_config *cfg, const ltx_block *b
     be->add_gated(be, h, ws->proj, gate_msa, stride, B, S, D, ws->hidden);
 
     // Cross-attention: queries from h itself (no norm), keys/values from the projected prompt.
-    const void *prompt = as_operand(be, ws->prompt, ctx->caption, (size_t)B * ctx->L * D);
+    const void *prompt = nn_as_operand(be, ws->prompt, ctx->caption, (size_t)B * ctx->L * D);
     attention(be, cfg, &blk->attn2, ws->hidden ? ws->hidden : h, S, prompt, ctx->L,
               ctx->mask_bias, NULL, NULL, B, ws);
     be->add_gated(be, h, ws->proj, NULL, 0, B, S, D, NULL);
 
     be->rms_norm_mod_op(be, ws->norm, h, shift_mlp, scale_mlp, stride, B, S, D, cfg->norm_eps);
-    linear_op(be, ws->wide, ws->norm, &blk->ff_in, B * S);
-    void *act = ws->ff ? ws->ff : ws->wide; // fp32 operands: GELU in place
-    be->gelu_tanh_op(be, act, ws->wide, ff);
-    linear_op(be, ws->proj, act, &blk->ff_out, B * S);
+    nn_feed_forward(be, &blk->ff_in, &blk->ff_out, ws->norm, B * S, ws->wide, ws->ff, ws->proj);
     be->add_gated(be, h, ws->proj, gate_mlp, stride, B, S, D, NULL);
 }
 
@@ -171,7 +147,7 @@ void ltx_output_side(br_backend *be, const ltx_config *cfg, const ltx_output_wei
                       ctx->embedded_timestep, B, D);
     const float *shift = ws->ada, *scale = ws->ada + B * D;
     be->layer_norm_mod(be, ws->proj, h, shift, scale, D, B, S, D, 1e-6f);
-    linear(be, out, ws->proj, &w->proj_out, B * S);
+    nn_apply(be, out, ws->proj, &w->proj_out, B * S);
 }
 
 void ltx_mask_bias(float *bias, const float *mask, int n) {

@@ -44,16 +44,10 @@ br_status ltx_workspace_alloc(br_backend *be, const ltx_config *cfg, int B, int 
                               ltx_workspace *ws);
 void ltx_workspace_free(br_backend *be, ltx_workspace *ws);
 
-// Input side: h[B*S, D] = proj_in(latents[B*S, C_in]); ctx->temb, ctx->embedded_timestep from
-// timestep[B] (0..1000 scale); ctx->caption from prompt[B*L, C_cap]. (mask_bias and RoPE tables
-// are filled by the caller: they need no weights.)
-void ltx_input_side(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
-                    const float *latents, const float *timestep, const float *prompt,
-                    ltx_context *ctx, ltx_workspace *ws, float *h);
-
-// The input side in its two halves, for the denoising loop, which projects each prompt once but
-// the latents at every step: h and ctx->temb, ctx->embedded_timestep from the latents and
-// timestep[B]; ctx->caption from prompt[B*L, C_cap] (uses ws->k as scratch).
+// The input side in its two halves (the denoising loop projects each prompt once but the latents
+// at every step): h[B*S, D] = proj_in(latents[B*S, C_in]) and ctx->temb, ctx->embedded_timestep
+// from timestep[B] (0..1000 scale); ctx->caption from prompt[B*L, C_cap]. (mask_bias and the RoPE
+// tables need no weights: ltx_mask_bias, ltx_rope_upload.)
 void ltx_embed_latents(br_backend *be, const ltx_config *cfg, const ltx_input_weights *w,
                        const float *latents, const float *timestep, ltx_context *ctx,
                        ltx_workspace *ws, float *h);

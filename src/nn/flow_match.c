@@ -1,7 +1,7 @@
-// ltx_scheduler.c: see ltx_scheduler.h. The float casts are deliberate: each line does what the
+// flow_match.c: see flow_match.h. The float casts are deliberate: each line does what the
 // reference does in float32 (numpy NEP 50 keeps python scalars "weak", so they are rounded to
 // float32 before the operation).
-#include "ltx_scheduler.h"
+#include "flow_match.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 
 #include "io/json_keys.h"
 
-br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const char *path) {
+br_status nn_flow_config_parse(nn_flow_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
     BR_TRY(br_json_class(json, path, "FlowMatchEulerDiscreteScheduler"));
@@ -43,14 +43,14 @@ br_status ltx_sched_config_parse(ltx_sched_config *cfg, const cJSON *json, const
     return BR_OK;
 }
 
-// LTXPipeline's calculate_shift, in double as Python computes it.
-static double shift_mu(const ltx_sched_config *cfg, int seq_len) {
+// The pipelines' calculate_shift (LTXPipeline, QwenImageEditPlusPipeline), in double as Python computes it.
+static double shift_mu(const nn_flow_config *cfg, int seq_len) {
     double m = (cfg->max_shift - cfg->base_shift) / (cfg->max_image_seq_len - cfg->base_image_seq_len);
     double b = cfg->base_shift - m * cfg->base_image_seq_len;
     return seq_len * m + b;
 }
 
-br_status ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, float *sigmas) {
+br_status nn_flow_sigmas(const nn_flow_config *cfg, int steps, int seq_len, float *sigmas) {
     // The pipeline's np.linspace(1, 1/steps, steps) in double, then float32.
     for (int i = 0; i < steps; i++) {
         double end = 1.0 / steps;
@@ -83,25 +83,7 @@ br_status ltx_sched_sigmas(const ltx_sched_config *cfg, int steps, int seq_len, 
     return BR_OK;
 }
 
-// Unbiased standard deviation, accumulated in double.
-static double std_dev(const float *x, size_t n) {
-    double sum = 0, sq = 0;
-    for (size_t i = 0; i < n; i++) sum += x[i];
-    double mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++) sq += (x[i] - mean) * (x[i] - mean);
-    return n > 1 ? sqrt(sq / (double)(n - 1)) : 0.0;
-}
-
-void ltx_guidance(float *v, const float *v_uncond, const float *v_cond, size_t n, float g,
-                  float rescale) {
-    for (size_t i = 0; i < n; i++) v[i] = v_uncond[i] + g * (v_cond[i] - v_uncond[i]);
-    if (rescale <= 0) return;
-    double s_cfg = std_dev(v, n);
-    float ratio = s_cfg > 0 ? (float)(std_dev(v_cond, n) / s_cfg) : 1.0f;
-    for (size_t i = 0; i < n; i++) v[i] = rescale * (v[i] * ratio) + (1.0f - rescale) * v[i];
-}
-
-void ltx_euler_step(float *x, const float *v, size_t n, float sigma, float sigma_next) {
+void nn_euler_step(float *x, const float *v, size_t n, float sigma, float sigma_next) {
     const float dt = sigma_next - sigma;
     for (size_t i = 0; i < n; i++) x[i] = x[i] + dt * v[i];
 }

@@ -9,21 +9,12 @@
 #include "core/backend.h"
 #include "io/checkpoint.h"
 #include "ltx_config.h"
+#include "nn/linear.h"
+#include "nn/timestep.h"
 
 typedef struct {
-    void *weight;  // [n_out, n_in] (torch.nn.Linear layout: y = x . W^T + b), storage dtype
-    float *bias;   // [n_out]
-    int n_in, n_out;
-} ltx_linear;
-
-// Loads a torch Linear: "prefix.weight" [n_out, n_in] into the backend's storage dtype and
-// "prefix.bias" [n_out] (the transformer's and the VAE's linears alike).
-br_status ltx_load_linear(br_backend *be, br_checkpoint *ck, const char *prefix, int n_in,
-                          int n_out, ltx_linear *l);
-
-typedef struct {
-    ltx_linear to_q, to_k, to_v; // [D, D] each (attn2's k and v read the projected prompt, also D)
-    ltx_linear to_out;           // to_out.0: [D, D]
+    nn_linear to_q, to_k, to_v; // [D, D] each (attn2's k and v read the projected prompt, also D)
+    nn_linear to_out;           // to_out.0: [D, D]
     float *norm_q, *norm_k;      // [D]: RMSNorm weights over the whole q and k
 } ltx_attention;
 
@@ -31,22 +22,21 @@ typedef struct {
     float *scale_shift_table; // [6, D]: shift, scale, gate (attention); shift, scale, gate (ff)
     ltx_attention attn1;      // self-attention, with RoPE
     ltx_attention attn2;      // cross-attention to the prompt
-    ltx_linear ff_in;         // ff.net.0.proj: [4D, D]
-    ltx_linear ff_out;        // ff.net.2: [D, 4D]
+    nn_linear ff_in;         // ff.net.0.proj: [4D, D]
+    nn_linear ff_out;        // ff.net.2: [D, 4D]
 } ltx_block;
 
 typedef struct {
-    ltx_linear proj_in;      // [D, C_in]
-    ltx_linear time_linear1; // time_embed.emb.timestep_embedder.linear_1: [D, T]
-    ltx_linear time_linear2; // time_embed.emb.timestep_embedder.linear_2: [D, D]
-    ltx_linear time_linear;  // time_embed.linear: [6D, D]
-    ltx_linear caption1;     // caption_projection.linear_1: [D, C_cap]
-    ltx_linear caption2;     // caption_projection.linear_2: [D, D]
+    nn_linear proj_in;      // [D, C_in]
+    nn_timestep_embedder time_embedder; // time_embed.emb.timestep_embedder: T -> D -> D
+    nn_linear time_linear;  // time_embed.linear: [6D, D]
+    nn_linear caption1;     // caption_projection.linear_1: [D, C_cap]
+    nn_linear caption2;     // caption_projection.linear_2: [D, D]
 } ltx_input_weights;
 
 typedef struct {
     float *scale_shift_table; // [2, D]: shift, scale of the final norm
-    ltx_linear proj_out;      // [C_out, D]
+    nn_linear proj_out;      // [C_out, D]
 } ltx_output_weights;
 
 br_status ltx_load_input(br_backend *be, br_checkpoint *ck, const ltx_config *cfg,

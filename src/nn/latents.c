@@ -1,9 +1,10 @@
-// ltx_latents.c: see ltx_latents.h (diffusers' LTXPipeline._unpack_latents, _denormalize_latents).
-#include "ltx_latents.h"
+// latents.c: see latents.h (diffusers' LTXPipeline._unpack_latents, _denormalize_latents; Qwen-Image's
+// _unpack_latents is the same with pt = 1, p = 2).
+#include "latents.h"
 
 #include <stddef.h>
 
-void ltx_unpack_latents(float *unpacked, const float *packed, int C, int F, int H, int W, int p,
+void nn_unpack_latents(float *unpacked, const float *packed, int C, int F, int H, int W, int p,
                         int pt) {
     const int Ht = H / p, Wt = W / p, features = C * pt * p * p;
     for (int f = 0; f < F; f++)
@@ -17,7 +18,7 @@ void ltx_unpack_latents(float *unpacked, const float *packed, int C, int F, int 
             }
 }
 
-void ltx_denormalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
+void nn_denormalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
                              int C, int cells) {
     for (int c = 0; c < C; c++)
         for (int i = 0; i < cells; i++) {

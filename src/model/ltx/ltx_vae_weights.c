@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Loads a 1-D tensor [n] (or [rows, n] when rows > 0) onto the backend.
-static br_status load_vector(br_backend *be, br_checkpoint *ck, const char *name, int rows, int n,
-                             float **out) {
-    const int64_t shape[2] = {rows ? rows : n, n};
-    float *host = NULL;
-    BR_TRY(br_ckpt_load(ck, name, rows ? 2 : 1, shape, &host));
-    *out = be->adopt_vector(be, host, (size_t)(rows ? rows : 1) * n, name);
-    return *out ? BR_OK : BR_ENOMEM;
-}
-
 // Output row (c, ih, iw) of the unpatchify's depth-to-space is the checkpoint's conv_out row
 // c p^2 + iw p + ih: diffusers' unpatchify puts the first patch index on the width axis.
 static br_status reorder_patch_rows(float *rows, size_t row_len, int c_out, int p) {
@@ -77,12 +67,10 @@ static br_status load_conv(br_backend *be, br_checkpoint *ck, const char *prefix
 }
 
 static br_status load_time(br_backend *be, br_checkpoint *ck, const char *prefix, int E,
-                           ltx_vae_time_embedder *te) {
+                           nn_timestep_embedder *te) {
     char name[256];
-    snprintf(name, sizeof name, "%s.time_embedder.timestep_embedder.linear_1", prefix);
-    BR_TRY(ltx_load_linear(be, ck, name, LTX_VAE_TIME_CHANNELS, E, &te->linear_1));
-    snprintf(name, sizeof name, "%s.time_embedder.timestep_embedder.linear_2", prefix);
-    return ltx_load_linear(be, ck, name, E, E, &te->linear_2);
+    snprintf(name, sizeof name, "%s.time_embedder.timestep_embedder", prefix);
+    return nn_load_timestep_embedder(be, ck, name, LTX_VAE_TIME_CHANNELS, E, te);
 }
 
 static br_status load_resnet(br_backend *be, br_checkpoint *ck, const ltx_vae_config *cfg,
@@ -95,15 +83,15 @@ static br_status load_resnet(br_backend *be, br_checkpoint *ck, const ltx_vae_co
     BR_TRY(load_conv(be, ck, name, c_out, c_out, 3, 0, &r->conv2));
     if (c_in != c_out) {
         snprintf(name, sizeof name, "%s.norm3.weight", prefix);
-        BR_TRY(load_vector(be, ck, name, 0, c_in, &r->norm3_weight));
+        BR_TRY(nn_load_vector(be, ck, name, c_in, 0, &r->norm3_weight));
         snprintf(name, sizeof name, "%s.norm3.bias", prefix);
-        BR_TRY(load_vector(be, ck, name, 0, c_in, &r->norm3_bias));
+        BR_TRY(nn_load_vector(be, ck, name, c_in, 0, &r->norm3_bias));
         snprintf(name, sizeof name, "%s.conv_shortcut", prefix);
         BR_TRY(load_conv(be, ck, name, c_in, c_out, 1, 0, &r->conv_shortcut));
     }
     if (cfg->timestep_conditioning) {
         snprintf(name, sizeof name, "%s.scale_shift_table", prefix);
-        BR_TRY(load_vector(be, ck, name, 4, c_in, &r->scale_shift_table));
+        BR_TRY(nn_load_vector(be, ck, name, 4, c_in, &r->scale_shift_table));
     }
     if (noise) { // the config check makes c_in == c_out here
         const int64_t shape[3] = {c_in, 1, 1};
@@ -174,7 +162,7 @@ br_status ltx_vae_load(br_backend *be, br_checkpoint *ck, const ltx_vae_config *
     for (int i = 0; i < cfg->n_blocks; i++) BR_TRY(load_up(be, ck, cfg, i, &vae->up[i]));
     if (cfg->timestep_conditioning) {
         BR_TRY(load_time(be, ck, "decoder", 2 * C, &vae->time_embedder));
-        BR_TRY(load_vector(be, ck, "decoder.scale_shift_table", 2, C, &vae->scale_shift_table));
+        BR_TRY(nn_load_vector(be, ck, "decoder.scale_shift_table", 2, C, &vae->scale_shift_table));
     }
     return load_conv(be, ck, "decoder.conv_out", C, cfg->out_channels * p * p, 3, p,
                      &vae->conv_out);
@@ -186,12 +174,6 @@ static void free_conv(br_backend *be, ltx_vae_conv *cv) {
     if (cv->weight) be->release_matrix(be, cv->weight);
     if (cv->bias) be->release(be, cv->bias);
     memset(cv, 0, sizeof *cv);
-}
-
-static void free_linear(br_backend *be, ltx_linear *l) {
-    if (l->weight) be->release_matrix(be, l->weight);
-    if (l->bias) be->release(be, l->bias);
-    memset(l, 0, sizeof *l);
 }
 
 static void free_resnet(br_backend *be, ltx_vae_resnet *r) {
@@ -212,23 +194,18 @@ static void free_resnets(br_backend *be, ltx_vae_resnet **rs, int n) {
     *rs = NULL;
 }
 
-static void free_time(br_backend *be, ltx_vae_time_embedder *te) {
-    free_linear(be, &te->linear_1);
-    free_linear(be, &te->linear_2);
-}
-
 void ltx_vae_free(br_backend *be, ltx_vae *vae) {
     const ltx_vae_config *cfg = &vae->cfg;
     free_conv(be, &vae->conv_in);
-    free_time(be, &vae->mid_time);
+    nn_free_timestep_embedder(be, &vae->mid_time);
     free_resnets(be, &vae->mid_resnets, cfg->mid_layers);
     for (int i = 0; i < cfg->n_blocks; i++) {
         free_resnet(be, &vae->up[i].conv_in);
         free_conv(be, &vae->up[i].upsampler);
-        free_time(be, &vae->up[i].time_embedder);
+        nn_free_timestep_embedder(be, &vae->up[i].time_embedder);
         free_resnets(be, &vae->up[i].resnets, cfg->up[i].layers);
     }
-    free_time(be, &vae->time_embedder);
+    nn_free_timestep_embedder(be, &vae->time_embedder);
     if (vae->scale_shift_table) be->release(be, vae->scale_shift_table);
     vae->scale_shift_table = NULL;
     free_conv(be, &vae->conv_out);

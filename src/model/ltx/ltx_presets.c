@@ -24,18 +24,3 @@ cJSON *ltx_preset_config(const char *name) {
     cJSON_AddNumberToObject(c, "caption_channels", caption);
     return c;
 }
-
-br_status ltx_open_transformer(const char *dir, br_checkpoint *ck, ltx_config *cfg) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (strncmp(dir, "random:", 7) == 0) {
-        cJSON *config = ltx_preset_config(dir + 7);
-        if (!config)
-            return br_fail(BR_EINPUT, "--transformer %s: known sizes are random:2b, random:13b and random:tiny",
-                           dir);
-        BR_TRY(br_ckpt_open_random(ck, config, 42));
-    } else {
-        BR_TRY(br_ckpt_open(ck, dir));
-    }
-    return ltx_config_parse(cfg, ck->config, path);
-}

@@ -1,16 +1,16 @@
-// ltx_latents.h: the two layouts of LTX-Video latents and the VAE's normalisation. The
-// transformer takes packed latents [S, C*pt*p*p] (tokens in (frame, height, width) order, the
+// latents.h: the two layouts of latents and the VAE's normalisation. The transformers (LTX-Video,
+// Qwen-Image, LTX-2) take packed latents [S, C*pt*p*p] (tokens in (frame, height, width) order, the
 // patch's cells folded into the features); the VAE takes unpacked [C, F, H, W], de-normalised.
 // Legend (one job): C latent channels, F/H/W latent frames/height/width, p/pt spatial/temporal
 // patch, S = (F/pt)(H/p)(W/p) tokens.
-#ifndef BR_LTX_LATENTS_H
-#define BR_LTX_LATENTS_H
+#ifndef BR_NN_LATENTS_H
+#define BR_NN_LATENTS_H
 
 // unpacked[C, F, H, W] from packed[S, C*pt*p*p].
-void ltx_unpack_latents(float *unpacked, const float *packed, int C, int F, int H, int W, int p,
+void nn_unpack_latents(float *unpacked, const float *packed, int C, int F, int H, int W, int p,
                         int pt);
 // x = x * std[c] / scaling_factor + mean[c] over unpacked[C, F*H*W].
-void ltx_denormalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
+void nn_denormalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
                              int C, int cells);
 
 #endif

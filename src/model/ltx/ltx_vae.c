@@ -190,14 +190,8 @@ static void add_noise(vae_run *r, float *h, const float *gain, int C) {
 }
 
 // r->temb[E] = linear_2(SiLU(linear_1(sinusoid(t)))).
-static void time_embed(vae_run *r, const ltx_vae_time_embedder *te) {
-    br_backend *be = r->be;
-    be->timestep_embedding(be, r->sinus, r->t, 1, LTX_VAE_TIME_CHANNELS);
-    be->linear(be, r->hidden, r->sinus, te->linear_1.weight, te->linear_1.bias, 1,
-               te->linear_1.n_in, te->linear_1.n_out);
-    be->silu(be, r->hidden, (size_t)te->linear_1.n_out);
-    be->linear(be, r->temb, r->hidden, te->linear_2.weight, te->linear_2.bias, 1,
-               te->linear_2.n_in, te->linear_2.n_out);
+static void time_embed(vae_run *r, const nn_timestep_embedder *te) {
+    nn_timestep_embed(r->be, te, r->t, 1, 1.0f, r->sinus, r->hidden, r->temb);
 }
 
 // LTXVideoResnetBlock3d on r->x, in place (its width becomes C_out).

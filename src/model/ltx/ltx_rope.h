@@ -7,12 +7,9 @@
 #include "core/backend.h"
 #include "ltx_config.h"
 
-// cos_t, sin_t: [S, D] with S = frames * height * width tokens in (frame, height, width) order.
-// scale: rope_interpolation_scale (s_t, s_h, s_w); the pipeline passes (8 / frame_rate, 32, 32).
-void ltx_rope_tables(float *cos_t, float *sin_t, const ltx_config *cfg, int frames, int height,
-                     int width, const float scale[3]);
-
-// The same tables built on the host and uploaded into device buffers cos_dev, sin_dev [S, D].
+// The tables cos_dev, sin_dev [S, D] (device) for S = frames * height * width tokens in (frame,
+// height, width) order, built on the host. scale: rope_interpolation_scale (s_t, s_h, s_w); the
+// pipeline passes (8 / frame_rate, 32, 32).
 br_status ltx_rope_upload(br_backend *be, const ltx_config *cfg, int frames, int height,
                           int width, const float scale[3], float *cos_dev, float *sin_dev);
 

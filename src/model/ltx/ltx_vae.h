@@ -19,7 +19,8 @@
 #include "core/backend.h"
 #include "io/checkpoint.h"
 #include "ltx_vae_config.h"
-#include "ltx_weights.h"
+#include "nn/linear.h"
+#include "nn/timestep.h"
 
 // A 3-D convolution, kernel 3 (27 taps) or 1 (1 tap), with the weights rearranged for im2col.
 typedef struct {
@@ -40,27 +41,21 @@ typedef struct {
     float *per_channel_scale2;    // [C] on the host: after conv2
 } ltx_vae_resnet;
 
-// time_embedder.timestep_embedder of a timestep-conditioned block: T -> E -> E.
-typedef struct {
-    ltx_linear linear_1; // [E, T]
-    ltx_linear linear_2; // [E, E]
-} ltx_vae_time_embedder;
-
 // LTXVideoUpBlock3d.
 typedef struct {
     ltx_vae_resnet conv_in;              // when the width changes
     ltx_vae_conv upsampler;              // upsamplers.0.conv: [8 C_out, C_out * factor, 3, 3, 3]
-    ltx_vae_time_embedder time_embedder; // E = 4 C_out
+    nn_timestep_embedder time_embedder; // E = 4 C_out
     ltx_vae_resnet *resnets;             // [layers]
 } ltx_vae_up;
 
 typedef struct {
     ltx_vae_config cfg;
     ltx_vae_conv conv_in;                 // [C_mid, C_lat, 3, 3, 3]
-    ltx_vae_time_embedder mid_time;       // mid_block.time_embedder: E = 4 C_mid
+    nn_timestep_embedder mid_time;       // mid_block.time_embedder: E = 4 C_mid
     ltx_vae_resnet *mid_resnets;          // [mid_layers]
     ltx_vae_up up[LTX_VAE_MAX_BLOCKS];    // [n_blocks], the decoder's order
-    ltx_vae_time_embedder time_embedder;  // E = 2 C_final
+    nn_timestep_embedder time_embedder;  // E = 2 C_final
     float *scale_shift_table;             // [2, C_final]: shift, scale after norm_out
     ltx_vae_conv conv_out;                // [3 p^2, C_final, 3, 3, 3], outputs reordered for
                                           // depth_to_space (see ltx_vae_weights.c)

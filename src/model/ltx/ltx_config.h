@@ -25,12 +25,9 @@ typedef struct {
 
 enum { LTX_TIME_CHANNELS = 256, LTX_ADA_PARAMS = 6, LTX_FF_MULT = 4 };
 
-// The config of a released size ("2b", "13b") as config.json would hold it; NULL when unknown.
+// The config of a released size ("2b", "13b", "tiny") as config.json would hold it (random:NAME
+// checkpoints); NULL when unknown.
 cJSON *ltx_preset_config(const char *name);
-
-// Opens a transformer checkpoint: a diffusers folder, or "random:2b" / "random:13b" (random
-// weights of a released size, for benchmarks), and parses its config.
-br_status ltx_open_transformer(const char *dir, br_checkpoint *ck, ltx_config *cfg);
 
 // Fills cfg from the parsed config.json (path names the file in errors).
 br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path);

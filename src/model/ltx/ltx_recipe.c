@@ -1,0 +1,50 @@
+// ltx_recipe.c: LTXPipeline's run as the recipe's data (recipe.h): the latent grid of a request
+// (the VAE keeps the first frame and compresses the rest 8 to 1, and each side 32 to 1), the
+// timestep on the 0..1000 scale, classifier-free guidance with the std rescale.
+#include "ltx_family.h"
+#include "ltx_config.h"
+#include "nn/guidance.h"
+
+static br_status geometry(const br_model *m, const br_run_size *z, br_geometry *g) {
+    const ltx_config *cfg = m->cfg;
+    if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)
+        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
+                       "the first frame and compresses the rest 8 to 1", z->frames);
+    if (z->height < 32 || z->height % 32 || z->height > 16384)
+        return br_fail(BR_EINPUT, "--height %d: must be a multiple of 32 (the VAE's spatial "
+                       "compression), at most 16384", z->height);
+    if (z->width < 32 || z->width % 32 || z->width > 16384)
+        return br_fail(BR_EINPUT, "--width %d: must be a multiple of 32 (the VAE's spatial "
+                       "compression), at most 16384", z->width);
+    if (cfg->patch_size != 1 || cfg->patch_size_t != 1)
+        return br_fail(BR_EINPUT, "the transformer's patch_size and patch_size_t other than 1 are "
+                       "not implemented");
+    *g = (br_geometry){.n_grids = 1, .grid = {{(z->frames - 1) / 8 + 1, z->height / 32,
+                                               z->width / 32}}};
+    g->tokens = g->schedule_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2];
+    // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
+    g->pos_scale[0] = (float)(8.0 / z->frame_rate), g->pos_scale[1] = g->pos_scale[2] = 32.0f;
+    return BR_OK;
+}
+
+static float timestep(float sigma, int num_train_timesteps) {
+    return sigma * (float)num_train_timesteps;
+}
+
+static void guide(const br_model *m, const br_geometry *g, float *v, const float *v_uncond,
+                  const float *v_cond, float scale, float rescale) {
+    nn_cfg_std_rescale(v, v_uncond, v_cond, (size_t)g->tokens * m->in_channels, scale, rescale);
+}
+
+const br_recipe ltx_recipe = {
+    .geometry = geometry,
+    .timestep = timestep,
+    .guide = guide,
+    .decoder_open = ltx_decoder_open,
+    .decoder_input = ltx_decoder_input,
+    .tile_floats = ltx_decoder_tile_floats,
+    .decode_tile = ltx_decoder_tile,
+    .blend_tile = ltx_decoder_blend,
+    .blend_finish = ltx_decoder_finish,
+    .decoder_close = ltx_decoder_close,
+};

@@ -1,0 +1,62 @@
+// recipe.h: what `brigade run` asks of a family besides its transformer (family.h): the latent
+// grid of a request, the timestep the model takes at a sigma, the guidance formula, and the
+// decoder of its latents, which the scheduler spreads over the ranks tile by tile. The
+// flow-matching schedule itself is shared (nn/flow_match.h).
+// Legend: S latent tokens, C packed latent features (the transformer's in_channels).
+#ifndef BR_RECIPE_H
+#define BR_RECIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "family.h"
+
+// What a request asks for, in pixels.
+typedef struct {
+    int height, width, frames;
+    double frame_rate;
+} br_run_size;
+
+typedef struct {
+    size_t tile_bytes;          // device memory one tile's decode may take (0: the whole grid)
+    float timestep;             // for timestep-conditioned decoders
+    float noise_scale;          // noise mixed into the latents before such a decode
+    uint64_t seed;              // of that noise
+    int frames, height, width;  // the output the request asked for (checked)
+} br_decode_settings;
+
+typedef struct br_decoder br_decoder; // a family's decoder, loaded
+typedef struct {
+    int n_tiles;             // tiles per job
+    size_t input_floats;     // the decoder's input of one job
+    size_t most_tile_floats; // pixels of the largest tile
+    int frames, height, width;
+} br_decode_shape;
+
+struct br_recipe {
+    // The geometry of a request; refuses sizes the model cannot take, naming the setting.
+    br_status (*geometry)(const br_model *m, const br_run_size *size, br_geometry *g);
+    // The timestep the transformer takes at sigma.
+    float (*timestep)(float sigma, int num_train_timesteps);
+    // v[S*C] from the unconditional and conditional predictions (v may alias v_uncond).
+    void (*guide)(const br_model *m, const br_geometry *g, float *v, const float *v_uncond,
+                  const float *v_cond, float scale, float rescale);
+
+    // The decoder of folder dir on be, planned for the geometry; its shape out.
+    br_status (*decoder_open)(const br_model *m, const char *dir, br_backend *be,
+                              const br_geometry *g, const br_decode_settings *s, br_decoder **d,
+                              br_decode_shape *shape);
+    // Rank 0: the decoder's input of job `job` from its final packed latents [S, C].
+    br_status (*decoder_input)(br_decoder *d, const float *latents, int job, float *input);
+    size_t (*tile_floats)(const br_decoder *d, int tile);
+    // Any rank: tile `tile` of the input into pixels (host).
+    br_status (*decode_tile)(br_decoder *d, br_backend *be, const float *input, int tile,
+                             float *pixels);
+    // Rank 0, in tile order: the tile blended into video [3, frames, height, width]; then the
+    // finish (the blend's normalisation). The video is about [-1, 1].
+    void (*blend_tile)(br_decoder *d, int tile, const float *pixels, float *video);
+    br_status (*blend_finish)(br_decoder *d, float *video);
+    void (*decoder_close)(br_decoder *d, br_backend *be);
+};
+
+#endif
