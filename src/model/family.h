@@ -50,6 +50,8 @@ typedef struct {
 typedef struct {
     int n;
     const br_geometry *geom;
+    unsigned flags;              // what embed_prompt said of the prompts (the family's bits),
+                                 // known to every rank
     float *baton[BR_MAX_SLOTS];  // [n, rows, cols] each
     float *prompt[BR_MAX_SLOTS]; // [n, rows, cols] each
     float *table[BR_MAX_SLOTS];  // [rows, cols] each
@@ -114,10 +116,11 @@ struct br_family {
     br_status (*tables)(const br_model *m, br_backend *be, const br_batch *b);
 
     // Input side, once per prompt: the prompt slots from prompt[n, L, text_channels] (device)
-    // and mask[n, L] (host, NULL: all kept).
+    // and mask[n, L] (host, NULL: all kept), and *flags, which the scheduler hands every rank
+    // with the slots (e.g. whether any key is masked at all).
     br_status (*embed_prompt)(const br_model *m, br_backend *be, const void *w,
                               const br_batch *b, void *ws, const float *prompt,
-                              const float *mask);
+                              const float *mask, unsigned *flags);
     // Input side, each step: the baton slots from latents[n, S, in_channels] and timestep[n]
     // (device).
     void (*embed_latents)(const br_model *m, br_backend *be, const void *w, const br_batch *b,

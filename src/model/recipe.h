@@ -11,6 +11,16 @@
 
 #include "family.h"
 
+// The passes of a step: one transformer forward each per job (an item of the run), with the
+// prompt its kind takes (uncond: the negative prompt; the others: the prompt).
+typedef enum { BR_PASS_UNCOND, BR_PASS_COND } br_pass;
+enum { BR_MAX_PASSES = 4 };
+
+// The guidance settings of a request.
+typedef struct {
+    float scale, rescale;
+} br_guidance;
+
 // What a request asks for, in pixels.
 typedef struct {
     int height, width, frames;
@@ -38,9 +48,12 @@ struct br_recipe {
     br_status (*geometry)(const br_model *m, const br_run_size *size, br_geometry *g);
     // The timestep the transformer takes at sigma.
     float (*timestep)(float sigma, int num_train_timesteps);
-    // v[S*C] from the unconditional and conditional predictions (v may alias v_uncond).
-    void (*guide)(const br_model *m, const br_geometry *g, float *v, const float *v_uncond,
-                  const float *v_cond, float scale, float rescale);
+    // The passes of each step for these settings, in item order; their count.
+    int (*passes)(const br_guidance *gs, br_pass *pass);
+    // With more than one pass: the guided prediction v[S*C] from the passes' predictions
+    // pred[k][S*C], k in the order of passes() (v may alias pred[0]).
+    void (*guide)(const br_model *m, const br_geometry *g, const br_guidance *gs, float *v,
+                  const float *const *pred);
 
     // The decoder of folder dir on be, planned for the geometry; its shape out.
     br_status (*decoder_open)(const br_model *m, const char *dir, br_backend *be,

@@ -4,7 +4,7 @@
 //   then   every rank walks the same sequence (step k, micro-batch m): rank 0 embeds the
 //          latents and timestep; the baton (the family's slots, then a flag) goes rank to rank
 //          through the blocks; the last rank runs the output side and, when
-//          a job's two CFG halves are in, applies guidance and the Euler step and returns the
+//          a job's passes are all in, applies guidance and the Euler step and returns the
 //          job's new latents to rank 0 (one return message per micro-batch, sent without
 //          blocking).
 // The schedules differ in one thing only: sequential, rank 0 waits for micro-batch m's return
@@ -26,7 +26,7 @@
 // after the other, each for all n items).
 static br_batch micro_batch(const run_state *run, const run_micro *mb) {
     const br_layout *l = &run->layout;
-    br_batch b = {.n = mb->n, .geom = &run->plan.geom};
+    br_batch b = {.n = mb->n, .geom = &run->plan.geom, .flags = mb->flags};
     float *at = run->baton;
     for (int k = 0; k < l->n_baton; k++) {
         b.baton[k] = at;
@@ -45,7 +45,7 @@ static size_t baton_floats(const run_state *run, int n) {
 // Rank 0: the prompt rows of item i: the job's prompt, or its negative prompt (one may serve all).
 static void item_prompt(const run_state *run, int item, const float **embeds, const float **mask) {
     const run_plan *p = &run->plan;
-    const int job = run_item_job(p, item), cond = run_item_cond(p, item);
+    const int job = run_item_job(p, item), cond = run_item_pass(p, item) != BR_PASS_UNCOND;
     const br_tensor *e = br_set_find(&run->inputs, cond ? "prompt_embeds" : "negative_prompt_embeds");
     const br_tensor *k = br_set_find(&run->inputs, cond ? "prompt_attention_mask"
                                                         : "negative_prompt_attention_mask");
@@ -73,7 +73,7 @@ static br_status project_one(run_state *run, run_micro *mb) {
         be->upload(be, prompt, host, (size_t)mb->n * L * Cc);
         br_batch b = micro_batch(run, mb);
         st = run->model.family->embed_prompt(&run->model, be, run->stage.in, &b, run->ws, prompt,
-                                             masks);
+                                             masks, &mb->flags);
         be->sync(be);
         be->release(be, prompt);
     }
@@ -89,6 +89,7 @@ br_status run_project_prompts(run_state *run) {
     if ((st = br_comm_agree(run->comm, st)) != BR_OK) return st;
     for (int m = 0; m < run->plan.n_micro; m++) {
         run_micro *mb = &run->micro[m];
+        BR_TRY(br_comm_bcast_bytes(run->comm, &mb->flags, sizeof mb->flags, 0));
         for (int k = 0; k < run->layout.n_prompt; k++)
             BR_TRY(tr->bcast(run->comm, mb->prompt[k],
                              mb->n * br_slot_floats(&run->layout.prompt[k]), 0));
@@ -117,12 +118,12 @@ static void embed_inputs(run_state *run, const run_micro *mb, int step) {
                                      run->latents_dev, run->timestep_dev);
 }
 
-// Jobs whose conditional half (their last item) is in the micro-batch: they finish this step
+// Jobs whose last pass (their last item) is in the micro-batch: they finish this step
 // here. They are consecutive: *count of them from *first.
 static void completed_jobs(const run_plan *p, const run_micro *mb, int *first, int *count) {
     *first = 0, *count = 0;
     for (int i = mb->first; i < mb->first + mb->n; i++)
-        if (run_item_cond(p, i)) {
+        if (run_item_completes(p, i)) {
             if (*count == 0) *first = run_item_job(p, i);
             (*count)++;
         }
@@ -147,11 +148,14 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
                        step, m, bad);
     int j0, count;
     completed_jobs(p, mb, &j0, &count);
+    const br_guidance gs = {(float)run->opts->guidance, (float)run->opts->guidance_rescale};
     for (int j = j0; j < j0 + count; j++) {
-        float *x = run->x + j * n, *v_job = run->v + (size_t)(p->cfg ? 2 * j : j) * n;
-        if (p->cfg) // the guided velocity goes where the unconditional one was
-            run->recipe->guide(&run->model, &p->geom, v_job, v_job, v_job + n,
-                               (float)run->opts->guidance, (float)run->opts->guidance_rescale);
+        float *x = run->x + j * n, *v_job = run->v + (size_t)j * p->n_passes * n;
+        if (p->n_passes > 1) { // the guided velocity goes where the first pass's was
+            const float *pred[BR_MAX_PASSES];
+            for (int k = 0; k < p->n_passes; k++) pred[k] = v_job + k * n;
+            run->recipe->guide(&run->model, &p->geom, &gs, v_job, pred);
+        }
         nn_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
     }
     return BR_OK;
@@ -229,8 +233,8 @@ static br_status await_latents(run_state *run, int step, int m) {
     if (step == p->start_step) return BR_OK;
     const run_micro *mb = &run->micro[m];
     int last_job = run_item_job(p, mb->first + mb->n - 1);
-    int cond_item = p->cfg ? 2 * last_job + 1 : last_job;
-    return receive_returns(run, (long)(step - 1) * p->n_micro + cond_item / p->microbatch + 1);
+    int last_item = (last_job + 1) * p->n_passes - 1; // the item that completes the job
+    return receive_returns(run, (long)(step - 1) * p->n_micro + last_item / p->microbatch + 1);
 }
 
 // The blocks of this rank, unless the baton says skip; a failure sets the flag.

@@ -129,16 +129,17 @@ static br_status upload_inputs(forward_run *run) {
 static br_status input_side(forward_run *run) {
     const br_family *f = run->model.family;
     BR_TRY(f->embed_prompt(&run->model, run->be, run->stage.in, &run->batch, run->ws, run->prompt,
-                           run->in.mask));
+                           run->in.mask, &run->batch.flags));
     f->embed_latents(&run->model, run->be, run->stage.in, &run->batch, run->ws, run->latents,
                      run->timestep);
     if (run->input_dump) run->be->download(run->be, run->input_dump, run->baton, baton_floats(run));
     return BR_OK;
 }
 
-// The prompt slots reach every rank once per forward: one broadcast each.
+// The prompt slots reach every rank once per forward: one broadcast each, and their flags.
 static br_status share_prompts(forward_run *run) {
     const br_transport *tr = br_comm_transport(run->comm);
+    BR_TRY(br_comm_bcast_bytes(run->comm, &run->batch.flags, sizeof run->batch.flags, 0));
     run->be->sync(run->be);
     for (int k = 0; k < run->layout.n_prompt; k++)
         BR_TRY(tr->bcast(run->comm, run->batch.prompt[k],

@@ -23,8 +23,11 @@
 #include "run_internal.h"
 #include "stage/split.h"
 
-int run_item_job(const run_plan *p, int item) { return p->cfg ? item / 2 : item; }
-int run_item_cond(const run_plan *p, int item) { return p->cfg ? item % 2 : 1; }
+int run_item_job(const run_plan *p, int item) { return item / p->n_passes; }
+br_pass run_item_pass(const run_plan *p, int item) { return p->passes[item % p->n_passes]; }
+int run_item_completes(const run_plan *p, int item) {
+    return item % p->n_passes == p->n_passes - 1;
+}
 
 // The settings every rank can check alone, before any file is read (the family checks the
 // sizes).
@@ -121,8 +124,11 @@ static br_status read_embeddings(run_state *run) {
     BR_TRY(need(run, "prompt_attention_mask", 2, (int64_t[]){N, L}, 0, &t));
     if (t->shape[0] != N)
         return br_fail(BR_EINPUT, "%s: prompt_attention_mask must have %lld rows", path, (long long)N);
-    p->cfg = run->opts->guidance > 1.0; // as diffusers: guidance_scale > 1 turns it on
-    if (!p->cfg) return BR_OK;
+    const br_guidance gs = {(float)run->opts->guidance, (float)run->opts->guidance_rescale};
+    p->n_passes = run->recipe->passes(&gs, p->passes);
+    int uncond = 0;
+    for (int k = 0; k < p->n_passes; k++) uncond |= p->passes[k] == BR_PASS_UNCOND;
+    if (!uncond) return BR_OK;
     if (!br_set_find(&run->inputs, "negative_prompt_embeds"))
         return br_fail(BR_EINPUT, "%s: --guidance %g needs negative_prompt_embeds and "
                        "negative_prompt_attention_mask (tools/encode_prompt.py writes them; "
@@ -184,7 +190,7 @@ static br_status plan_run(run_state *run) {
     BR_TRY(prepare_out(o->out_dir, o->resume));
     BR_TRY(read_embeddings(run));
     p->C = run->model.in_channels;
-    p->n_items = p->cfg ? 2 * p->n_jobs : p->n_jobs;
+    p->n_items = p->n_passes * p->n_jobs;
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
     p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
     BR_TRY(nn_flow_sigmas(&run->sched, o->steps, p->geom.schedule_tokens, p->sigmas));

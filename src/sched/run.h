@@ -22,7 +22,7 @@ typedef struct {
     double guidance, guidance_rescale;
     double decode_timestep, decode_noise_scale; // noise mixed in before a conditioned decode
     uint64_t seed;
-    int microbatch;              // items (CFG halves of jobs) per micro-batch
+    int microbatch;              // items (passes of jobs: CFG halves) per micro-batch
     int pipelined;               // 1: keep up to P micro-batches in flight; 0: one (sequential)
     const char *trace_path;      // optional: Chrome-trace JSON of every rank's timeline
     int checkpoint_every;        // > 0: write out_dir/checkpoint.h5 every this many steps

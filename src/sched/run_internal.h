@@ -1,7 +1,7 @@
 // run_internal.h: the state of one `brigade run`, shared by its phases: run.c (settings, inputs,
 // loading), denoise.c (the denoising loop over the ranks), decode.c (the VAE decode, tiles over
 // the ranks, frames out) and run_report.c (progress and run.json).
-// Legend: N jobs (prompts), I items (CFG halves: 2N with guidance, else N), M micro-batches,
+// Legend: N jobs (prompts), I items (a job's passes: 2N with CFG, else N), M micro-batches,
 // b items in one micro-batch, S latent tokens, C packed latent features, L prompt tokens.
 #ifndef BR_RUN_INTERNAL_H
 #define BR_RUN_INTERNAL_H
@@ -22,7 +22,8 @@ enum { RUN_MAX_STEPS = 1000, RUN_MAX_JOBS = 4096, RUN_MAX_RANKS = 4096 };
 // What rank 0 decides from the settings and the inputs, broadcast to every rank as bytes.
 typedef struct {
     int n_jobs, n_items, n_micro;
-    int cfg;                 // guidance on: items (job j, uncond) = 2j and (job j, cond) = 2j+1
+    int n_passes;            // passes per step and job: item i is pass i % n_passes of job
+    br_pass passes[BR_MAX_PASSES]; // i / n_passes (the recipe's order: CFG's uncond, then cond)
     int microbatch;          // items per micro-batch (the last may hold fewer)
     int C;                   // packed latent features (the transformer's in_channels)
     br_geometry geom;        // the latent grid, S and L
@@ -35,6 +36,7 @@ typedef struct {
 typedef struct {
     int first, n;
     float *prompt[BR_MAX_SLOTS]; // device [n, ...] each
+    unsigned flags;              // what the family said of these prompts (br_batch.flags)
 } run_micro;
 
 // Per-rank accounting for the report.
@@ -108,9 +110,11 @@ typedef struct {
     br_energy_meter *meter;       // this rank's GPU energy since the run started
 } run_state;
 
-// Item -> (job, cond) under the plan.
+// Item -> (job, pass) under the plan; whether the item is its job's last pass (when the job's
+// predictions are all in).
 int run_item_job(const run_plan *p, int item);
-int run_item_cond(const run_plan *p, int item);
+br_pass run_item_pass(const run_plan *p, int item);
+int run_item_completes(const run_plan *p, int item);
 
 // denoise.c
 br_status run_project_prompts(run_state *run);

@@ -1,7 +1,7 @@
 // fuzz_config.c: libFuzzer target for the model config parsers of src/model: the input is the
 // text of a config.json (or scheduler_config.json), parsed by cJSON as br_json_read_object does
 // (NUL-terminated, nothing after the value) and handed to every parser: the transformers'
-// (ltx_config_parse), the scheduler's and the VAE's. An accepted config
+// (ltx_config_parse, qwen_config_parse), the scheduler's and the VAE's. An accepted config
 // must keep the promises brigade's code relies on (positive sizes within the parser's bounds,
 // D = H x dh, an eps that is not 0 once stored as a float); a rejection is one line naming the
 // file. Seeds: the fixtures' real configs and tests/fuzz/corpus/fuzz_config's edge cases.
@@ -15,6 +15,7 @@
 #include "fuzz_common.h"
 #include "model/ltx/ltx_config.h"
 #include "model/ltx/ltx_vae_config.h"
+#include "model/qwenimage/qwen_config.h"
 #include "nn/flow_match.h"
 
 #define NAME "fuzz/config.json"
@@ -35,6 +36,25 @@ static void fuzz_transformer(const cJSON *json) {
                     cfg.cross_attention_dim == cfg.dim,
                 "inner dim %d for %d x %d", cfg.dim, cfg.heads, cfg.head_dim);
     FUZZ_ASSERT(cfg.norm_eps > 0 && cfg.norm_eps <= 1, "norm_eps %g", cfg.norm_eps); // 1 - 1e-9: 1
+}
+
+static void fuzz_qwen(const cJSON *json) {
+    qwen_config cfg;
+    br_status st = qwen_config_parse(&cfg, json, NAME);
+    if (st != BR_OK) {
+        fuzz_check_failure(st, NAME, "qwen_config_parse");
+        return;
+    }
+    fuzz_check_success("qwen_config_parse");
+    const int sizes[] = {cfg.in_channels, cfg.out_channels, cfg.patch_size, cfg.heads,
+                         cfg.head_dim, cfg.dim, cfg.layers, cfg.joint_dim};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        FUZZ_ASSERT(sizes[i] >= 1 && sizes[i] <= 1 << 16, "size %zu is %d", i, sizes[i]);
+    FUZZ_ASSERT((int64_t)cfg.heads * cfg.head_dim == cfg.dim, "inner dim %d", cfg.dim);
+    FUZZ_ASSERT(cfg.axes[0] + cfg.axes[1] + cfg.axes[2] == cfg.head_dim && cfg.axes[0] % 2 == 0 &&
+                    cfg.axes[1] % 2 == 0 && cfg.axes[2] % 2 == 0 && cfg.axes[0] >= 2,
+                "axes %d %d %d for dh %d", cfg.axes[0], cfg.axes[1], cfg.axes[2], cfg.head_dim);
+    FUZZ_ASSERT(cfg.patch_size * cfg.patch_size * cfg.out_channels <= 1 << 16, "proj_out width");
 }
 
 static void fuzz_scheduler(const cJSON *json) {
@@ -99,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // does (br_json_read_object would stop it, but the parsers must not rely on that).
     if (json) {
         fuzz_transformer(json);
+        fuzz_qwen(json);
         fuzz_scheduler(json);
         fuzz_vae(json);
     }

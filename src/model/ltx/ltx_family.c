@@ -191,7 +191,8 @@ static ltx_context context(const br_batch *b) {
 
 static br_status embed_prompt(const br_model *m, br_backend *be, const void *w,
                               const br_batch *b, void *ws, const float *prompt,
-                              const float *mask) {
+                              const float *mask, unsigned *flags) {
+    *flags = 0;
     const int n = b->n * b->geom->text_tokens;
     float *bias = malloc((size_t)n * sizeof(float));
     if (!bias) return br_fail(BR_ENOMEM, "out of memory for the prompt mask bias");

@@ -1,6 +1,6 @@
 // ltx_recipe.c: LTXPipeline's run as the recipe's data (recipe.h): the latent grid of a request
 // (the VAE keeps the first frame and compresses the rest 8 to 1, and each side 32 to 1), the
-// timestep on the 0..1000 scale, classifier-free guidance with the std rescale.
+// timestep on the 0..1000 scale, the passes and classifier-free guidance with the std rescale.
 #include "ltx_family.h"
 #include "ltx_config.h"
 #include "nn/guidance.h"
@@ -31,14 +31,24 @@ static float timestep(float sigma, int num_train_timesteps) {
     return sigma * (float)num_train_timesteps;
 }
 
-static void guide(const br_model *m, const br_geometry *g, float *v, const float *v_uncond,
-                  const float *v_cond, float scale, float rescale) {
-    nn_cfg_std_rescale(v, v_uncond, v_cond, (size_t)g->tokens * m->in_channels, scale, rescale);
+// Classifier-free guidance when its scale is above 1 (as diffusers: guidance_scale > 1 turns it
+// on): the unconditional pass, then the conditional one.
+static int passes(const br_guidance *gs, br_pass *pass) {
+    if (!(gs->scale > 1.0f)) return pass[0] = BR_PASS_COND, 1;
+    pass[0] = BR_PASS_UNCOND, pass[1] = BR_PASS_COND;
+    return 2;
+}
+
+static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs, float *v,
+                  const float *const *pred) {
+    nn_cfg_std_rescale(v, pred[0], pred[1], (size_t)g->tokens * m->in_channels, gs->scale,
+                       gs->rescale);
 }
 
 const br_recipe ltx_recipe = {
     .geometry = geometry,
     .timestep = timestep,
+    .passes = passes,
     .guide = guide,
     .decoder_open = ltx_decoder_open,
     .decoder_input = ltx_decoder_input,

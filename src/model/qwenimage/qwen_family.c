@@ -19,6 +19,7 @@
 enum { IMG, TXT, TEMB };                       // baton slots
 enum { TXT0, KEY_BIAS };                       // prompt slots
 enum { IMG_COS, IMG_SIN, TXT_COS, TXT_SIN };  // tables
+enum { QWEN_KEYS_MASKED = 1 };                 // flags: some text key of the batch is masked
 
 static const qwen_config *config(const br_model *m) { return m->cfg; }
 
@@ -204,21 +205,25 @@ static br_status tables(const br_model *m, br_backend *be, const br_batch *b) {
 
 static qwen_context context(const br_batch *b) {
     return (qwen_context){.B = b->n, .S = b->geom->tokens, .L = b->geom->text_tokens,
-                          .temb = b->baton[TEMB], .key_bias = b->prompt[KEY_BIAS],
+                          .temb = b->baton[TEMB],
+                          .key_bias = b->flags & QWEN_KEYS_MASKED ? b->prompt[KEY_BIAS] : NULL,
                           .img_cos = b->table[IMG_COS], .img_sin = b->table[IMG_SIN],
                           .txt_cos = b->table[TXT_COS], .txt_sin = b->table[TXT_SIN]};
 }
 
 // The key bias of each item: its masked text keys (a zero in the mask) left out of the joint
-// attention, its image keys never.
+// attention, its image keys never. When no key of the micro-batch is masked (a real edit: each
+// prompt has its own length), the flag says so and the attention runs without a bias (faster).
 static br_status embed_prompt(const br_model *m, br_backend *be, const void *w, const br_batch *b,
-                              void *ws, const float *prompt, const float *mask) {
+                              void *ws, const float *prompt, const float *mask, unsigned *flags) {
     const int S = b->geom->tokens, L = b->geom->text_tokens, J = L + S;
     float *bias = calloc((size_t)b->n * J, sizeof(float));
     if (!bias) return br_fail(BR_ENOMEM, "out of memory for the attention key bias");
+    *flags = 0;
     for (int i = 0; mask && i < b->n; i++)
         for (int k = 0; k < L; k++)
-            if (mask[(size_t)i * L + k] == 0) bias[(size_t)i * J + k] = QWEN_MASKED;
+            if (mask[(size_t)i * L + k] == 0)
+                bias[(size_t)i * J + k] = QWEN_MASKED, *flags |= QWEN_KEYS_MASKED;
     be->upload(be, b->prompt[KEY_BIAS], bias, (size_t)b->n * J);
     free(bias);
     qwen_embed_prompt(be, config(m), w, prompt, b->n, L, ws, b->prompt[TXT0]);

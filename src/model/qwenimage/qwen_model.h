@@ -16,7 +16,8 @@
 typedef struct {
     int B, S, L;
     const float *temb;      // [B, D]: the time embedding
-    const float *key_bias;  // [B, J]: 0 for a kept key, QWEN_MASKED for a masked text key
+    const float *key_bias;  // [B, J]: 0 for a kept key, QWEN_MASKED for a masked text key; NULL:
+                            // none is masked
     const float *img_cos, *img_sin; // [S, dh]
     const float *txt_cos, *txt_sin; // [L, dh]
 } qwen_context;
