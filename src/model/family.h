@@ -10,6 +10,8 @@
 #ifndef BR_FAMILY_H
 #define BR_FAMILY_H
 
+#include <stdlib.h>
+
 #include "core/backend.h"
 #include "core/tensor_set.h"
 #include "io/checkpoint.h"
@@ -132,6 +134,12 @@ struct br_family {
 
     const br_recipe *recipe; // `brigade run`; NULL: not yet (forward only)
 };
+
+// A part of a family's (weights by part, a workspace): a zeroed struct of `size` bytes in *p.
+static inline br_status br_new_part(void **p, size_t size) {
+    *p = calloc(1, size);
+    return *p ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
+}
 
 // The families brigade knows, NULL-ended.
 extern const br_family *const br_families[];

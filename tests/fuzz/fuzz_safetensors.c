@@ -27,7 +27,8 @@ static void check_entry(const br_st_file *f, const br_st_entry *e) {
     float *out = malloc((size_t)(numel ? numel : 1) * sizeof *out);
     FUZZ_ASSERT(out, "out of memory for %lld floats", (long long)numel);
     br_status st = br_st_read_f32(f, e, out);
-    int convertible = e->dtype == BR_F32 || e->dtype == BR_F16 || e->dtype == BR_BF16;
+    int convertible = e->dtype == BR_F32 || e->dtype == BR_F16 || e->dtype == BR_BF16 ||
+                      e->dtype == BR_U8;
     if (convertible) {
         FUZZ_ASSERT(st == BR_OK, "tensor %s of dtype %s does not read: %s", e->name,
                     br_dtype_name(e->dtype), br_error());

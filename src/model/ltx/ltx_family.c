@@ -22,9 +22,8 @@ enum { ROPE_COS, ROPE_SIN };     // tables
 static const ltx_config *config(const br_model *m) { return m->cfg; }
 
 static br_status parse(br_model *m, const cJSON *json, const char *path) {
-    ltx_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg) return br_fail(BR_ENOMEM, "out of memory");
-    m->cfg = cfg;
+    BR_TRY(br_new_part(&m->cfg, sizeof(ltx_config)));
+    ltx_config *cfg = m->cfg;
     BR_TRY(ltx_config_parse(cfg, json, path));
     m->layers = cfg->layers, m->in_channels = cfg->in_channels;
     m->out_channels = cfg->out_channels, m->text_channels = cfg->caption_channels;
@@ -151,15 +150,15 @@ static void free_output(br_backend *be, void *w) {
 }
 
 static br_status load_input(br_model *m, br_backend *be, void **w) {
-    if (!(*w = calloc(1, sizeof(ltx_input_weights)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(ltx_input_weights)));
     return ltx_load_input(be, &m->ck, config(m), *w);
 }
 static br_status load_block(br_model *m, br_backend *be, int i, void **w) {
-    if (!(*w = calloc(1, sizeof(ltx_block)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(ltx_block)));
     return ltx_load_block(be, &m->ck, config(m), i, *w);
 }
 static br_status load_output(br_model *m, br_backend *be, void **w) {
-    if (!(*w = calloc(1, sizeof(ltx_output_weights)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(ltx_output_weights)));
     return ltx_load_output(be, &m->ck, config(m), *w);
 }
 
@@ -167,7 +166,7 @@ static br_status load_output(br_model *m, br_backend *be, void **w) {
 
 static br_status workspace_alloc(const br_model *m, br_backend *be, const br_geometry *g, int n,
                                  void **ws) {
-    if (!(*ws = calloc(1, sizeof(ltx_workspace)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(ws, sizeof(ltx_workspace)));
     return ltx_workspace_alloc(be, config(m), n, g->tokens, g->text_tokens, *ws);
 }
 static void workspace_free(br_backend *be, void *ws) {

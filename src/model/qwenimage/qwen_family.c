@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "qwen_family.h"
 #include "qwen_model.h"
 #include "qwen_rope.h"
@@ -24,9 +25,8 @@ enum { QWEN_KEYS_MASKED = 1 };                 // flags: some text key of the ba
 static const qwen_config *config(const br_model *m) { return m->cfg; }
 
 static br_status parse(br_model *m, const cJSON *json, const char *path) {
-    qwen_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg) return br_fail(BR_ENOMEM, "out of memory");
-    m->cfg = cfg;
+    BR_TRY(br_new_part(&m->cfg, sizeof(qwen_config)));
+    qwen_config *cfg = m->cfg;
     BR_TRY(qwen_config_parse(cfg, json, path));
     m->layers = cfg->layers, m->in_channels = cfg->in_channels;
     m->out_channels = cfg->patch_size * cfg->patch_size * cfg->out_channels;
@@ -107,7 +107,7 @@ static br_status forward_inputs(const br_model *m, const br_tensor_set *set, con
 }
 
 // "random:B,H,W,L,IMAGES": B samples of IMAGES images (a target and references) of H x W
-// tokens each and L text tokens, random values, every text token kept, timestep 0.5: for
+// tokens each and L text tokens, normal random values, every text token kept, timestep 0.5: for
 // benchmarks (FireRed's 1024^2 edit: random:1,64,64,256,2).
 static br_status random_inputs(const br_model *m, const char *spec, br_tensor_set *set) {
     int B, H, W, L, n;
@@ -123,12 +123,10 @@ static br_status random_inputs(const br_model *m, const char *spec, br_tensor_se
         br_set_add(set, "encoder_hidden_states_mask", 2, (int64_t[]){B, L}),
         br_set_add(set, "timestep", 1, (int64_t[]){B})};
     if (!t[0] || !t[1] || !t[2] || !t[3]) return BR_ENOMEM;
-    unsigned long long r = 12345;
-    for (int i = 0; i < 2; i++)
-        for (int64_t j = 0; j < br_numel(t[i]->ndim, t[i]->shape); j++) {
-            r = r * 6364136223846793005ull + 1442695040888963407ull;
-            t[i]->data[j] = (float)((r >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-        }
+    for (int i = 0; i < 2; i++) {
+        br_rng rng = br_rng_make(12345, (uint64_t)i);
+        br_rng_normal(&rng, t[i]->data, (size_t)br_numel(t[i]->ndim, t[i]->shape));
+    }
     for (int j = 0; j < B * L; j++) t[2]->data[j] = 1.0f;
     for (int j = 0; j < B; j++) t[3]->data[j] = 0.5f;
     double shapes[3 * BR_MAX_GRIDS];
@@ -174,15 +172,15 @@ static void free_output(br_backend *be, void *w) {
 }
 
 static br_status load_input(br_model *m, br_backend *be, void **w) {
-    if (!(*w = calloc(1, sizeof(qwen_input_weights)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(qwen_input_weights)));
     return qwen_load_input(be, &m->ck, config(m), *w);
 }
 static br_status load_block(br_model *m, br_backend *be, int i, void **w) {
-    if (!(*w = calloc(1, sizeof(qwen_block)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(qwen_block)));
     return qwen_load_block(be, &m->ck, config(m), i, *w);
 }
 static br_status load_output(br_model *m, br_backend *be, void **w) {
-    if (!(*w = calloc(1, sizeof(qwen_output_weights)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(w, sizeof(qwen_output_weights)));
     return qwen_load_output(be, &m->ck, config(m), *w);
 }
 
@@ -190,7 +188,7 @@ static br_status load_output(br_model *m, br_backend *be, void **w) {
 
 static br_status workspace_alloc(const br_model *m, br_backend *be, const br_geometry *g, int n,
                                  void **ws) {
-    if (!(*ws = calloc(1, sizeof(qwen_workspace)))) return br_fail(BR_ENOMEM, "out of memory");
+    BR_TRY(br_new_part(ws, sizeof(qwen_workspace)));
     return qwen_workspace_alloc(be, config(m), n, g->tokens, g->text_tokens, *ws);
 }
 static void workspace_free(br_backend *be, void *ws) {
