@@ -67,6 +67,16 @@ void cpu_im2col_3d(float *cols, const float *x, int F, int H, int W, int C, int 
 // multiple of C repeats the channels); add != 0 adds into y instead of writing it.
 void cpu_depth_to_space(float *y, const float *x, int F, int H, int W, int C, int st, int ss,
                         int drop, int c_out, int add);
+// The 2-D layout ops of Qwen-Image's VAE (kernels/conv2d.c), on channels-last images x[H, W, C].
+// im2col of a 3x3 convolution of the given stride and zero padding for the output pixels row0 ..
+// row0 + n_rows - 1 of an Ho x Wo output (row-major): cols[n_rows, 9*C], entry (kh*3 + kw)*C + c
+// of pixel (ho, wo) = x[ho*stride + kh - pad, wo*stride + kw - pad, c], zero outside the image
+// (pad 1, stride 1: a "same" convolution; pad 0, stride 2: the downsamplers, whose padding is one
+// row and column of zeros after the image only).
+void cpu_im2col_2d(float *cols, const float *x, int H, int W, int C, int stride, int pad, int Wo,
+                   int row0, int n_rows);
+// y[2H, 2W, C]: nearest-neighbour 2x upsampling, y[h, w] = x[h / 2, w / 2].
+void cpu_upsample_nearest2(float *y, const float *x, int H, int W, int C);
 // y = (x - mean) / sqrt(var + eps) * w + b over rows of D (w, b may be NULL; y may be x).
 void cpu_layer_norm(float *y, const float *x, const float *w, const float *b, int rows, int D,
                     float eps);

@@ -85,6 +85,10 @@ cudaError_t cuda_count_non_finite(const float *x, size_t n, unsigned long long *
 
 // The VAE decoder's ops (kernels/conv3d.cu, kernels/layer_norm.cu): twins of cpu_im2col_3d,
 // cpu_depth_to_space and cpu_layer_norm (kernels_cpu.h), plain fp32 (sm_60 and newer).
+// Qwen-Image's VAE (kernels/conv2d.cu): twins of cpu_im2col_2d and cpu_upsample_nearest2.
+cudaError_t cuda_im2col_2d(float *cols, const float *x, int H, int W, int C, int stride, int pad,
+                           int Wo, int row0, int n_rows, cudaStream_t s);
+cudaError_t cuda_upsample_nearest2(float *y, const float *x, int H, int W, int C, cudaStream_t s);
 cudaError_t cuda_im2col_3d(float *cols, const float *x, int F, int H, int W, int C, int causal,
                            int row0, int n_rows, cudaStream_t s);
 cudaError_t cuda_depth_to_space(float *y, const float *x, int F, int H, int W, int C, int st,

@@ -328,6 +328,30 @@ static void test_vae_ops(int F, int H, int W, int C, int causal) {
     drop(x), drop(cols), drop(y), drop(u), drop(w), drop(b), drop(z);
 }
 
+// Qwen-Image's VAE ops: exact data movement (bound 0).
+static void test_conv2d_ops(int H, int W, int C) {
+    const int Ho = H, Wo = W, Hd = H / 2, Wd = W / 2; // a same convolution; a downsampler
+    pair x = make((size_t)H * W * C, 3), cols = make((size_t)Ho * Wo * 9 * C, 0);
+    cpu->im2col_2d(cpu, cols.cpu, x.cpu, H, W, C, 1, 1, Wo, 0, Ho * Wo);
+    gpu->im2col_2d(gpu, cols.gpu, x.gpu, H, W, C, 1, 1, Wo, 0, Ho * Wo);
+    char what[96];
+    snprintf(what, sizeof what, "im2col_2d %dx%dx%d stride 1 pad 1", H, W, C);
+    compare(what, cols, 0);
+    const int row0 = Hd * Wd / 3, n = Hd * Wd - row0; // a chunk of the output
+    cpu->im2col_2d(cpu, cols.cpu, x.cpu, H, W, C, 2, 0, Wd, row0, n);
+    gpu->im2col_2d(gpu, cols.gpu, x.gpu, H, W, C, 2, 0, Wd, row0, n);
+    cols.n = (size_t)n * 9 * C;
+    snprintf(what, sizeof what, "im2col_2d %dx%dx%d stride 2 pad 0 rows %d+%d", H, W, C, row0, n);
+    compare(what, cols, 0);
+    cols.n = (size_t)Ho * Wo * 9 * C;
+    pair y = make((size_t)4 * H * W * C, 0);
+    cpu->upsample_nearest2(cpu, y.cpu, x.cpu, H, W, C);
+    gpu->upsample_nearest2(gpu, y.gpu, x.gpu, H, W, C);
+    snprintf(what, sizeof what, "upsample_nearest2 %dx%dx%d", H, W, C);
+    compare(what, y, 0);
+    drop(x), drop(cols), drop(y);
+}
+
 static void run_all(void) {
     int bf16 = gpu->compute == BR_COMPUTE_BF16;
     double prod = bf16 ? 3e-2 : 1e-5, store = bf16 ? 4e-3 : 1e-5;
@@ -364,6 +388,8 @@ static void run_all(void) {
     test_vae_ops(3, 5, 7, 32, 0);
     test_vae_ops(4, 9, 6, 48, 1);
     test_vae_ops(2, 33, 40, 128, 0); // the released decoder's last width
+    test_conv2d_ops(8, 12, 16);
+    test_conv2d_ops(13, 7, 3); // odd sides: the downsampler's zero row and column
 }
 
 int main(void) {

@@ -275,6 +275,51 @@ static void test_conv3d(int F, int H, int W, int C, int Co, int causal, int chun
     free(x), free(w), free(b), free(cols), free(y), free(want);
 }
 
+// A 2-D 3x3 convolution (Qwen-Image's VAE) as im2col + linear, in chunks, against the direct sum
+// with zero padding: "same" (stride 1, pad 1) and the downsampler's (stride 2, pad 0: its zeros
+// lie after the last row and column only).
+static void test_conv2d(int H, int W, int C, int Co, int stride, int pad, int chunk) {
+    const int Ho = stride == 1 ? H : H / 2, Wo = stride == 1 ? W : W / 2;
+    const size_t rows = (size_t)Ho * Wo;
+    float *x = randoms((size_t)H * W * C, 2), *w = randoms((size_t)Co * 9 * C, 1);
+    float *b = randoms(Co, 1), *cols = malloc((size_t)chunk * 9 * C * sizeof(float));
+    float *y = malloc(rows * Co * sizeof(float));
+    double *want = zeros(rows * Co);
+    for (int ho = 0; ho < Ho; ho++)
+        for (int wo = 0; wo < Wo; wo++)
+            for (int o = 0; o < Co; o++) {
+                double s = b[o];
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        const int yy = ho * stride + kh - pad, xx = wo * stride + kw - pad;
+                        if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue; // zeros
+                        for (int c = 0; c < C; c++)
+                            s += (double)w[((size_t)o * 9 + kh * 3 + kw) * C + c] *
+                                 x[((size_t)yy * W + xx) * C + c];
+                    }
+                want[((size_t)ho * Wo + wo) * Co + o] = s;
+            }
+    for (int r0 = 0; r0 < (int)rows; r0 += chunk) {
+        int n = (int)rows - r0 < chunk ? (int)rows - r0 : chunk;
+        cpu_im2col_2d(cols, x, H, W, C, stride, pad, Wo, r0, n);
+        cpu_linear(y + (size_t)r0 * Co, cols, w, b, n, 9 * C, Co);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "conv2d (im2col + linear) %dx%dx%d->%d stride %d pad %d chunk %d",
+             H, W, C, Co, stride, pad, chunk);
+    check(what, y, want, rows * Co, 1e-5);
+    float *up = malloc((size_t)4 * H * W * C * sizeof(float));
+    double *up_want = zeros((size_t)4 * H * W * C);
+    cpu_upsample_nearest2(up, x, H, W, C);
+    for (size_t i = 0; i < (size_t)4 * H * W * C; i++) {
+        const size_t c = i % C, p = i / C, yy = p / (2 * W), xx = p % (2 * W);
+        up_want[i] = x[((yy / 2) * W + xx / 2) * C + c];
+    }
+    snprintf(what, sizeof what, "upsample_nearest2 %dx%dx%d", H, W, C);
+    check(what, up, up_want, (size_t)4 * H * W * C, 0);
+    free(x), free(w), free(b), free(cols), free(y), free(want), free(up), free(up_want);
+}
+
 // Depth-to-space by hand: one cell of 8 channels, st = ss = 2: frame it, row ih, column iw
 // holds channel it*4 + ih*2 + iw; drop 1 keeps frame 1 (channels 4..7); a repeated, added copy.
 static void test_depth_to_space_hand(void) {
@@ -360,6 +405,9 @@ int main(void) {
     test_conv3d(3, 4, 5, 3, 4, 0, 7);  // chunks that end mid-row and mid-frame
     test_conv3d(4, 3, 2, 5, 2, 1, 24); // causal, one chunk
     test_conv3d(1, 1, 1, 2, 3, 0, 1);  // a single cell: every neighbour is padding
+    test_conv2d(5, 7, 3, 4, 1, 1, 6);  // chunks that end mid-row
+    test_conv2d(6, 8, 2, 3, 2, 0, 5);  // the downsampler
+    test_conv2d(7, 5, 2, 2, 2, 0, 40); // odd sides: the last row and column see one zero pad
     test_depth_to_space_hand();
     test_depth_to_space(3, 2, 3, 2, 2, 2, 1, 1); // the upsampler
     test_depth_to_space(2, 3, 2, 3, 2, 2, 1, 4); // the residual path: channels repeated

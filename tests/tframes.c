@@ -1,8 +1,10 @@
 // tframes.c: compares the PNG frames of a run with a reference video, for the tests.
 //   tframes DIR FILE:video TOL
-// DIR holds frame-0000.png ...; video is [1, F, H, W, 3] in [0, 1] (the fixture's layout). Every
-// pixel must be within TOL of round(video * 255). Prints one line; exits 0 on pass, 1 on a
-// mismatch, 2 on misuse or an unreadable file.
+//   tframes IMAGE.png FILE:image TOL
+// DIR holds frame-0000.png ...; video is [1, F, H, W, 3] in [0, 1] (the fixture's layout); an
+// image model's one PNG is compared with image [H, W, 3] in [0, 1]. Every pixel must be within
+// TOL of round(video * 255). Prints one line; exits 0 on pass, 1 on a mismatch, 2 on misuse or an
+// unreadable file.
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -36,17 +38,22 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%.*s", (int)(colon - argv[2]), argv[2]);
     br_tensor_set set = {0};
     const br_tensor *v = br_tensor_file_read(path, &set) == BR_OK ? br_set_find(&set, colon + 1) : NULL;
-    if (!v || v->ndim != 5 || v->shape[4] != 3) {
-        fprintf(stderr, "tframes: %s: no [1, F, H, W, 3] tensor %s\n", path, colon + 1);
+    const size_t len = strlen(argv[1]);
+    const int one = len > 4 && !strcmp(argv[1] + len - 4, ".png"); // one image
+    if (!v || v->ndim != (one ? 3 : 5) || v->shape[v->ndim - 1] != 3) {
+        fprintf(stderr, "tframes: %s: no %s tensor %s\n", path, one ? "[H, W, 3]" : "[1, F, H, W, 3]",
+                colon + 1);
         return 2;
     }
-    const int F = (int)v->shape[1], H = (int)v->shape[2], W = (int)v->shape[3];
+    const int F = one ? 1 : (int)v->shape[1], H = (int)v->shape[v->ndim - 3];
+    const int W = (int)v->shape[v->ndim - 2];
     const int tol = atoi(argv[3]);
     unsigned char *rgb = malloc((size_t)H * W * 3);
     int worst = 0;
     long over = 0;
     for (int f = 0; f < F; f++) {
-        snprintf(path, sizeof path, "%s/frame-%04d.png", argv[1], f);
+        if (one) snprintf(path, sizeof path, "%s", argv[1]);
+        else snprintf(path, sizeof path, "%s/frame-%04d.png", argv[1], f);
         if (read_png(path, H, W, rgb) != 0) {
             fprintf(stderr, "tframes: cannot read %s\n", path);
             return 2;

@@ -29,12 +29,18 @@ br_status br_parse_options(int argc, char **argv, const br_option *opts, int n_o
                 return br_fail(BR_EINPUT, "brigade %s: option --%s takes no value", command,
                                o->name);
             *o->flag = 1;
-        } else if (eq) {
-            *o->value = eq + 1;
-        } else if (i + 1 < argc) {
-            *o->value = argv[++i];
-        } else {
+            continue;
+        }
+        if (!eq && i + 1 >= argc)
             return br_fail(BR_EINPUT, "brigade %s: option --%s needs a value", command, o->name);
+        const char *value = eq ? eq + 1 : argv[++i];
+        if (!o->count) {
+            *o->value = value;
+        } else if (*o->count < o->max_count) {
+            o->value[(*o->count)++] = value;
+        } else {
+            return br_fail(BR_EINPUT, "brigade %s: option --%s is given more than %d times",
+                           command, o->name, o->max_count);
         }
     }
     return BR_OK;

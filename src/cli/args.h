@@ -10,6 +10,8 @@ typedef struct {
     const char *name;   // without the leading "--"
     const char **value; // set for an option that takes a value, else NULL
     int *flag;          // set to 1 for a flag, else NULL
+    int *count;         // a repeatable option: value is an array of max_count, *count set
+    int max_count;
 } br_option;
 
 // Parses argv[0..argc) (the words after the command); errors name the command and the option.

@@ -1,5 +1,6 @@
 // cmd_run.c: `brigade run`: a model's pipeline (text-to-video with LTX-Video), split over the MPI
 // ranks.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,31 +12,44 @@
 #include "sched/run.h"
 
 const char br_run_help[] =
-    "usage: mpirun -np P brigade run --model DIR --embeddings FILE [--out DIR] [options]\n"
+    "usage: mpirun -np P brigade run --model DIR --embeddings FILE [--image REF.png] [--out DIR]\n"
+    "                               [options]\n"
     "\n"
-    "Generates videos with LTX-Video: the flow-matching denoising loop with classifier-free\n"
-    "guidance, its transformer blocks split over the P ranks, then the VAE decode with its tiles\n"
-    "spread over the ranks. One job per prompt in FILE.\n"
+    "Runs a model's pipeline: the flow-matching denoising loop with guidance, its transformer\n"
+    "blocks split over the P ranks, then the VAE decode spread over the ranks. One job per\n"
+    "prompt in FILE. The model family is told by DIR's model_index.json (else its transformer's\n"
+    "config.json):\n"
+    "  LTX-Video   text to video: classifier-free guidance, frames as PNGs (and an mp4)\n"
+    "  Qwen-Image  QwenImageEditPlusPipeline (FireRed-Image-Edit, Qwen-Image-Edit): an image and\n"
+    "              an instruction to the edited image: each --image resized (Lanczos, as PIL) to\n"
+    "              --image-area, encoded by the VAE and joined to the noise; true CFG with the\n"
+    "              norm rescale; job-NNN.png\n"
     "\n"
-    "  --model DIR          diffusers LTX-Video folder with transformer/, vae/, scheduler/ (the\n"
-    "                       family from model_index.json, else transformer/config.json)\n"
-    "  --transformer DIR    override DIR/transformer (also random:2b, random:13b)\n"
+    "  --model DIR          diffusers pipeline folder with transformer/, vae/, scheduler/\n"
+    "  --transformer DIR    override DIR/transformer (also random:NAME: random weights)\n"
     "  --vae DIR            override DIR/vae; 'none': no decode, latents.h5 only\n"
     "  --scheduler DIR      override DIR/scheduler (scheduler_config.json)\n"
-    "  --embeddings FILE    HDF5 or safetensors: prompt_embeds [N, L, C_cap] and\n"
-    "                       prompt_attention_mask [N, L] (1 keep, 0 pad); with guidance also\n"
-    "                       negative_prompt_embeds, negative_prompt_attention_mask ([N or 1, L, ..]).\n"
-    "                       tools/encode_prompt.py makes this file from text with T5;\n"
+    "  --embeddings FILE    HDF5 or safetensors: prompt_embeds [N, L, C] and its mask [N, L]\n"
+    "                       (prompt_attention_mask or prompt_embeds_mask; 1 keep, 0 pad); with\n"
+    "                       guidance also negative_prompt_embeds and its mask ([N or 1, L, ..]).\n"
+    "                       tools/encode_prompt.py makes this file from text (LTX-Video: T5);\n"
     "                       random:N,L makes N random prompts of L tokens (benchmarks)\n"
-    "  --out DIR            outputs (default brigade-out): latents.h5, job-NNN/frame-NNNN.png,\n"
-    "                       job-NNN.mp4 when ffmpeg is installed, run.json; each file is written\n"
-    "                       to a temporary name and renamed when complete\n"
+    "  --image FILE         an 8-bit RGB PNG to edit (Qwen-Image; up to 7, the target's size from\n"
+    "                       the last one's aspect ratio)\n"
+    "  --image-area PIXELS  the area each --image is resized to for the VAE (1048576 = 1024^2)\n"
+    "  --out DIR            outputs (default brigade-out): latents.h5, job-NNN/frame-NNNN.png and\n"
+    "                       job-NNN.mp4 when ffmpeg is installed (LTX-Video), job-NNN.png\n"
+    "                       (Qwen-Image), run.json; each file is written to a temporary name and\n"
+    "                       renamed when complete\n"
     "\n"
-    "  --height H --width W --frames F   pixels; H, W multiples of 32, F = 8k+1 (512, 704, 161)\n"
+    "  --height H --width W pixels. LTX-Video: multiples of 32 (512 x 704); Qwen-Image: floored\n"
+    "                       to multiples of 16 (default 1024^2 at the last image's aspect ratio)\n"
+    "  --frames F           LTX-Video: 8k+1 (161); Qwen-Image: 1\n"
     "  --frame-rate R       frames per second (25): sets the RoPE time scale and the mp4's rate\n"
-    "  --steps N            denoising steps (50)\n"
-    "  --guidance G         classifier-free guidance scale (3; 1 or less: off)\n"
-    "  --guidance-rescale R mix of the rescaled guided prediction, 0..1 (0)\n"
+    "  --steps N            denoising steps (LTX-Video 50, Qwen-Image 40)\n"
+    "  --guidance G         guidance scale, 1 or less: off (LTX-Video: classifier-free, 3;\n"
+    "                       Qwen-Image: true CFG, 4); --true-cfg-scale is the same option\n"
+    "  --guidance-rescale R LTX-Video: mix of the rescaled guided prediction, 0..1 (0)\n"
     "  --decode-timestep T  for timestep-conditioned VAEs (0)\n"
     "  --decode-noise-scale S  noise mixed into the latents before decoding (default: T)\n"
     "  --seed N             start latents from brigade's generator, stream j for job j (0)\n"
@@ -68,12 +82,14 @@ const char br_run_help[] =
 
 // Every numeric option, parsed strictly.
 static br_status parse_numbers(const char *const *text, br_run_opts *o, const char *check) {
-    BR_TRY(br_parse_int(text[0], "height", 1, 1 << 20, &o->height));
-    BR_TRY(br_parse_int(text[1], "width", 1, 1 << 20, &o->width));
-    BR_TRY(br_parse_int(text[2], "frames", 1, 1 << 20, &o->frames));
+    // Not given: 0 (NaN for the guidance), the model family's default.
+    if (text[0]) BR_TRY(br_parse_int(text[0], "height", 1, 1 << 20, &o->height));
+    if (text[1]) BR_TRY(br_parse_int(text[1], "width", 1, 1 << 20, &o->width));
+    if (text[2]) BR_TRY(br_parse_int(text[2], "frames", 1, 1 << 20, &o->frames));
     BR_TRY(br_parse_double(text[3], "frame-rate", &o->frame_rate));
-    BR_TRY(br_parse_int(text[4], "steps", 1, 1 << 20, &o->steps));
-    BR_TRY(br_parse_double(text[5], "guidance", &o->guidance));
+    if (text[4]) BR_TRY(br_parse_int(text[4], "steps", 1, 1 << 20, &o->steps));
+    o->guidance = NAN;
+    if (text[5]) BR_TRY(br_parse_double(text[5], "guidance", &o->guidance));
     BR_TRY(br_parse_double(text[6], "guidance-rescale", &o->guidance_rescale));
     BR_TRY(br_parse_double(text[7], "decode-timestep", &o->decode_timestep));
     o->decode_noise_scale = o->decode_timestep; // the pipeline's default
@@ -113,7 +129,9 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     const char *check = "first", *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *watts = "0", *price = "0.157"; // a residential rate
-    const char *text[12] = {"512", "704", "161", "25", "50", "3", "0", "0", NULL, "0", "1", "2"};
+    // Sizes, steps and guidance: 0 / unset for the model family's defaults.
+    const char *text[12] = {NULL, NULL, NULL, "25", NULL, NULL, "0", "0", NULL, "0", "1", "2"};
+    const char *images[8], *area = "1048576"; // the pipeline's VAE_IMAGE_SIZE, 1024^2
     o.out_dir = "brigade-out";
     const br_option options[] = {
         {"model", &model, NULL}, {"transformer", &o.transformer_dir, NULL},
@@ -130,11 +148,14 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
         {"timeout", &timeout, NULL}, {"share-gpus", NULL, &dev.share_gpus},
         {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
-        {"storage", &dev.storage, NULL},
+        {"storage", &dev.storage, NULL}, {"true-cfg-scale", &text[5], NULL},
+        {"image", images, NULL, &o.n_images, 8}, {"image-area", &area, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
     if (st == BR_OK) st = parse_numbers(text, &o, check);
+    if (st == BR_OK) st = br_parse_double(area, "image-area", &o.image_area);
+    o.images = images;
     // A pipeline folder's model_index.json names the family: the transformer opens through it.
     struct stat sb;
     char index[4200];

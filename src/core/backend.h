@@ -91,6 +91,10 @@ struct br_backend {
                            int st, int ss, int drop, int c_out, int add);
     void (*layer_norm)(br_backend *be, float *y, const float *x, const float *w, const float *b,
                        int rows, int D, float eps);
+    // Qwen-Image's VAE on channels-last images [H, W, C] (cpu_im2col_2d, cpu_upsample_nearest2).
+    void (*im2col_2d)(br_backend *be, float *cols, const float *x, int H, int W, int C, int stride,
+                      int pad, int Wo, int row0, int n_rows);
+    void (*upsample_nearest2)(br_backend *be, float *y, const float *x, int H, int W, int C);
 
     // Called while sync() waits for the device (may be NULL): src/comm sets it so that MPI's
     // non-blocking sends progress while the host would otherwise sleep (Open MPI moves a large

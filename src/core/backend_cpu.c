@@ -101,6 +101,14 @@ static void op_layer_norm(br_backend *be, float *y, const float *x, const float 
     cpu_layer_norm(y, x, w, b, rows, D, eps);
 }
 
+static void op_im2col_2d(br_backend *be, float *cols, const float *x, int H, int W, int C,
+                         int stride, int pad, int Wo, int row0, int n_rows) {
+    cpu_im2col_2d(cols, x, H, W, C, stride, pad, Wo, row0, n_rows);
+}
+static void op_upsample_nearest2(br_backend *be, float *y, const float *x, int H, int W, int C) {
+    cpu_upsample_nearest2(y, x, H, W, C);
+}
+
 static br_backend cpu_backend = {
     .name = "cpu",
     .compute = BR_COMPUTE_FP32,
@@ -136,6 +144,8 @@ static br_backend cpu_backend = {
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,
     .layer_norm = op_layer_norm,
+    .im2col_2d = op_im2col_2d,
+    .upsample_nearest2 = op_upsample_nearest2,
 };
 
 br_backend *br_backend_cpu(void) { return &cpu_backend; }

@@ -384,6 +384,15 @@ static void op_layer_norm(br_backend *be, float *y, const float *x, const float 
     CUDA_OK(be, cuda_layer_norm(y, x, w, b, rows, D, eps, state(be)->stream));
 }
 
+static void op_im2col_2d(br_backend *be, float *cols, const float *x, int H, int W, int C,
+                         int stride, int pad, int Wo, int row0, int n_rows) {
+    CUDA_OK(be, cuda_im2col_2d(cols, x, H, W, C, stride, pad, Wo, row0, n_rows,
+                               state(be)->stream));
+}
+static void op_upsample_nearest2(br_backend *be, float *y, const float *x, int H, int W, int C) {
+    CUDA_OK(be, cuda_upsample_nearest2(y, x, H, W, C, state(be)->stream));
+}
+
 static const br_backend cuda_template = {
     .name = "cuda",
     .alloc = cuda_alloc,
@@ -415,6 +424,8 @@ static const br_backend cuda_template = {
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,
     .layer_norm = op_layer_norm,
+    .im2col_2d = op_im2col_2d,
+    .upsample_nearest2 = op_upsample_nearest2,
 };
 
 br_status br_backend_cuda_create(int device, br_compute compute, br_storage storage,

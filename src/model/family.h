@@ -26,7 +26,9 @@ typedef struct {
     int n_grids;               // images or videos in the latent sequence, in order
     int grid[BR_MAX_GRIDS][3]; // (frames, height, width) of each, in tokens
     float pos_scale[3];        // positions' scale per axis (LTX-Video's rope_interpolation_scale)
-    int schedule_tokens;       // the tokens the sigma shift counts (those being denoised)
+    int latent_tokens;         // the tokens being denoised: the first of the sequence (the rest,
+                               // an edit's reference images, condition them); the sigma shift
+                               // counts these
 } br_geometry;
 
 // A named tensor of a micro-batch: rows x cols floats per item (a table: in all). rows 0 means a

@@ -1,8 +1,10 @@
-// recipe.h: what `brigade run` asks of a family besides its transformer (family.h): the latent
-// grid of a request, the timestep the model takes at a sigma, the guidance formula, and the
-// decoder of its latents, which the scheduler spreads over the ranks tile by tile. The
-// flow-matching schedule itself is shared (nn/flow_match.h).
-// Legend: S latent tokens, C packed latent features (the transformer's in_channels).
+// recipe.h: what `brigade run` asks of a family besides its transformer (family.h): its defaults,
+// the latent grid of a request, the encoding of the images a request conditions on (an edit's
+// references), the timestep the model takes at a sigma, the passes of a step and the guidance
+// formula, and the decoder of its latents, which the scheduler spreads over the ranks tile by
+// tile. The flow-matching schedule itself is shared (nn/flow_match.h).
+// Legend: S latent tokens being denoised, R conditioning tokens after them (S + R = the model's
+// sequence), C packed latent features (the transformer's in_channels).
 #ifndef BR_RECIPE_H
 #define BR_RECIPE_H
 
@@ -10,6 +12,7 @@
 #include <stdint.h>
 
 #include "family.h"
+#include "io/image.h"
 
 // The passes of a step: one transformer forward each per job (an item of the run), with the
 // prompt its kind takes (uncond: the negative prompt; the others: the prompt).
@@ -21,11 +24,15 @@ typedef struct {
     float scale, rescale;
 } br_guidance;
 
-// What a request asks for, in pixels.
+// What a request asks for: sizes in pixels (0: the family's default, which geometry() fills in),
+// and the images it conditions on, read on rank 0 (an edit's references).
 typedef struct {
     int height, width, frames;
     double frame_rate;
-} br_run_size;
+    int n_images;
+    const br_image *images;
+    double image_area; // the area a reference is resized to for the VAE (the pipeline's 1024^2)
+} br_run_request;
 
 typedef struct {
     size_t tile_bytes;          // device memory one tile's decode may take (0: the whole grid)
@@ -44,8 +51,17 @@ typedef struct {
 } br_decode_shape;
 
 struct br_recipe {
-    // The geometry of a request; refuses sizes the model cannot take, naming the setting.
-    br_status (*geometry)(const br_model *m, const br_run_size *size, br_geometry *g);
+    int default_steps;
+    float default_guidance;
+    int max_images;   // the most --image it takes (0: none, a text-to-video model)
+    int image_output; // 1: one PNG per job (an image model); 0: a folder of frames and an mp4
+    // The geometry of a request (rank 0), its default sizes filled in; refuses what the model
+    // cannot take, naming the setting.
+    br_status (*geometry)(const br_model *m, br_run_request *req, br_geometry *g);
+    // Rank 0: the conditioning tokens cond[R, C] of the request's images, by the VAE of folder
+    // dir on be (freed before it returns); NULL when the family conditions on none.
+    br_status (*encode)(const br_model *m, const char *dir, br_backend *be,
+                        const br_run_request *req, const br_geometry *g, float *cond);
     // The timestep the transformer takes at sigma.
     float (*timestep)(float sigma, int num_train_timesteps);
     // The passes of each step for these settings, in item order; their count.

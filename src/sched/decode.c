@@ -6,7 +6,8 @@
 //              ...: the family's business); broadcast it
 //   all ranks  decode the tiles of the (job, tile) tasks they own: task i goes to rank i mod P
 //   rank 0     receives the tiles in task order, blends them, writes job-NNN/frame-NNNN.png
-//              (in job-NNN.tmp/, renamed when complete) and job-NNN.mp4 when ffmpeg is there
+//              (in job-NNN.tmp/, renamed when complete) and job-NNN.mp4 when ffmpeg is there,
+//              or an image model's job-NNN.png
 // Blending happens on one rank in plan order, so the frames do not depend on the rank count.
 #define _XOPEN_SOURCE 700 // fork, waitpid
 #include <errno.h>
@@ -104,11 +105,20 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     return BR_OK;
 }
 
+// Rank 0: an image model's output: job-NNN.png (written to a temporary name, then renamed).
+static br_status write_image(run_state *run, decoder *d, int job) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/job-%03d.png", run->opts->out_dir, job);
+    const size_t n = video_floats(d);
+    for (size_t i = 0; i < n; i++) d->video[i] = d->video[i] * 0.5f + 0.5f; // [-1, 1] -> [0, 1]
+    return br_png_write_frame(path, d->video, 1, d->shape.height, d->shape.width, 0);
+}
+
 // One job: every rank decodes its tiles; rank 0 blends them in plan order.
 static br_status decode_job(run_state *run, decoder *d, int job) {
     const br_recipe *r = run->recipe;
     const run_plan *p = &run->plan;
-    const float *latents = run->x + (size_t)job * p->geom.tokens * p->C;
+    const float *latents = run->x + (size_t)job * p->geom.latent_tokens * p->C;
     // A failure here is agreed on after the job (the others decode what they got, then stop).
     br_status input = run->rank == 0 ? r->decoder_input(d->dec, latents, job, d->input) : BR_OK;
     BR_TRY(br_comm_bcast_bytes(run->comm, d->input, d->shape.input_floats * sizeof(float), 0));
@@ -127,7 +137,7 @@ static br_status decode_job(run_state *run, decoder *d, int job) {
     }
     if (run->rank != 0) return BR_OK;
     BR_TRY(r->blend_finish(d->dec, d->video));
-    return write_frames(run, d, job);
+    return r->image_output ? write_image(run, d, job) : write_frames(run, d, job);
 }
 
 br_status run_decode(run_state *run) {

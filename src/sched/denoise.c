@@ -102,14 +102,14 @@ br_status run_project_prompts(run_state *run) {
 static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->geom.tokens * p->C;
+    const size_t n = (size_t)p->geom.latent_tokens * p->C, all = (size_t)p->geom.tokens * p->C;
     float flag = (float)run->failed_seen;
     be->upload(be, run->baton + baton_floats(run, mb->n) - 1, &flag, 1);
     if (run->failed_seen) return;
     float t[RUN_MAX_JOBS * 2];
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
-        be->upload(be, run->latents_dev + i * n, run->x + job * n, n);
+        be->upload(be, run->latents_dev + i * all, run->x + job * n, n); // the tail: conditioning
         t[i] = run->recipe->timestep(p->sigmas[step], run->sched.num_train_timesteps);
     }
     be->upload(be, run->timestep_dev, t, (size_t)mb->n);
@@ -134,12 +134,14 @@ static void completed_jobs(const run_plan *p, const run_micro *mb, int *first, i
 static br_status finish_micro(run_state *run, const run_micro *mb, int step, int m) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->geom.tokens * p->C;
+    const size_t n = (size_t)p->geom.latent_tokens * p->C, all = (size_t)p->geom.tokens * p->C;
     br_batch b = micro_batch(run, mb);
     run->model.family->output_side(&run->model, be, run->stage.out, &b, run->ws, run->v_dev);
     be->sync(be); // the wait runs the hook (MPI progress); a download would sleep through it
     float *v = run->v + (size_t)mb->first * n;
-    be->download(be, v, run->v_dev, mb->n * n);
+    if (all == n) be->download(be, v, run->v_dev, mb->n * n);
+    else // the conditioning tokens' predictions are not the latents'
+        for (int i = 0; i < mb->n; i++) be->download(be, v + i * n, run->v_dev + i * all, n);
     float max_abs;
     size_t bad = cpu_count_non_finite(v, mb->n * n, &max_abs);
     if (bad)
@@ -164,7 +166,7 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
 // Last rank: micro-batch m's return message (flag, then the completed jobs' latents), sent
 // without blocking from its own buffer, which the previous step's send must have left.
 static br_status send_return(run_state *run, const run_micro *mb, int m, int failed) {
-    const size_t n = (size_t)run->plan.geom.tokens * run->plan.C;
+    const size_t n = (size_t)run->plan.geom.latent_tokens * run->plan.C;
     int j0, count;
     completed_jobs(&run->plan, mb, &j0, &count);
     BR_TRY(br_comm_wait(run->comm, run->return_req[m]));
@@ -196,7 +198,7 @@ static br_status post_return(run_state *run, int step, int m) {
     if (run->last == 0 || step >= run->opts->steps) return BR_OK;
     int j0, jobs;
     completed_jobs(&run->plan, &run->micro[m], &j0, &jobs);
-    const size_t n = (size_t)run->plan.geom.tokens * run->plan.C;
+    const size_t n = (size_t)run->plan.geom.latent_tokens * run->plan.C;
     return br_comm_irecv_bytes(run->comm, run->returns[m], (1 + jobs * n) * sizeof(float),
                                run->last, &run->return_req[m]);
 }
@@ -205,7 +207,7 @@ static br_status post_return(run_state *run, int step, int m) {
 // successor of the next step.
 static br_status receive_returns(run_state *run, long count) {
     const run_plan *p = &run->plan;
-    const size_t n = (size_t)p->geom.tokens * p->C;
+    const size_t n = (size_t)p->geom.latent_tokens * p->C;
     while (run->returns_seen < count) {
         const int step = (int)(run->returns_seen / p->n_micro);
         const int m = (int)(run->returns_seen % p->n_micro);

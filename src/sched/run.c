@@ -1,8 +1,10 @@
 // run.c: `brigade run` from settings to files, phase by phase; each phase ends in an agreement,
 // so every rank stops with the first failure's message and none waits for a rank that gave up.
-//   all ranks  open the transformer (its family) and the scheduler, check the settings and the
-//              latent grid (the family's recipe)
-//   rank 0     read and check the embeddings (and --latents), make --out, plan the micro-batches
+//   all ranks  open the transformer (its family) and the scheduler, check the settings (the
+//              family's defaults filled in)
+//   rank 0     read and check the embeddings (and --latents) and the images, the latent grid
+//              (the family's recipe), make --out, plan the micro-batches; encode the images
+//              (an edit's conditioning tokens)
 //   all ranks  load own blocks, buffers, RoPE tables; rank 0 hands the start latents to the last
 //   ...        prompts projected once; the denoising loop (denoise.c)
 //   rank 0     latents.h5 (before the decode: a decode failure loses no step)
@@ -32,6 +34,8 @@ int run_item_completes(const run_plan *p, int item) {
 // The settings every rank can check alone, before any file is read (the family checks the
 // sizes).
 static br_status check_settings(const br_run_opts *o) {
+    if (o->height < 0 || o->width < 0 || o->frames < 0)
+        return br_fail(BR_EINPUT, "--height, --width and --frames must be positive");
     if (o->steps < 1 || o->steps > RUN_MAX_STEPS)
         return br_fail(BR_EINPUT, "--steps %d: must be in 1..%d", o->steps, RUN_MAX_STEPS);
     if (!(o->guidance >= 0 && o->guidance <= 100))
@@ -54,9 +58,8 @@ static br_status check_settings(const br_run_opts *o) {
 }
 
 static br_status open_models(run_state *run) {
-    const br_run_opts *o = run->opts;
+    br_run_opts *o = &run->settings;
     const br_model *m = &run->model;
-    BR_TRY(check_settings(o));
     BR_TRY(br_model_open(o->transformer_dir, &run->model));
     if (!(run->recipe = m->family->recipe))
         return br_fail(BR_EINPUT, "%s: brigade runs %s's transformer (brigade forward), not yet "
@@ -65,8 +68,14 @@ static br_status open_models(run_state *run) {
         return br_fail(BR_EINPUT, "%s: the prediction has %d features, the latents %d: the "
                        "denoising loop steps the one by the other", m->config_path,
                        m->out_channels, m->in_channels);
-    const br_run_size size = {o->height, o->width, o->frames, o->frame_rate};
-    BR_TRY(run->recipe->geometry(m, &size, &run->plan.geom));
+    if (!o->steps) o->steps = run->recipe->default_steps;
+    if (o->guidance != o->guidance) o->guidance = run->recipe->default_guidance;
+    BR_TRY(check_settings(o));
+    if (o->n_images > run->recipe->max_images)
+        return br_fail(BR_EINPUT, run->recipe->max_images
+                                      ? "--image: %s takes at most %d images"
+                                      : "--image: %s's pipeline takes no image (%d)",
+                       m->family->name, run->recipe->max_images);
     char path[4096];
     snprintf(path, sizeof path, "%s/scheduler_config.json", o->scheduler_dir);
     cJSON *json = NULL;
@@ -108,11 +117,23 @@ static br_status random_embeddings(run_state *run, const char *spec) {
     return BR_OK;
 }
 
+// The masks under diffusers' other name for them (prompt_embeds_mask, as some pipelines write
+// them) read as prompt_attention_mask, when that is absent.
+static void mask_aliases(br_tensor_set *set) {
+    const char *alias[2][2] = {{"prompt_embeds_mask", "prompt_attention_mask"},
+                               {"negative_prompt_embeds_mask", "negative_prompt_attention_mask"}};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < set->n_tensors; k++)
+            if (!strcmp(set->tensors[k].name, alias[i][0]) && !br_set_find(set, alias[i][1]))
+                snprintf(set->tensors[k].name, sizeof set->tensors[k].name, "%s", alias[i][1]);
+}
+
 static br_status read_embeddings(run_state *run) {
     run_plan *p = &run->plan;
     const char *path = run->opts->embeddings_path;
     if (strncmp(path, "random:", 7) == 0) BR_TRY(random_embeddings(run, path));
     else BR_TRY(br_tensor_file_read(path, &run->inputs));
+    mask_aliases(&run->inputs);
     const br_tensor *t;
     const int64_t Cc = run->model.text_channels;
     BR_TRY(need(run, "prompt_embeds", 3, (int64_t[]){-1, -1, Cc}, 1, &t));
@@ -141,7 +162,7 @@ static br_status read_embeddings(run_state *run) {
 // from --seed (job j draws stream j).
 static br_status start_latents(run_state *run) {
     const run_plan *p = &run->plan;
-    const int S = p->geom.tokens;
+    const int S = p->geom.latent_tokens;
     const size_t n = (size_t)S * p->C;
     if (!run->opts->latents_path) {
         for (int j = 0; j < p->n_jobs; j++) {
@@ -160,7 +181,7 @@ static br_status start_latents(run_state *run) {
         st = br_fail(BR_EINPUT, "%s: needs tensor \"latents\" of shape %s (packed; or 1 row for all "
                      "jobs) for --height %d --width %d --frames %d", path,
                      br_shape_str(want, sizeof want, 3, (int64_t[]){p->n_jobs, S, p->C}),
-                     run->opts->height, run->opts->width, run->opts->frames);
+                     p->height, p->width, p->frames);
     }
     for (int j = 0; st == BR_OK && j < p->n_jobs; j++)
         memcpy(run->x + j * n, t->data + (t->shape[0] == 1 ? 0 : j * n), n * sizeof(float));
@@ -184,19 +205,59 @@ static br_status prepare_out(const char *dir, int resume) {
     return BR_OK;
 }
 
+// Rank 0: the request's images, and the latent grid of the request (the family's defaults filled
+// in, its sizes checked).
+static br_status plan_geometry(run_state *run) {
+    const br_run_opts *o = run->opts;
+    run_plan *p = &run->plan;
+    if (o->n_images && !(run->images = calloc((size_t)o->n_images, sizeof *run->images)))
+        return br_fail(BR_ENOMEM, "out of memory");
+    for (int i = 0; i < o->n_images; i++) BR_TRY(br_image_read_png(o->images[i], &run->images[i]));
+    br_run_request req = {o->height, o->width, o->frames, o->frame_rate, o->n_images, run->images,
+                          o->image_area};
+    const int text_tokens = p->geom.text_tokens;
+    BR_TRY(run->recipe->geometry(&run->model, &req, &p->geom));
+    p->geom.text_tokens = text_tokens;
+    p->height = req.height, p->width = req.width, p->frames = req.frames;
+    run->settings.height = req.height, run->settings.width = req.width; // for the checkpoint
+    run->settings.frames = req.frames;
+    return BR_OK;
+}
+
+// Rank 0: the conditioning tokens of the request's images (the recipe's encoder), before the
+// transformer is loaded.
+static br_status encode_images(run_state *run) {
+    const br_geometry *g = &run->plan.geom;
+    const size_t n = (size_t)(g->tokens - g->latent_tokens) * run->plan.C;
+    if (!n || !run->recipe->encode) return BR_OK;
+    const br_run_opts *o = run->opts;
+    br_run_request req = {run->plan.height, run->plan.width, run->plan.frames, o->frame_rate,
+                          o->n_images, run->images, o->image_area};
+    if (!(run->cond = malloc(n * sizeof(float))))
+        return br_fail(BR_ENOMEM, "out of memory for the conditioning tokens");
+    const double t0 = br_now();
+    BR_TRY(run->recipe->encode(&run->model, o->vae_dir, run->be, &req, g, run->cond));
+    printf("encode: %d image(s), %d conditioning tokens, %.2f s\n", o->n_images,
+           g->tokens - g->latent_tokens, br_now() - t0);
+    fflush(stdout);
+    return BR_OK;
+}
+
 static br_status plan_run(run_state *run) {
     run_plan *p = &run->plan;
     const br_run_opts *o = run->opts;
     BR_TRY(prepare_out(o->out_dir, o->resume));
     BR_TRY(read_embeddings(run));
+    BR_TRY(plan_geometry(run));
     p->C = run->model.in_channels;
     p->n_items = p->n_passes * p->n_jobs;
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
     p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
-    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, p->geom.schedule_tokens, p->sigmas));
-    if (!(run->x = malloc((size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float))))
+    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, p->geom.latent_tokens, p->sigmas));
+    if (!(run->x = malloc((size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
     BR_TRY(start_latents(run));
+    BR_TRY(encode_images(run)); // before the checkpoint's fingerprint of the inputs
     return o->resume ? run_read_checkpoint(run) : BR_OK;
 }
 
@@ -206,7 +267,7 @@ static br_status plan_run(run_state *run) {
 static br_status alloc_returns(run_state *run) {
     const run_plan *p = &run->plan;
     // At most every item a completed job.
-    const size_t most = 1 + (size_t)p->microbatch * p->geom.tokens * p->C;
+    const size_t most = 1 + (size_t)p->microbatch * p->geom.latent_tokens * p->C;
     if (run->last == 0 || (run->rank != 0 && run->rank != run->last)) return BR_OK;
     if (!(run->returns = calloc((size_t)p->n_micro, sizeof *run->returns)) ||
         !(run->return_req = calloc((size_t)p->n_micro, sizeof *run->return_req)))
@@ -221,7 +282,7 @@ static br_status alloc_buffers(run_state *run) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
     const br_layout *l = &run->layout;
-    const size_t n = (size_t)p->geom.tokens * p->C, b = (size_t)p->microbatch;
+    const size_t n = (size_t)p->geom.latent_tokens * p->C, b = (size_t)p->microbatch;
     if (!(run->micro = calloc((size_t)p->n_micro, sizeof *run->micro)))
         return br_fail(BR_ENOMEM, "out of memory");
     for (int m = 0; m < p->n_micro; m++) {
@@ -239,11 +300,14 @@ static br_status alloc_buffers(run_state *run) {
     for (int k = 0; k < l->n_table; k++)
         if (!(run->tables[k] = be->alloc(be, br_slot_floats(&l->table[k]), l->table[k].name)))
             return BR_ENOMEM;
-    if (run->rank == 0 && (!(run->latents_dev = be->alloc(be, b * n, "input latents")) ||
+    const size_t all = (size_t)p->geom.tokens * p->C; // the model's sequence of an item
+    if (run->rank == 0 && (!(run->latents_dev = be->alloc(be, b * all, "input latents")) ||
                            !(run->timestep_dev = be->alloc(be, b, "timesteps"))))
         return BR_ENOMEM;
+    for (size_t i = 0; run->rank == 0 && run->cond && i < b; i++) // after each item's latents
+        be->upload(be, run->latents_dev + i * all + n, run->cond, all - n);
     if (run->rank == run->last) {
-        if (!(run->v_dev = be->alloc(be, b * n, "velocities"))) return BR_ENOMEM;
+        if (!(run->v_dev = be->alloc(be, b * all, "velocities"))) return BR_ENOMEM;
         if (!(run->v = malloc((size_t)p->n_items * n * sizeof(float))) ||
             (!run->x && !(run->x = malloc((size_t)p->n_jobs * n * sizeof(float)))))
             return br_fail(BR_ENOMEM, "out of host memory for the latents");
@@ -292,6 +356,9 @@ static void run_free(run_state *run) {
     free(run->v);
     free(run->step_seconds);
     br_set_free(&run->inputs);
+    for (int i = 0; run->images && i < run->opts->n_images; i++) br_image_free(&run->images[i]);
+    free(run->images);
+    free(run->cond);
     br_model_close(&run->model);
 }
 
@@ -302,6 +369,8 @@ static br_status run_phases(run_state *run) {
     br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
     if (st != BR_OK) return st;
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
+    run->settings.height = run->plan.height, run->settings.width = run->plan.width;
+    run->settings.frames = run->plan.frames;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     run->model.family->layout(&run->model, &run->plan.geom, &run->layout);
@@ -313,7 +382,7 @@ static br_status run_phases(run_state *run) {
     if ((st = br_comm_agree(comm, load_stage(run))) != BR_OK) return st;
     // The last rank applies the Euler steps: it starts from the same latents as rank 0.
     const size_t x_bytes =
-        (size_t)run->plan.n_jobs * run->plan.geom.tokens * run->plan.C * sizeof(float);
+        (size_t)run->plan.n_jobs * run->plan.geom.latent_tokens * run->plan.C * sizeof(float);
     if (run->last != 0 && first) BR_TRY(br_comm_send_bytes(comm, run->x, x_bytes, run->last));
     if (run->last != 0 && run->rank == run->last)
         BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));
@@ -331,7 +400,8 @@ static br_status run_phases(run_state *run) {
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
     run_state *run = calloc(1, sizeof *run);
     if (!run) return br_fail(BR_ENOMEM, "out of memory");
-    run->comm = comm, run->be = be, run->opts = opts, run->t_start = br_now();
+    run->settings = *opts; // the family's defaults go in here
+    run->comm = comm, run->be = be, run->opts = &run->settings, run->t_start = br_now();
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
     run->last = run->n_ranks - 1;
     run->meter = br_energy_start(be->pci_bus_id[0] ? be->pci_bus_id : NULL);

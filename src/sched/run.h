@@ -16,10 +16,13 @@ typedef struct {
     const char *embeddings_path; // HDF5 or safetensors: prompt_embeds, prompt_attention_mask, ...
     const char *latents_path;    // optional: initial packed latents (dataset "latents") [N|1, S, C]
     const char *out_dir;
-    int height, width, frames;   // pixels
+    int height, width, frames;   // pixels (0: the family's default)
+    const char *const *images;   // --image: files of the images an edit conditions on (PNG)
+    int n_images;
+    double image_area;           // --image-area: pixels a reference is resized to for the VAE
     double frame_rate;
-    int steps;
-    double guidance, guidance_rescale;
+    int steps;                   // 0: the family's default
+    double guidance, guidance_rescale; // guidance NaN: the family's default
     double decode_timestep, decode_noise_scale; // noise mixed in before a conditioned decode
     uint64_t seed;
     int microbatch;              // items (passes of jobs: CFG halves) per micro-batch

@@ -22,7 +22,8 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
 }
 
 // The model: the transformer's config and the sizes of its weight files (their data is not
-// read: 26 GB), and the scheduler's settings. The prompts: every value of the inputs.
+// read: 26 GB), and the scheduler's settings. The prompts: every value of the inputs, and the
+// conditioning tokens of the images.
 static void fingerprints(const run_state *run, double model[2], double prompts[2]) {
     uint64_t h = 1469598103934665603ull;
     char *text = cJSON_PrintUnformatted(run->model.ck.config);
@@ -41,6 +42,9 @@ static void fingerprints(const run_state *run, double model[2], double prompts[2
         h = fnv(h, t->name, strlen(t->name));
         h = fnv(h, t->data, (size_t)br_numel(t->ndim, t->shape) * sizeof(float));
     }
+    if (run->cond) // an edit's conditioning tokens: its images
+        h = fnv(h, run->cond, (size_t)(run->plan.geom.tokens - run->plan.geom.latent_tokens) *
+                                  run->plan.C * sizeof(float));
     prompts[0] = (double)(h >> 32), prompts[1] = (double)(h & 0xffffffffu);
 }
 
@@ -61,9 +65,9 @@ static void checkpoint_path(const run_state *run, char *path, size_t size) {
 br_status run_write_checkpoint(run_state *run, int next_step) {
     const run_plan *p = &run->plan;
     br_tensor_set set = {0};
-    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.tokens, p->C});
+    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.latent_tokens, p->C});
     if (!t) return BR_ENOMEM;
-    memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float));
+    memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
     double v[16], model[2], prompts[2], step = next_step;
     const char *names[16];
     int n = decisive(run->opts, v, names);
@@ -112,12 +116,12 @@ br_status run_read_checkpoint(run_state *run) {
         st = same_setting(&set, path, "prompts_fingerprint", 2, prompts, "other prompts");
     const br_tensor *t = br_set_find(&set, "latents");
     const br_setting *next = br_set_find_setting(&set, "next_step");
-    if (st == BR_OK && (!t || t->ndim != 3 || t->shape[0] != p->n_jobs || t->shape[1] != p->geom.tokens ||
+    if (st == BR_OK && (!t || t->ndim != 3 || t->shape[0] != p->n_jobs || t->shape[1] != p->geom.latent_tokens ||
                         t->shape[2] != p->C || !next || !(next->values[0] >= 1) ||
                         !(next->values[0] < run->opts->steps)))
         st = br_fail(BR_EINPUT, "%s: latents or next_step do not fit this run", path);
     if (st == BR_OK) {
-        memcpy(run->x, t->data, (size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float));
+        memcpy(run->x, t->data, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
         run->plan.start_step = (int)next->values[0];
         printf("resuming from %s at step %d/%d\n", path, run->plan.start_step + 1, run->opts->steps);
     }

@@ -27,6 +27,7 @@ typedef struct {
     int microbatch;          // items per micro-batch (the last may hold fewer)
     int C;                   // packed latent features (the transformer's in_channels)
     br_geometry geom;        // the latent grid, S and L
+    int height, width, frames; // the request's sizes, the family's defaults filled in
     int start_step;          // 0, or the step a resumed run goes on from
     float sigmas[RUN_MAX_STEPS + 1];
 } run_plan;
@@ -91,9 +92,11 @@ typedef struct {
     float *tables[BR_MAX_SLOTS];  // device: the family's tables (RoPE)
     run_micro *micro;             // [M]
     float *baton;                 // device: the layout's baton slots of b items, then a flag
-    float *latents_dev;           // rank 0: device [b, S, C]
+    float *latents_dev;           // rank 0: device [b, S + R, C]: each item's latents, then the
+                                  // conditioning tokens (an edit's reference images)
     float *timestep_dev;          // rank 0: device [b]
-    float *v_dev;                 // last rank: device [b, S, C]
+    float *v_dev;                 // last rank: device [b, S + R, C]: the predictions of every
+                                  // token (the first S of each item are kept)
     float *x;                     // rank 0 and last rank: host [N, S, C], the jobs' latents
     float *v;                     // last rank: host [I, S, C], this step's velocities
     float **returns;              // rank 0 and last rank: [M] host [1 + jobs * S * C] (flag, latents)
@@ -104,6 +107,9 @@ typedef struct {
     int n_events, cap_events;
     double t_loop;                // the loop's start, common to all ranks (after an agreement)
     br_tensor_set inputs;         // rank 0: the embeddings (and --latents) file
+    br_image *images;             // rank 0: [opts->n_images] the request's images
+    float *cond;                  // rank 0: host [R, C] the conditioning tokens (recipe.encode)
+    br_run_opts settings;         // the options, the family's defaults filled in (opts points here)
     double *step_seconds;         // rank 0: [steps]
     run_stats stats;
     double t_start;

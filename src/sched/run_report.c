@@ -44,9 +44,9 @@ static double setting_value(const br_run_opts *o, size_t i) {
 br_status run_write_latents(run_state *run) {
     const run_plan *p = &run->plan;
     br_tensor_set set = {0};
-    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.tokens, p->C});
+    br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.latent_tokens, p->C});
     br_status st = t ? BR_OK : BR_ENOMEM;
-    if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.tokens * p->C * sizeof(float));
+    if (t) memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
     // The timesteps the loop visited, for the record (and the tests).
     br_tensor *ts = t ? br_set_add(&set, "timesteps", 1, (int64_t[]){run->opts->steps}) : NULL;
     if (t && !ts) st = BR_ENOMEM;

@@ -109,7 +109,7 @@ static br_status forward_inputs(const br_model *m, const br_tensor_set *set, con
         return br_fail(BR_EINPUT, "%s: setting \"rope_interpolation_scale\" (3 numbers) missing",
                        path);
     for (int i = 0; i < 3; i++) g->pos_scale[i] = (float)scale->values[i];
-    g->tokens = g->schedule_tokens = S, g->text_tokens = L, g->n_grids = 1;
+    g->tokens = g->latent_tokens = S, g->text_tokens = L, g->n_grids = 1;
     return BR_OK;
 }
 

@@ -5,8 +5,14 @@
 #include "ltx_config.h"
 #include "nn/guidance.h"
 
-static br_status geometry(const br_model *m, const br_run_size *z, br_geometry *g) {
+// LTXPipeline's defaults: 161 frames of 512 x 704.
+static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) {
     const ltx_config *cfg = m->cfg;
+    if (z->n_images)
+        return br_fail(BR_EINPUT, "--image: LTX-Video's pipeline here is text-to-video; it takes "
+                       "no image");
+    z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 704;
+    z->frames = z->frames ? z->frames : 161;
     if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)
         return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
                        "the first frame and compresses the rest 8 to 1", z->frames);
@@ -21,7 +27,7 @@ static br_status geometry(const br_model *m, const br_run_size *z, br_geometry *
                        "not implemented");
     *g = (br_geometry){.n_grids = 1, .grid = {{(z->frames - 1) / 8 + 1, z->height / 32,
                                                z->width / 32}}};
-    g->tokens = g->schedule_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2];
+    g->tokens = g->latent_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2];
     // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
     g->pos_scale[0] = (float)(8.0 / z->frame_rate), g->pos_scale[1] = g->pos_scale[2] = 32.0f;
     return BR_OK;
@@ -46,6 +52,8 @@ static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs
 }
 
 const br_recipe ltx_recipe = {
+    .default_steps = 50,
+    .default_guidance = 3.0f,
     .geometry = geometry,
     .timestep = timestep,
     .passes = passes,

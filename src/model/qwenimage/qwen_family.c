@@ -102,7 +102,7 @@ static br_status forward_inputs(const br_model *m, const br_tensor_set *set, con
         return br_fail(BR_EINPUT, "%s: empty batch, image or prompt", path);
     BR_TRY(read_shapes(set, path, B, S, g));
     g->tokens = S, g->text_tokens = L;
-    g->schedule_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2]; // the target's
+    g->latent_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2]; // the target's
     return BR_OK;
 }
 
@@ -274,5 +274,5 @@ const br_family br_family_qwen_image = {
     .embed_latents = embed_latents,
     .block = block,
     .output_side = output_side,
-    .recipe = NULL, // `brigade run` for Qwen-Image-Edit: the FireRed issue
+    .recipe = &qwen_recipe,
 };
