@@ -34,7 +34,7 @@ for t in forward_fixture forward_other_sizes forward_ranks forward_qwen; do
     echo "== $t on the CUDA backend, fp32"
     BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
 done
-for t in run_pipeline run_schedules; do
+for t in run_pipeline run_schedules run_edit; do
     echo "== $t on the CUDA backend, fp32 (the VAE decoder's kernels included)"
     BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed|within|pipelined on" || rc=1
 done

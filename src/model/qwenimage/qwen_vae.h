@@ -30,7 +30,8 @@ typedef struct {
 
 // config.json -> cfg (path names the file in errors); refuses what is not implemented.
 br_status qwen_vae_config_parse(qwen_vae_config *cfg, const cJSON *json, const char *path);
-// Opens dir (config.json + weights) and parses its config.
+// Opens dir (config.json + weights; or random:qwen-image, random weights of the real shape, for
+// benchmarks) and parses its config.
 br_status qwen_vae_open(const char *dir, br_checkpoint *ck, qwen_vae_config *cfg);
 
 // A 3x3 (taps 9) or 1x1 (taps 1) convolution as a linear: weight [C_out, taps * C_in], column

@@ -69,11 +69,34 @@ br_status qwen_vae_config_parse(qwen_vae_config *cfg, const cJSON *json, const c
     return BR_OK;
 }
 
+// The real VAE's shape (Qwen-Image's vae/config.json) with random weights, for benchmarks: the
+// latent statistics are 0 and 1, not the real ones.
+static cJSON *preset(void) {
+    cJSON *c = cJSON_CreateObject();
+    const int mult[4] = {1, 2, 4, 4};
+    cJSON_AddStringToObject(c, "_class_name", "AutoencoderKLQwenImage");
+    cJSON_AddNumberToObject(c, "base_dim", 96);
+    cJSON_AddNumberToObject(c, "z_dim", 16);
+    cJSON_AddNumberToObject(c, "num_res_blocks", 2);
+    cJSON_AddItemToObject(c, "dim_mult", cJSON_CreateIntArray(mult, 4));
+    cJSON_AddItemToObject(c, "attn_scales", cJSON_CreateArray());
+    cJSON *mean = cJSON_AddArrayToObject(c, "latents_mean");
+    cJSON *std = cJSON_AddArrayToObject(c, "latents_std");
+    for (int i = 0; i < 16; i++) {
+        cJSON_AddItemToArray(mean, cJSON_CreateNumber(0));
+        cJSON_AddItemToArray(std, cJSON_CreateNumber(1));
+    }
+    return c;
+}
+
 br_status qwen_vae_open(const char *dir, br_checkpoint *ck, qwen_vae_config *cfg) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    BR_TRY(br_ckpt_open(ck, dir));
-    return qwen_vae_config_parse(cfg, ck->config, path);
+    const int random = strncmp(dir, "random:", 7) == 0;
+    if (random && strcmp(dir, "random:qwen-image") != 0)
+        return br_fail(BR_EINPUT, "--vae %s: the random VAE is random:qwen-image", dir);
+    BR_TRY(random ? br_ckpt_open_random(ck, preset(), 43) : br_ckpt_open(ck, dir));
+    return qwen_vae_config_parse(cfg, ck->config, random ? dir : path);
 }
 
 // --- weights ---------------------------------------------------------------------------------
