@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SECONDS_EACH=${1:-60}
-TARGETS=(fuzz_safetensors fuzz_config fuzz_index fuzz_h5_inputs)
+TARGETS=(fuzz_safetensors fuzz_config fuzz_index fuzz_h5_inputs fuzz_png)
 OUT=build-fuzz/fuzz-run
 
 command -v clang >/dev/null || { echo "run.sh: needs clang (apt-get install -y clang libclang-rt-dev)"; exit 2; }
