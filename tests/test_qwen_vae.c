@@ -49,7 +49,7 @@ static void test_case(const char *fixtures) {
                e <= 1e-4 ? "ok  " : "FAIL", W, H, e);
         CHECK(e <= 1e-4);
         float *img = malloc((size_t)3 * H * W * sizeof(float));
-        CHECK_OK(qwen_vae_decode(be, &vae, latents->data, h, w, img));
+        CHECK_OK(qwen_vae_decode(be, &vae, latents->data, h, w, 1, img));
         e = rel_error(img, decoded->data, (size_t)3 * H * W);
         printf("%s decode %dx%d: image within %.3g of the reference (bound 1e-4)\n",
                e <= 1e-4 ? "ok  " : "FAIL", w, h, e);

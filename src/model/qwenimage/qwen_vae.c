@@ -187,8 +187,14 @@ br_status qwen_vae_encode(br_backend *be, const qwen_vae *vae, const float *imag
     return BR_OK;
 }
 
+size_t qwen_vae_decode_bytes(const qwen_vae_config *cfg, int H, int W) {
+    const int n = cfg->levels - 1;
+    const size_t mid = (size_t)(H >> n) * (W >> n) * cfg->base_dim * cfg->dim_mult[n];
+    return (4 * largest(cfg, H, W) + COLS_FLOATS + 4 * mid) * sizeof(float);
+}
+
 br_status qwen_vae_decode(br_backend *be, const qwen_vae *vae, const float *latents, int h, int w,
-                          float *image) {
+                          int clamp, float *image) {
     const qwen_vae_config *cfg = &vae->cfg;
     const int n = cfg->levels, R = cfg->num_res_blocks + 1, z = cfg->z_dim;
     const int H = h << (n - 1), W = w << (n - 1);
@@ -220,7 +226,7 @@ br_status qwen_vae_decode(br_backend *be, const qwen_vae *vae, const float *late
     head(&r, vae->dec_norm_out, &vae->dec_conv_out, H, W, c);
     be->download(be, host, r.t, px * cfg->input_channels);
     transpose(image, host, (int)px, cfg->input_channels);
-    for (size_t i = 0; i < px * cfg->input_channels; i++) // the reference clamps its output
+    for (size_t i = 0; clamp && i < px * cfg->input_channels; i++)
         image[i] = image[i] < -1.0f ? -1.0f : image[i] > 1.0f ? 1.0f : image[i];
     free(host);
     run_free(&r);

@@ -89,9 +89,12 @@ void qwen_vae_free(br_backend *be, qwen_vae *vae);
 // takes), not yet normalised.
 br_status qwen_vae_encode(br_backend *be, const qwen_vae *vae, const float *image, int H, int W,
                           float *mean);
-// Decodes latents (host, [z, h, w], de-normalised) into image (host, [3, 8h, 8w], clamped to
-// [-1, 1] as the reference's decode).
+// Decodes latents (host, [z, h, w], de-normalised) into image (host, [3, 8h, 8w]), clamped to
+// [-1, 1] when clamp is set (as the reference's whole-image decode; its tiled decode clamps
+// nothing before the tiles are blended).
 br_status qwen_vae_decode(br_backend *be, const qwen_vae *vae, const float *latents, int h, int w,
-                          float *image);
+                          int clamp, float *image);
+// Device bytes a decode to H x W pixels allocates besides the weights (an upper bound).
+size_t qwen_vae_decode_bytes(const qwen_vae_config *cfg, int H, int W);
 
 #endif
