@@ -25,6 +25,15 @@ for np in 2 3; do
 done
 expect "run.json written" grep -q '"step_seconds"' "$WORK/out3/run.json"
 
+# Several jobs in one run (the prompt of job i scaled by 1 + i/4): job 0 is the one-job run's,
+# bit for bit (each pass is a micro-batch of its own), job 1 differs.
+$EDIT jobs "$CASE" 2 "$WORK/two.safetensors"
+$EDIT rename "$WORK/two.safetensors" latents_in latents "$WORK/two_start.safetensors"
+if mpi 2 run "${ARGS[@]/$CASE/$WORK/two_start.safetensors}" --latents "$WORK/start.safetensors" --out "$WORK/two"
+then pass "two jobs on 2 ranks"; else fail "two jobs on 2 ranks"; fi
+expect "two jobs: job 0 = the one-job run" cmp "$WORK/two/job-000.png" "$WORK/out1/job-000.png"
+expect "two jobs: job 1 is another image" bash -c "! cmp -s '$WORK/two/job-001.png' '$WORK/two/job-000.png'"
+
 # A decode budget too small for the whole image: diffusers' tiles (256 pixels every 192, blended
 # above then left), spread over the ranks; rank 0 blends them in order, so any number of ranks
 # gives the same image. (The blend was checked once against a literal numpy transcription of
@@ -56,4 +65,5 @@ bad "embeddings of the wrong width" "prompt_embeds" "${ARGS[@]/$CASE/$WORK/wide.
 bad "an image for a text-to-video model" "takes no image" --model "$LTX" --embeddings "$LTX/case_pipeline.safetensors" \
     --image "$QWEN/reference.png" --height 128 --width 192 --frames 9 --steps 2
 bad "frames for an image model" "makes one image" "${ARGS[@]}" --frames 9
+bad "a size the VAE cannot take" "must be in 16..16384" "${ARGS[@]}" --height 8
 finish

@@ -71,11 +71,11 @@ static br_status open_models(run_state *run) {
     if (!o->steps) o->steps = run->recipe->default_steps;
     if (o->guidance != o->guidance) o->guidance = run->recipe->default_guidance;
     BR_TRY(check_settings(o));
+    if (o->n_images && !run->recipe->max_images)
+        return br_fail(BR_EINPUT, "--image: %s's pipeline takes no image", m->family->name);
     if (o->n_images > run->recipe->max_images)
-        return br_fail(BR_EINPUT, run->recipe->max_images
-                                      ? "--image: %s takes at most %d images"
-                                      : "--image: %s's pipeline takes no image (%d)",
-                       m->family->name, run->recipe->max_images);
+        return br_fail(BR_EINPUT, "--image: %s takes at most %d images", m->family->name,
+                       run->recipe->max_images);
     char path[4096];
     snprintf(path, sizeof path, "%s/scheduler_config.json", o->scheduler_dir);
     cJSON *json = NULL;

@@ -8,9 +8,6 @@
 // LTXPipeline's defaults: 161 frames of 512 x 704.
 static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) {
     const ltx_config *cfg = m->cfg;
-    if (z->n_images)
-        return br_fail(BR_EINPUT, "--image: LTX-Video's pipeline here is text-to-video; it takes "
-                       "no image");
     z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 704;
     z->frames = z->frames ? z->frames : 161;
     if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)

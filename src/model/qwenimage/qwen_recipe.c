@@ -42,11 +42,11 @@ static br_status geometry(const br_model *m, br_run_request *req, br_geometry *g
         dimensions(1024.0 * 1024.0, (double)last->width / last->height, &w, &h);
         req->height = req->height ? req->height : h, req->width = req->width ? req->width : w;
     }
-    req->height = req->height / unit * unit, req->width = req->width / unit * unit;
-    req->frames = 1;
     if (req->height < unit || req->width < unit || req->height > 16384 || req->width > 16384)
         return br_fail(BR_EINPUT, "--height %d --width %d: the sides must be in 16..16384 (they "
                        "are floored to multiples of 16)", req->height, req->width);
+    req->height = req->height / unit * unit, req->width = req->width / unit * unit;
+    req->frames = 1;
     *g = (br_geometry){.n_grids = 1 + req->n_images,
                        .grid = {{1, req->height / unit, req->width / unit}}};
     g->tokens = g->latent_tokens = g->grid[0][1] * g->grid[0][2];
