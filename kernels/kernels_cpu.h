@@ -12,6 +12,9 @@
 // y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T + bias[n_out] (bias may be NULL).
 void cpu_linear(float *y, const float *x, const float *w, const float *bias, int rows, int n_in,
                 int n_out);
+// The BLAS and the kernel it picked for this CPU, e.g. "OpenBLAS 0.3.21 Haswell": ranks whose
+// names differ round their products differently (OPENBLAS_CORETYPE picks the kernel).
+void cpu_blas_name(char *out, size_t size);
 
 void cpu_silu(float *x, size_t n);      // x * sigmoid(x), in place
 void cpu_gelu_tanh(float *x, size_t n); // GELU, tanh approximation, in place

@@ -11,7 +11,7 @@ NP=${NP:-2}
 ROOT_FLAGS=()
 [ "$(id -u)" -ne 0 ] || ROOT_FLAGS=(--allow-run-as-root)
 [ -d "$DEMO/model" ] || { mkdir -p "$DEMO" && "$BRIGADE" init-model "$DEMO/model"; }
-mpirun "${ROOT_FLAGS[@]}" --oversubscribe -np "$NP" -x OPENBLAS_NUM_THREADS=1 \
+mpirun "${ROOT_FLAGS[@]}" --oversubscribe -np "$NP" \
     "$BRIGADE" run --model "$DEMO/model" --embeddings "$DEMO/model/embeddings.h5" \
     --height 256 --width 384 --frames 25 --steps 10 --out "$DEMO/out"
 echo "frames: $DEMO/out/job-000/frame-0000.png ... and $DEMO/out/job-001/; report: $DEMO/out/run.json"

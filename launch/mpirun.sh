@@ -6,7 +6,7 @@
 #   mpirun --hostfile HOSTFILE --map-by slot \
 #       --mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 \
 #       --mca oob_tcp_keepalive_probes 3 --mca odls_base_sigkill_timeout 0 \
-#       -x OPENBLAS_NUM_THREADS -x NCCL_... (each one that is set) \
+#       -x BRIGADE_THREADS -x OPENBLAS_CORETYPE -x NCCL_... (each one that is set) \
 #       $MPIRUN_OPTS $BRIGADE brigade-arguments...
 # --map-by slot fills a host's slots before the next host's, so consecutive pipeline stages share a
 # host and the activations cross the network once per host boundary. Ranks = the hostfile's slots
@@ -33,9 +33,10 @@ if [ ! -x "$brigade" ]; then
 fi
 brigade=$(realpath "$brigade") # the same path on every host; the remote working folder may differ
 
-# Every rank needs the same threads and NCCL settings as this shell; mpirun passes only what -x names.
+# Every rank needs this shell's threads, BLAS kernel (OPENBLAS_CORETYPE: ranks on other hosts would
+# otherwise pick their own, and round otherwise) and NCCL settings; mpirun passes only what -x names.
 env_args=()
-for v in OPENBLAS_NUM_THREADS OMP_NUM_THREADS LD_LIBRARY_PATH $(compgen -e | grep '^NCCL_' || true); do
+for v in BRIGADE_THREADS OPENBLAS_NUM_THREADS OMP_NUM_THREADS OPENBLAS_CORETYPE LD_LIBRARY_PATH $(compgen -e | grep '^NCCL_' || true); do
     [ -n "${!v+x}" ] && env_args+=(-x "$v")
 done
 

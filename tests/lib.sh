@@ -10,9 +10,9 @@ FAILED=0
 # BRIGADE_ARGS is added after the command: the CPU backend by default, so that these tests check
 # the same path on every machine; tests/gpu/run.sh sets "--backend cuda --compute fp32" etc.
 BRIGADE_ARGS=${BRIGADE_ARGS:---backend cpu}
-# The environment every rank needs: OpenBLAS threads, and NCCL's settings where they are set.
-MPI_ENV=(-x OPENBLAS_NUM_THREADS)
-for v in NCCL_NVLS_ENABLE NCCL_P2P_DISABLE NCCL_SHM_DISABLE LD_LIBRARY_PATH; do
+# The environment every rank needs, where it is set: the CPU threads and BLAS kernel, NCCL's settings.
+MPI_ENV=()
+for v in BRIGADE_THREADS OPENBLAS_NUM_THREADS OPENBLAS_CORETYPE NCCL_NVLS_ENABLE NCCL_P2P_DISABLE NCCL_SHM_DISABLE LD_LIBRARY_PATH; do
     [ -n "${!v:-}" ] && MPI_ENV+=(-x "$v")
 done
 

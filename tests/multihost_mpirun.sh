@@ -2,7 +2,9 @@
 # slot per host) runs `brigade forward` and `brigade run`: the results are bit-identical to 1
 # rank's, the rank table names each rank's host, and the activations crossed hosts: eth0 of h2
 # and h3 received at least one baton each (for run, every step's batons), and 10 batons more
-# than the launch itself moves over 10 forwards.
+# than the launch itself moves over 10 forwards. No thread count is pinned; a BLAS kernel chosen in
+# the launching shell (OPENBLAS_CORETYPE) reaches the ranks on other hosts, whose sshd does not
+# pass the launching shell's environment on.
 . "$(dirname "$0")/multihost/lib.sh"
 mh_need sshd ssh ssh-keygen "$MPIRUN"
 hosts_up 3
@@ -18,7 +20,7 @@ hosts_mpirun() {
     shift
     RX2=$(rx_bytes h2) RX3=$(rx_bytes h3)
     on -t "$LAUNCH_TIMEOUT" h1 env OMPI_MCA_plm_rsh_agent="ssh -F $SSH_CONFIG" \
-        OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+        OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE} \
         MPIRUN_OPTS="--mca btl_tcp_if_include $MH_NET.0/24 --mca oob_tcp_if_include $MH_NET.0/24
             --mca orte_tmpdir_base $WORK/ompi" \
         "$REPO/launch/mpirun.sh" "$hostfile" "$@" >"$WORK/log" 2>&1
@@ -52,6 +54,25 @@ for c in $(job --cases); do
             test "$RX3" -ge $((JOB_STEPS * ${STEP_BYTES:-1}))
     fi
 done
+
+# A kernel other than this CPU's own, set where the job is launched: every rank runs it (the
+# table says so), and 3 hosts still give 1 rank's bits. Sandybridge's (AVX) runs on any x86 CPU
+# of the last ten years.
+if grep -qw avx /proc/cpuinfo; then
+    CORETYPE=Sandybridge
+    job forward "$WORK/coretype-1"
+    if hosts_mpirun "$WORK/hostfile-1" "${JOB[@]}"; then pass "OPENBLAS_CORETYPE=$CORETYPE: 1 rank"
+    else fail "OPENBLAS_CORETYPE=$CORETYPE: 1 rank"; fi
+    job forward "$WORK/coretype-3"
+    if hosts_mpirun "$WORK/hostfile-3" "${JOB[@]}"; then pass "OPENBLAS_CORETYPE=$CORETYPE: 3 ranks"
+    else fail "OPENBLAS_CORETYPE=$CORETYPE: 3 ranks"; fi
+    CORETYPE=
+    grep '^rank \|warning' "$WORK/log"
+    expect "OPENBLAS_CORETYPE reached the ranks on h2 and h3" \
+        test "$(grep -c '^rank .*cpu: OpenBLAS [0-9.]* Sandybridge' "$WORK/log")" -eq 3
+    expect "OPENBLAS_CORETYPE: 3 hosts = 1 rank, bit for bit" \
+        same_results "$WORK/coretype-1" "$WORK/coretype-3"
+fi
 
 # The launch alone moves about 17 KB to each host (ssh, Open MPI's wire-up), about one baton of
 # the fixture: 10 forwards must bring 10 batons more than that.

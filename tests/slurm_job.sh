@@ -1,7 +1,8 @@
 # slurm_job.sh: launch/brigade.sbatch on a private 3-node Slurm cluster (network namespaces, one
 # slurmd each), one task per node: the job completes with exit code 0, its result is bit-identical
 # to a 1-rank job's and its rank table names each rank's node; a job whose ranks fail ends FAILED
-# with a non-zero exit code, not merely ended.
+# with a non-zero exit code, not merely ended. No thread count is pinned, and a BLAS kernel chosen
+# where the job is submitted (OPENBLAS_CORETYPE) reaches every node's rank.
 . "$(dirname "$0")/multihost/lib.sh"
 . "$(dirname "$0")/multihost/slurm.sh"
 slurm_need
@@ -15,7 +16,7 @@ submit() {
     shift
     while [ "$1" != -- ]; do opts+=("$1"); shift; done
     shift
-    id=$(on -t 30 h1 sbatch --parsable --gpus-per-node=0 --time=5 --job-name="$name" \
+    id=$(on -t 30 h1 env ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE} sbatch --parsable --gpus-per-node=0 --time=5 --job-name="$name" \
         --chdir="$WORK" --output="$WORK/$name.out" "${opts[@]}" "$REPO/launch/brigade.sbatch" "$@" \
         2>"$WORK/log")
     JOB_STATE="not submitted" JOB_EXIT=
@@ -42,6 +43,22 @@ for c in $(job --cases); do
     expect "$c: job log: srun exited with 0" \
         grep -qx 'brigade.sbatch: srun exited with 0' "$WORK/$c-3.out"
 done
+
+# A kernel other than this CPU's own (Sandybridge's runs on any x86 CPU with AVX), set where the
+# job is submitted: every node runs it, and 3 nodes still give 1 rank's bits.
+if grep -qw avx /proc/cpuinfo; then
+    CORETYPE=Sandybridge
+    job forward "$WORK/coretype-1"
+    submit coretype-1 --nodes=1 --ntasks-per-node=1 -- "${JOB[@]}" || fail "OPENBLAS_CORETYPE: 1-rank job $JOB_STATE"
+    job forward "$WORK/coretype-3"
+    submit coretype-3 --nodes=3 --ntasks-per-node=1 -- "${JOB[@]}" || fail "OPENBLAS_CORETYPE: 3-node job $JOB_STATE"
+    CORETYPE=
+    grep '^rank ' "$WORK/coretype-3.out"
+    expect "OPENBLAS_CORETYPE reached the rank on every node" \
+        test "$(grep -c '^rank .*cpu: OpenBLAS [0-9.]* Sandybridge' "$WORK/coretype-3.out")" -eq 3
+    expect "OPENBLAS_CORETYPE: 3 nodes = 1 rank, bit for bit" \
+        same_results "$WORK/coretype-1" "$WORK/coretype-3"
+fi
 
 # A job whose every rank fails (no such checkpoint) must not look like a success.
 submit bad --nodes=3 --ntasks-per-node=1 -- forward $BRIGADE_ARGS --transformer "$WORK/missing" \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels_cpu.h"
+#include "parallel.h"
 
 static int passed, failed;
 static unsigned long long rng_state = 88172645463325252ull;
@@ -61,6 +62,24 @@ static void test_linear(int rows, int n_in, int n_out, float scale) {
     snprintf(what, sizeof what, "linear %dx%d->%d scale %g", rows, n_in, n_out, scale);
     check(what, y, want, (size_t)rows * n_out, 1e-5);
     free(x), free(w), free(b), free(y), free(want);
+}
+
+// The pool's tiles (kernels/parallel.h) shared by several threads: every run gives the same bits.
+static void test_linear_repeats(int rows, int n_in, int n_out) {
+    float *x = randoms((size_t)rows * n_in, 1), *w = randoms((size_t)n_out * n_in, 1);
+    const size_t n = (size_t)rows * n_out;
+    float *first = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+    cpu_linear(first, x, w, NULL, rows, n_in, n_out);
+    int differ = 0;
+    for (int run = 0; run < 50; run++) {
+        cpu_linear(y, x, w, NULL, rows, n_in, n_out);
+        differ += memcmp(y, first, n * sizeof(float)) != 0;
+    }
+    if (differ) failed++, printf("FAIL linear %dx%d->%d on %d threads: %d of 50 runs differ\n",
+                                  rows, n_in, n_out, br_parallel_threads(), differ);
+    else passed++, printf("ok   linear %dx%d->%d on %d threads: 50 runs, the same bits\n", rows,
+                          n_in, n_out, br_parallel_threads());
+    free(x), free(w), free(first), free(y);
 }
 
 static void test_activations(void) {
@@ -388,6 +407,8 @@ int main(void) {
     test_linear(1, 1, 1, 1);
     test_linear(37, 29, 53, 1);
     test_linear(130, 64, 96, 1000); // large magnitudes
+    test_linear(300, 40, 600, 1);   // 2 x 3 tiles
+    test_linear_repeats(600, 64, 700);
     test_activations();
     test_timestep();
     for (int kind = 0; kind < 3; kind++) {

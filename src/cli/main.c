@@ -5,6 +5,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "comm/comm.h"
+#include "parallel.h"
 
 static const char usage[] =
     "brigade: pipeline-parallel inference of diffusion transformers (LTX-Video, Qwen-Image).\n"
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "brigade: error: %s\n", br_error());
         return 1;
     }
+    br_parallel_init(br_comm_local_size(comm)); // the CPU threads, shared by this host's ranks
     st = commands[c].run(comm, argc - 2, argv + 2);
     if (st != BR_OK && br_comm_rank(comm) == 0) fprintf(stderr, "brigade: error: %s\n", br_error());
     br_comm_finalize(comm);

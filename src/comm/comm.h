@@ -33,6 +33,7 @@ const char *br_comm_host(const br_comm *c);
 // This rank's index among the ranks on its host: ranks find their GPU by it, so the same code
 // works on one box and across several.
 int br_comm_local_rank(const br_comm *c);
+int br_comm_local_size(const br_comm *c); // ranks on this host
 
 // Collective: every rank passes its status after a phase; all get back BR_OK only when every
 // rank succeeded. Otherwise all return the status of the lowest failing rank, and br_error() on

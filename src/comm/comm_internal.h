@@ -11,6 +11,7 @@ struct br_comm {
     MPI_Comm node;              // the ranks sharing this host
     int rank, size;
     int local_rank;             // within node: which GPU this rank takes
+    int local_size;             // ranks on this host
     char host[MPI_MAX_PROCESSOR_NAME];
     const br_transport *transport;
     br_backend *device;         // the backend whose buffers the transport moves

@@ -244,6 +244,7 @@ br_status br_comm_init(int *argc, char ***argv, br_comm **out) {
     MPI_Get_processor_name(c->host, &len);
     MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &c->node);
     MPI_Comm_rank(c->node, &c->local_rank);
+    MPI_Comm_size(c->node, &c->local_size);
     c->transport = &mpi_transport;
     fatal_comm = c;
     br_set_fatal_handler(abort_job);
@@ -267,6 +268,7 @@ int br_comm_rank(const br_comm *c) { return c->rank; }
 int br_comm_size(const br_comm *c) { return c->size; }
 const char *br_comm_host(const br_comm *c) { return c->host; }
 int br_comm_local_rank(const br_comm *c) { return c->local_rank; }
+int br_comm_local_size(const br_comm *c) { return c->local_size; }
 const br_transport *br_comm_transport(const br_comm *c) { return c->transport; }
 
 br_status br_comm_agree(br_comm *c, br_status local) {

@@ -82,6 +82,9 @@ static cJSON *ranks_json(const run_state *run, const run_rank_report *all) {
         cJSON_AddItemToObject(o, "blocks", cJSON_CreateIntArray((int[]){pl->first_block,
                                                                          pl->end_block - 1}, 2));
         cJSON_AddStringToObject(o, "next", pl->link);
+        cJSON_AddStringToObject(o, "blas", pl->blas);
+        cJSON_AddNumberToObject(o, "cpu_threads", pl->threads);
+        cJSON_AddStringToObject(o, "cpu_threads_from", pl->threads_from);
         if (r + 1 < run->n_ranks) cJSON_AddStringToObject(o, "transport", pl->transport);
         cJSON_AddNumberToObject(o, "busy_seconds", x->stats.busy);
         cJSON_AddNumberToObject(o, "idle_seconds", x->stats.loop - x->stats.busy);

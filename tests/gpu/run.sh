@@ -15,7 +15,7 @@
 set -u -o pipefail # a failing test fails the pipe through grep
 cd "$(dirname "$0")/../.."
 B=${1:-build-gpu}
-export NCCL_NVLS_ENABLE=0 OPENBLAS_NUM_THREADS=4 LAUNCH_TIMEOUT=${LAUNCH_TIMEOUT:-60}
+export NCCL_NVLS_ENABLE=0 LAUNCH_TIMEOUT=${LAUNCH_TIMEOUT:-60}
 cmake -S . -B "$B" -DCMAKE_CUDA_ARCHITECTURES=90 -DFIXTURES="${FIXTURES:-$PWD/../shared/fixtures}" >/dev/null || exit 1
 cmake --build "$B" -j 16 2>&1 | grep -E "warning|error"
 echo "== ctest (CPU backend; test_backend_ops: every CUDA op against the CPU op)"
