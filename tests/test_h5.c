@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -375,13 +376,15 @@ static void test_write_failures(void) {
 // Format choice of tensor_file.c
 
 #ifdef BR_TEST_TENSOR_FILE
+// HDF5's signature after brigade's seal (h5file.h).
 static int starts_with_hdf5_signature(const char *path) {
-    unsigned char head[8] = {0};
+    unsigned char head[H5_SEAL_BYTES + 8] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
-    size_t n = fread(head, 1, 8, f);
+    size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
-    return n == 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0;
+    return n == sizeof head && memcmp(head, H5_SEAL_MAGIC, strlen(H5_SEAL_MAGIC)) == 0 &&
+           memcmp(head + H5_SEAL_BYTES, "\x89HDF\r\n\x1a\n", 8) == 0;
 }
 
 // Writes set under name through tensor_file, checks which format came out, reads it back.
@@ -428,6 +431,41 @@ static void remove_dir(void) {
     if (rmdir(dir) != 0) printf("note: %s not removed (files left in it)\n", dir);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The seal: damage found before HDF5 reads anything
+
+static void flip_byte(const char *path, long offset) {
+    FILE *f = fopen(path, "r+b");
+    int c = f && fseek(f, offset, SEEK_SET) == 0 ? fgetc(f) : EOF;
+    CHECK(c != EOF && fseek(f, offset, SEEK_SET) == 0 && fputc(c ^ 0x10, f) != EOF);
+    if (f) fclose(f);
+}
+
+static void test_seal(void) {
+    br_tensor_set set = {0}, back = {0};
+    make_set(&set);
+    const char *path = path_of("sealed.h5");
+    CHECK(br_h5_write(path, &set) == BR_OK);
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && sb.st_size > H5_SEAL_BYTES);
+    flip_byte(path, H5_SEAL_BYTES - 1); // the header's padding: nothing reads it
+    CHECK(br_h5_read_all(path, &back) == BR_OK && sets_identical(&set, &back));
+    br_set_free(&back);
+    flip_byte(path, H5_SEAL_BYTES - 1);
+    flip_byte(path, (long)sb.st_size * 3 / 4); // HDF5's data or metadata
+    fresh();
+    CHECK(br_h5_read_all(path, &back) == BR_EINPUT && back.n_tensors == 0);
+    CHECK(error_names("sealed.h5 is damaged: its checksum does not match"));
+    flip_byte(path, (long)sb.st_size * 3 / 4);
+    CHECK(truncate(path, sb.st_size - 1) == 0);
+    fresh();
+    CHECK(br_h5_read_all(path, &back) == BR_EINPUT);
+    CHECK(error_names("is truncated or damaged"));
+    CHECK(open_ids() == 0);
+    remove(path);
+    br_set_free(&set);
+}
+
 int main(void) {
     strcpy(dir, "/tmp/test_h5.XXXXXX");
     if (!mkdtemp(dir)) {
@@ -439,6 +477,7 @@ int main(void) {
     test_bad_files();
     test_not_hdf5();
     test_write_failures();
+    test_seal();
 #ifdef BR_TEST_TENSOR_FILE
     test_tensor_file();
 #endif

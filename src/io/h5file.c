@@ -2,7 +2,8 @@
 // Reading walks the root group: each dataset of integer or float type becomes an fp32 tensor
 // (HDF5 converts on read), each numeric attribute a setting. The file is untrusted, so ranks,
 // element counts and names are checked before anything is allocated. Writing goes through
-// path + ".tmp" and rename(), so a crash never leaves a half-written file under the final name.
+// path + ".tmp" and rename(), so a crash never leaves a half-written file under the final name,
+// and seals the file with a checksum that reading checks first (see "The seal" below).
 // HDF5's own error printing is switched off while we work: every failure is one br_fail() line
 // naming the file and the dataset or attribute at fault.
 #include "h5file.h"
@@ -52,6 +53,68 @@ static const char *class_name(H5T_class_t c) {
     case H5T_ARRAY: return "array";
     default: return "unknown";
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seal. Brigade's HDF5 files begin with a user block of H5_SEAL_BYTES (HDF5 and h5py skip
+// it) holding a checksum of the rest of the file, written after HDF5 closed it. A file damaged
+// since (truncated, a changed byte) is refused before HDF5 parses it: HDF5 checks little of its
+// own structure, and some damage crashes it (HDF5 1.10.8, a changed byte in an attribute's
+// header: a segfault in H5Aiterate2).
+
+typedef struct {
+    uint64_t hash, bytes; // FNV-1a 64 of the bytes after the user block, and their count
+} h5_seal;
+
+// The seal of the open file f as it now is.
+static int hash_rest(FILE *f, h5_seal *s) {
+    unsigned char buf[1 << 16];
+    s->hash = 1469598103934665603ull, s->bytes = 0;
+    if (fseek(f, H5_SEAL_BYTES, SEEK_SET) != 0) return -1;
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0; s->bytes += n)
+        for (size_t i = 0; i < n; i++) s->hash = (s->hash ^ buf[i]) * 1099511628211ull;
+    return ferror(f) ? -1 : 0;
+}
+
+static br_status write_seal(const char *tmp, const char *path) {
+    FILE *f = fopen(tmp, "r+b");
+    if (!f) return br_fail(BR_EIO, "cannot write %s: %s", path, strerror(errno));
+    h5_seal s;
+    char head[H5_SEAL_BYTES] = {0};
+    int bad = hash_rest(f, &s) != 0;
+    snprintf(head, sizeof head, "%sfnv1a64=%016llx bytes=%llu\n", H5_SEAL_MAGIC,
+             (unsigned long long)s.hash, (unsigned long long)s.bytes);
+    bad = bad || fseek(f, 0, SEEK_SET) != 0 || fwrite(head, 1, sizeof head, f) != sizeof head;
+    int why = bad ? errno : 0;
+    if (fclose(f) != 0 && !bad) bad = 1, why = errno;
+    if (bad) return br_fail(BR_EIO, "cannot write %s: %s", path, why ? strerror(why) : "write error");
+    return BR_OK;
+}
+
+// BR_OK for a sealed file that is as brigade wrote it, and for an HDF5 file without a seal (made
+// elsewhere, e.g. by h5py); a failure naming the file otherwise.
+static br_status check_seal(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return br_fail(BR_EIO, "cannot open %s: %s", path, strerror(errno));
+    char head[H5_SEAL_BYTES + 1] = {0};
+    const size_t n = fread(head, 1, H5_SEAL_BYTES, f), magic = strlen(H5_SEAL_MAGIC);
+    unsigned long long want_hash, want_bytes;
+    h5_seal got;
+    br_status st = BR_OK;
+    if (n < magic || memcmp(head, H5_SEAL_MAGIC, magic) != 0) {
+        // not sealed: HDF5's own checks only
+    } else if (sscanf(head + magic, "fnv1a64=%16llx bytes=%llu", &want_hash, &want_bytes) != 2) {
+        st = br_fail(BR_EINPUT, "%s is damaged: its checksum line is unreadable", path);
+    } else if (n < H5_SEAL_BYTES || hash_rest(f, &got) != 0 || got.bytes != want_bytes) {
+        st = br_fail(BR_EINPUT, "%s is truncated or damaged: %llu bytes after its header, "
+                     "brigade wrote %llu", path, n < H5_SEAL_BYTES ? 0ull : (unsigned long long)got.bytes,
+                     want_bytes);
+    } else if (got.hash != want_hash) {
+        st = br_fail(BR_EINPUT, "%s is damaged: its checksum does not match what brigade wrote "
+                     "(a byte changed since)", path);
+    }
+    fclose(f);
+    return st;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,10 +364,8 @@ static br_status read_root(read_ctx *ctx, hid_t root) {
 }
 
 static br_status read_file(const char *path, br_tensor_set *set) {
-    // fopen first: for a missing or unreadable file, errno says why better than HDF5 can.
-    FILE *f = fopen(path, "rb");
-    if (!f) return br_fail(BR_EIO, "cannot open %s: %s", path, strerror(errno));
-    fclose(f);
+    // Our own open first: for a missing or unreadable file, errno says why better than HDF5 can.
+    BR_TRY(check_seal(path));
     if (!is_hdf5(path)) return br_fail(BR_EINPUT, "%s is not an HDF5 file", path);
     br_status st = BR_OK;
     read_ctx ctx = {path, set, BR_OK};
@@ -347,6 +408,9 @@ static hid_t make_space(int ndim, const int64_t *shape) {
     return H5Screate_simple(ndim, dims, NULL);
 }
 
+// The system's reason for a failed write (HDF5's file driver leaves errno set, e.g. ENOSPC).
+static const char *write_error(void) { return errno ? strerror(errno) : "write error"; }
+
 static br_status write_tensor(hid_t file, const char *path, const br_tensor *t) {
     int bad_shape = t->ndim < 0 || t->ndim > BR_MAX_DIMS;
     for (int i = 0; i < t->ndim && !bad_shape; i++) bad_shape = t->shape[i] < 0;
@@ -362,11 +426,12 @@ static br_status write_tensor(hid_t file, const char *path, const br_tensor *t) 
         st = br_fail(BR_EIO, "%s: cannot create dataset %s", path, t->name);
         goto close_space;
     }
+    errno = 0;
     if (br_numel(t->ndim, t->shape) > 0 &&
         H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) < 0)
-        st = br_fail(BR_EIO, "%s: cannot write dataset %s", path, t->name);
+        st = br_fail(BR_EIO, "%s: cannot write dataset %s: %s", path, t->name, write_error());
     if (H5Dclose(dset) < 0 && st == BR_OK)
-        st = br_fail(BR_EIO, "%s: cannot write dataset %s", path, t->name);
+        st = br_fail(BR_EIO, "%s: cannot write dataset %s: %s", path, t->name, write_error());
 close_space:
     H5Sclose(space);
     return st;
@@ -405,12 +470,20 @@ static br_status write_contents(hid_t file, const char *path, const br_tensor_se
 
 // Writes the whole file at tmp; errors name path, the file the caller asked for.
 static br_status write_file(const char *tmp, const char *path, const br_tensor_set *set) {
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t create = H5Pcreate(H5P_FILE_CREATE);
+    if (create < 0 || H5Pset_userblock(create, H5_SEAL_BYTES) < 0) {
+        if (create >= 0) H5Pclose(create);
+        return br_fail(BR_EIO, "cannot create %s: HDF5 refused a user block", path);
+    }
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, create, H5P_DEFAULT);
+    H5Pclose(create);
     if (file < 0) return br_fail(BR_EIO, "cannot create %s (as %s)", path, tmp);
     br_status st = write_contents(file, path, set);
     // Closing flushes everything to disk: a failure here is a failed write.
-    if (H5Fclose(file) < 0 && st == BR_OK) st = br_fail(BR_EIO, "cannot write %s", path);
-    return st;
+    errno = 0;
+    if (H5Fclose(file) < 0 && st == BR_OK)
+        st = br_fail(BR_EIO, "cannot write %s: %s", path, write_error());
+    return st == BR_OK ? write_seal(tmp, path) : st;
 }
 
 br_status br_h5_write(const char *path, const br_tensor_set *set) {

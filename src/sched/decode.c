@@ -93,7 +93,8 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     for (size_t i = 0; i < n; i++) d->video[i] = d->video[i] * 0.5f + 0.5f; // [-1, 1] -> [0, 1]
     for (int f = 0; f < Fo; f++) {
         snprintf(path, sizeof path, "%s/frame-%04d.png", tmp, f);
-        BR_TRY(br_png_write_frame(path, d->video, Fo, Ho, Wo, f));
+        br_status st = br_png_write_frame(path, d->video, Fo, Ho, Wo, f);
+        if (st != BR_OK) return br_remove_tree(tmp), st; // no partial job left, its space freed
     }
     // An earlier run's frames are replaced only once the new ones are complete.
     struct stat sb;

@@ -179,15 +179,22 @@ static br_status send_return(run_state *run, const run_micro *mb, int m, int fai
 }
 
 // Rank 0: step k is complete when its last return is in: progress, the step's seconds, and the
-// checkpoint when one is due (the latents are then exactly those after step k).
+// checkpoint when one is due (the latents are then exactly those after step k). With checkpoints,
+// one is also written after the last step: it stays until every output is written, so that an
+// output that fails (a full disk) costs a resume of the decode only, not of the steps.
 static br_status step_done(run_state *run, int step) {
     double prev = run->t_loop;
     for (int k = run->plan.start_step; k < step; k++) prev += run->step_seconds[k];
     run->step_seconds[step] = br_now() - prev;
     run_progress(run, step);
     const int every = run->opts->checkpoint_every;
-    if (every > 0 && (step + 1) % every == 0 && step + 1 < run->opts->steps && !run->failed_seen)
-        return run_write_checkpoint(run, step + 1);
+    const int last = step + 1 == run->opts->steps;
+    if (every > 0 && ((step + 1) % every == 0 || last) && !run->failed_seen) {
+        // The other ranks wait on batons: the loop goes on to its end with skipping batons, and
+        // the failure is agreed on after it.
+        br_status st = run_write_checkpoint(run, step + 1);
+        if (st != BR_OK) run->own_failure = st, run->failed_seen = 1;
+    }
     return BR_OK;
 }
 
@@ -362,5 +369,6 @@ br_status run_denoise(run_state *run) {
     st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
     run->stats.loop = br_now() - run->t_loop;
+    if (local == BR_OK) local = run->own_failure;
     return br_comm_agree(run->comm, st != BR_OK ? st : local);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "io/atomic_file.h"
 #include "io/tensor_file.h"
 #include "placement.h"
 #include "stage/split.h"
@@ -309,13 +310,13 @@ static br_status report_timing(forward_run *run) {
         free(peaks);
         return BR_OK;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", run->opts->json_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
+    br_atomic_file a;
+    st = br_atomic_create(&a, run->opts->json_path);
+    if (st != BR_OK) {
         free(peaks);
-        return br_fail(BR_EIO, "cannot create %s", tmp);
+        return st;
     }
+    FILE *f = a.f;
     fprintf(f, "{\"model\": \"%s\", \"family\": \"%s\", \"ranks\": %d, \"device\": \"%s\", "
             "\"compute\": \"%s\", \"weights\": \"%s\", "
             "\"batch\": %d, \"tokens\": %d, \"prompt_tokens\": %d, \"seconds\": %.6f, "
@@ -333,11 +334,7 @@ static br_status report_timing(forward_run *run) {
     for (int i = 0; i < runs; i++) fprintf(f, "%s%.6f", i ? ", " : "", run->seconds[i]);
     fprintf(f, "]}\n");
     free(peaks);
-    if (fclose(f) != 0 || rename(tmp, run->opts->json_path) != 0) {
-        remove(tmp);
-        return br_fail(BR_EIO, "cannot write %s", run->opts->json_path);
-    }
-    return BR_OK;
+    return br_atomic_finish(&a, run->opts->json_path, BR_OK);
 }
 
 // One forward pass through the pipeline: input side, prompts to every rank, the baton through

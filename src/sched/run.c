@@ -8,7 +8,8 @@
 //   all ranks  load own blocks, buffers, RoPE tables; rank 0 hands the start latents to the last
 //   ...        prompts projected once; the denoising loop (denoise.c)
 //   rank 0     latents.h5 (before the decode: a decode failure loses no step)
-//   all ranks  free the transformer, decode tiles (decode.c); rank 0 writes frames and run.json
+//   all ranks  free the transformer, decode tiles (decode.c); rank 0 writes frames and run.json,
+//              then removes the checkpoint (kept until here: --resume redoes only what failed)
 #define _POSIX_C_SOURCE 200809L // mkdir
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -389,12 +390,13 @@ static br_status run_phases(run_state *run) {
     BR_TRY(run_project_prompts(run));
     BR_TRY(run_denoise(run));
     if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
-    if (first) run_remove_checkpoint(run); // the latents are safe: nothing to resume
 
     free_transformer(run);
     if ((st = br_comm_agree(comm, run_write_trace(run))) != BR_OK) return st;
     BR_TRY(run_decode(run)); // agreed inside, after each job
-    return br_comm_agree(comm, run_write_report(run));
+    if ((st = br_comm_agree(comm, run_write_report(run))) != BR_OK) return st;
+    if (first) run_remove_checkpoint(run); // every output is written: nothing to resume
+    return BR_OK;
 }
 
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {

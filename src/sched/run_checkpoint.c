@@ -1,10 +1,12 @@
 // run_checkpoint.c: --checkpoint-every K and --resume. Every K steps rank 0 writes
-// OUT/checkpoint.h5 (temporary name, then rename): the latents of every job after the step, the
+// OUT/checkpoint.h5 (temporary name, then rename), and once more after the last step; it is removed
+// when every output is written. It holds the latents of every job after the step, the
 // step to go on from, the settings that decide the arithmetic, and fingerprints of the model and
 // the prompts. Brigade's generator draws nothing during the loop (the start latents come before
 // it, the decode noise after it from --seed), so the latents and the step are the whole state:
 // a resumed run computes the remaining steps exactly as the uninterrupted one, to the bit. A
-// checkpoint of other settings, another model or other prompts is refused.
+// checkpoint of other settings, another model or other prompts is refused, and a damaged one
+// by the checksum every HDF5 file of brigade's carries (h5file.h).
 #define _POSIX_C_SOURCE 200809L // stat
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -102,6 +104,16 @@ br_status run_read_checkpoint(run_state *run) {
     const run_plan *p = &run->plan;
     char path[4200];
     checkpoint_path(run, path, sizeof path);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        char report[4200];
+        snprintf(report, sizeof report, "%s/run.json", run->opts->out_dir);
+        return stat(report, &sb) == 0
+                   ? br_fail(BR_EINPUT, "--resume: %s is gone: the run it belonged to completed "
+                             "(%s)", path, report)
+                   : br_fail(BR_EINPUT, "--resume: no %s (a run writes one with "
+                             "--checkpoint-every K)", path);
+    }
     br_tensor_set set = {0};
     BR_TRY(br_tensor_file_read(path, &set));
     double v[16], model[2], prompts[2];
@@ -118,12 +130,16 @@ br_status run_read_checkpoint(run_state *run) {
     const br_setting *next = br_set_find_setting(&set, "next_step");
     if (st == BR_OK && (!t || t->ndim != 3 || t->shape[0] != p->n_jobs || t->shape[1] != p->geom.latent_tokens ||
                         t->shape[2] != p->C || !next || !(next->values[0] >= 1) ||
-                        !(next->values[0] < run->opts->steps)))
+                        !(next->values[0] <= run->opts->steps)))
         st = br_fail(BR_EINPUT, "%s: latents or next_step do not fit this run", path);
     if (st == BR_OK) {
         memcpy(run->x, t->data, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
         run->plan.start_step = (int)next->values[0];
-        printf("resuming from %s at step %d/%d\n", path, run->plan.start_step + 1, run->opts->steps);
+        if (run->plan.start_step < run->opts->steps)
+            printf("resuming from %s at step %d/%d\n", path, run->plan.start_step + 1,
+                   run->opts->steps);
+        else printf("resuming from %s: all %d steps are done; the outputs follow\n", path,
+                    run->opts->steps);
     }
     br_set_free(&set);
     return st;

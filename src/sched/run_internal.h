@@ -103,6 +103,8 @@ typedef struct {
     br_comm_request **return_req; // rank 0 and last rank: [M] the pending receive or send of each
     long returns_seen;            // rank 0: return messages received (step * M + micro)
     int failed_seen;              // rank 0: a return said a rank failed; later batons skip
+    br_status own_failure;        // rank 0: a failure of its own in the loop (a checkpoint that
+                                  // could not be written); it too makes later batons skip
     run_event *events;            // this rank's timeline (--trace)
     int n_events, cap_events;
     double t_loop;                // the loop's start, common to all ranks (after an agreement)

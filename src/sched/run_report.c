@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic_file.h"
 #include "io/tensor_file.h"
 #include "run_internal.h"
 
@@ -123,7 +124,10 @@ static void pipeline_numbers(const run_state *run, const run_rank_report *all, c
     cJSON_AddNumberToObject(pipe, "micro_batches_per_step", run->plan.n_micro);
     cJSON_AddNumberToObject(pipe, "bubble_fraction", s.bubble);
     cJSON_AddNumberToObject(pipe, "steps_per_second", s.steps_per_second);
-    cJSON_AddNumberToObject(pipe, "jobs_per_hour", s.jobs_per_hour);
+    // A resumed run did only part of the jobs' steps here: no jobs-per-hour figure for it.
+    if (run->plan.start_step == 0) cJSON_AddNumberToObject(pipe, "jobs_per_hour", s.jobs_per_hour);
+    else cJSON_AddNullToObject(pipe, "jobs_per_hour");
+    cJSON_AddNumberToObject(pipe, "resumed_at_step", run->plan.start_step);
     const double forwards = (double)run->opts->steps * run->plan.n_micro;
     cJSON_AddNumberToObject(pipe, "baton_bytes_per_hop",
                             run->n_ranks > 1 ? all[0].stats.bytes_sent / forwards : 0);
@@ -168,17 +172,13 @@ static cJSON *report_json(const run_state *run, const run_rank_report *all, cons
 }
 
 static br_status write_json(const char *path, cJSON *j) {
-    char tmp[4300], *text = cJSON_Print(j);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    int bad = !f || fputs(text, f) < 0 || fputc('\n', f) == EOF;
-    if (f && fclose(f) != 0) bad = 1;
+    char *text = cJSON_Print(j);
+    if (!text) return br_fail(BR_ENOMEM, "out of memory for %s", path);
+    br_atomic_file a;
+    br_status st = br_atomic_create(&a, path);
+    if (st == BR_OK) fprintf(a.f, "%s\n", text);
     free(text);
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return br_fail(BR_EIO, "cannot write %s", path);
-    }
-    return BR_OK;
+    return br_atomic_finish(&a, path, st);
 }
 
 // Rank 0: run.json, then the summary lines.
@@ -191,11 +191,18 @@ static br_status write_report(run_state *run, const run_rank_report *all) {
     cJSON_Delete(j);
     if (st != BR_OK) return st;
     pipeline_summary s = summarize(run, all);
-    printf("done: %d job(s) x %d steps in %.2f s + decode %.2f s; %s on %d rank(s): bubble "
-           "%.0f%%, %.2f steps/s, %.1f jobs/hour; report %s\n", run->plan.n_jobs,
-           run->opts->steps, all[0].stats.loop, all[0].stats.decode,
-           run->opts->pipelined ? "pipelined" : "sequential", run->n_ranks, 100 * s.bubble,
-           s.steps_per_second, s.jobs_per_hour, path);
+    const int resumed = run->plan.start_step;
+    if (resumed)
+        printf("done: %d job(s) x %d steps, resumed after step %d: %d steps in %.2f s + decode "
+               "%.2f s on %d rank(s); report %s\n", run->plan.n_jobs, run->opts->steps, resumed,
+               run->opts->steps - resumed, all[0].stats.loop, all[0].stats.decode, run->n_ranks,
+               path);
+    else
+        printf("done: %d job(s) x %d steps in %.2f s + decode %.2f s; %s on %d rank(s): bubble "
+               "%.0f%%, %.2f steps/s, %.1f jobs/hour; report %s\n", run->plan.n_jobs,
+               run->opts->steps, all[0].stats.loop, all[0].stats.decode,
+               run->opts->pipelined ? "pipelined" : "sequential", run->n_ranks, 100 * s.bubble,
+               s.steps_per_second, s.jobs_per_hour, path);
     run_cost_line(run, &cost, line, sizeof line);
     printf("%s\n", line);
     return BR_OK;

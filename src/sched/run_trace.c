@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic_file.h"
 #include "run_internal.h"
 
 void run_trace_add(run_state *run, double t0, double t1, int step, int micro, char kind) {
@@ -63,14 +64,10 @@ br_status run_write_trace(run_state *run) {
     if (st == BR_OK && run->rank != 0)
         st = br_comm_send_bytes(run->comm, run->events, (size_t)mine * sizeof *run->events, 0);
     if (st == BR_OK && run->rank == 0) {
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.tmp", run->opts->trace_path);
-        FILE *f = fopen(tmp, "w");
-        st = f ? write_all(run, counts, f) : br_fail(BR_EIO, "cannot create %s", tmp);
-        if (f && fclose(f) != 0 && st == BR_OK) st = br_fail(BR_EIO, "cannot write %s", tmp);
-        if (st == BR_OK && rename(tmp, run->opts->trace_path) != 0)
-            st = br_fail(BR_EIO, "cannot write %s", run->opts->trace_path);
-        if (st != BR_OK) remove(tmp);
+        br_atomic_file a;
+        st = br_atomic_create(&a, run->opts->trace_path);
+        if (st == BR_OK) st = write_all(run, counts, a.f);
+        st = br_atomic_finish(&a, run->opts->trace_path, st);
     }
     free(counts);
     return st;
