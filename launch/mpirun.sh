@@ -5,15 +5,16 @@
 # It runs, and exits with the status of:
 #   mpirun --hostfile HOSTFILE --map-by slot \
 #       --mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 \
-#       --mca oob_tcp_keepalive_probes 3 --mca odls_base_sigkill_timeout 0 \
+#       --mca oob_tcp_keepalive_probes 3 --mca odls_base_sigkill_timeout 2 \
 #       -x BRIGADE_THREADS -x OPENBLAS_CORETYPE -x NCCL_... (each one that is set) \
 #       $MPIRUN_OPTS $BRIGADE brigade-arguments...
 # --map-by slot fills a host's slots before the next host's, so consecutive pipeline stages share a
 # host and the activations cross the network once per host boundary. Ranks = the hostfile's slots
 # unless MPIRUN_OPTS says -np N. The keepalives make a host that drops off the network (link down,
 # power off) noticed in about 6 s: without them mpirun never notices, and then ignores SIGTERM.
-# sigkill_timeout 0: when one rank dies, the others get SIGKILL right after SIGTERM, without a grace
-# second (the job ends in 0.03 s instead of 3 s).
+# sigkill_timeout 2: when one rank dies, or on Ctrl-C, mpirun sends the ranks SIGTERM after 2 s and
+# SIGKILL 2 s later (Open MPI's default, 1 s, can cut a save short; 0 sends both at once): rank 0
+# of `brigade run --checkpoint-every K` saves the last completed step on SIGTERM, and the job ends.
 # Environment: BRIGADE (default: brigade from PATH), MPIRUN (default: mpirun), MPIRUN_OPTS (more
 # mpirun options, split at spaces, e.g. "-np 6 --mca btl_tcp_if_include 10.0.0.0/24"). As root,
 # Open MPI also wants OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
@@ -43,5 +44,5 @@ done
 # shellcheck disable=SC2086 # MPIRUN_OPTS is a list of words
 exec "${MPIRUN:-mpirun}" --hostfile "$hostfile" --map-by slot \
     --mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3 \
-    --mca odls_base_sigkill_timeout 0 \
+    --mca odls_base_sigkill_timeout 2 \
     "${env_args[@]}" ${MPIRUN_OPTS:-} "$brigade" "$@"

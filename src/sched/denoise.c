@@ -189,10 +189,11 @@ static br_status step_done(run_state *run, int step) {
     run_progress(run, step);
     const int every = run->opts->checkpoint_every;
     const int last = step + 1 == run->opts->steps;
+    if (!run->failed_seen) run_stop_step(run, step + 1);
     if (every > 0 && ((step + 1) % every == 0 || last) && !run->failed_seen) {
         // The other ranks wait on batons: the loop goes on to its end with skipping batons, and
         // the failure is agreed on after it.
-        br_status st = run_write_checkpoint(run, step + 1);
+        br_status st = run_stop_checkpoint(run, step + 1);
         if (st != BR_OK) run->own_failure = st, run->failed_seen = 1;
     }
     return BR_OK;

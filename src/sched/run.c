@@ -370,6 +370,7 @@ static br_status run_phases(run_state *run) {
     br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
     if (st != BR_OK) return st;
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
+    run_stop_start(run); // rank 0: from here Ctrl-C saves the steps done
     run->settings.height = run->plan.height, run->settings.width = run->plan.width;
     run->settings.frames = run->plan.frames;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
@@ -411,6 +412,7 @@ br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
                        ? br_fail(BR_EINPUT, "%d ranks: at most %d", run->n_ranks, RUN_MAX_RANKS)
                        : open_models(run);
     if ((st = br_comm_agree(comm, st)) == BR_OK) st = run_phases(run);
+    run_stop_end();
     br_energy_stop(run->meter, &(br_energy_reading){0}); // a failed run reports no cost
     run_free(run);
     free(run);

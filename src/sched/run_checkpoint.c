@@ -64,12 +64,12 @@ static void checkpoint_path(const run_state *run, char *path, size_t size) {
     snprintf(path, size, "%s/checkpoint.h5", run->opts->out_dir);
 }
 
-br_status run_write_checkpoint(run_state *run, int next_step) {
+br_status run_write_checkpoint(run_state *run, const float *latents, int next_step) {
     const run_plan *p = &run->plan;
     br_tensor_set set = {0};
     br_tensor *t = br_set_add(&set, "latents", 3, (int64_t[]){p->n_jobs, p->geom.latent_tokens, p->C});
     if (!t) return BR_ENOMEM;
-    memcpy(t->data, run->x, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
+    memcpy(t->data, latents, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
     double v[16], model[2], prompts[2], step = next_step;
     const char *names[16];
     int n = decisive(run->opts, v, names);

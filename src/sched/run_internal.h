@@ -130,13 +130,21 @@ br_status run_denoise(run_state *run);
 // decode.c
 br_status run_decode(run_state *run);
 // run_checkpoint.c (rank 0)
-br_status run_write_checkpoint(run_state *run, int next_step);
+// The latents after next_step steps (run->x, or a copy of it then) to OUT/checkpoint.h5.
+br_status run_write_checkpoint(run_state *run, const float *latents, int next_step);
 br_status run_read_checkpoint(run_state *run);
 void run_remove_checkpoint(run_state *run);
+// run_stop.c (rank 0): SIGINT and SIGTERM save the last completed step, say how to resume, exit.
+void run_stop_start(run_state *run);
+void run_stop_step(run_state *run, int steps_done);             // after each step: a copy of x
+br_status run_stop_checkpoint(run_state *run, int steps_done); // a due checkpoint, of run->x
+void run_stop_end(void);
 // run_watchdog.c: progress marks from the loop; the thread ends the job when they stop.
 br_status run_watchdog_start(const run_state *run);
 void run_watchdog_mark(int step, int micro, const char *doing, int peer);
 void run_watchdog_stop(void);
+// For a signal handler: one line saying where this rank's loop is (nothing outside the loop).
+void run_watchdog_say_where(int sig);
 // run_trace.c
 void run_trace_add(run_state *run, double t0, double t1, int step, int micro, char kind);
 br_status run_write_trace(run_state *run);

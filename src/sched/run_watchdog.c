@@ -5,7 +5,8 @@
 // peer thus ends the job instead of hanging it. The default limit follows the measured pace: ten
 // times the longest gap between marks seen so far, and never under the floor (120 s).
 // When the launcher ends the job because a peer died (mpirun sends SIGTERM to the others), each
-// surviving rank says where it was and whom it waited for, so the lost rank stands out.
+// surviving rank says where it was and whom it waited for (run_watchdog_say_where, called by
+// run_stop.c's signal handler), so the lost rank stands out.
 #define _POSIX_C_SOURCE 200809L // clock_gettime
 #include <pthread.h>
 #include <signal.h>
@@ -85,18 +86,18 @@ static char *put_int(char *p, long v) {
     return p;
 }
 
-static void on_sigterm(int sig) {
+void run_watchdog_say_where(int sig) {
+    if (!atomic_load(&dog.running)) return;
     char line[512], *p = line;
     p = put_text(p, "brigade: rank "), p = put_int(p, dog.rank), p = put_text(p, " (");
-    p = put_text(p, dog.host), p = put_text(p, ") ended by the launcher at step ");
+    p = put_text(p, dog.host), p = put_text(p, sig == SIGINT ? ") stopped by SIGINT" : ") ended by SIGTERM");
+    p = put_text(p, " at step ");
     p = put_int(p, atomic_load(&dog.step) + 1), p = put_text(p, ", micro-batch ");
     p = put_int(p, atomic_load(&dog.micro)), p = put_text(p, ", ");
     p = put_text(p, atomic_load(&dog.doing)), p = put_text(p, " rank ");
     p = put_int(p, atomic_load(&dog.peer)), p = put_text(p, "\n");
     ssize_t ignored = write(2, line, (size_t)(p - line));
     (void)ignored;
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 br_status run_watchdog_start(const run_state *run) {
@@ -106,10 +107,6 @@ br_status run_watchdog_start(const run_state *run) {
     atomic_store(&dog.longest_ms, 0);
     run_watchdog_mark(run->plan.start_step, 0, "starting, next to", run->rank);
     atomic_store(&dog.running, 1);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigterm;
-    sigaction(SIGTERM, &sa, NULL);
     if (pthread_create(&dog.thread, NULL, watch, NULL) != 0) {
         atomic_store(&dog.running, 0);
         return br_fail(BR_EINTERNAL, "rank %d: cannot start the watchdog thread", run->rank);
@@ -118,7 +115,6 @@ br_status run_watchdog_start(const run_state *run) {
 }
 
 void run_watchdog_stop(void) {
-    signal(SIGTERM, SIG_DFL);
     pthread_mutex_lock(&dog.lock);
     int was_running = atomic_exchange(&dog.running, 0);
     pthread_cond_signal(&dog.wake);
