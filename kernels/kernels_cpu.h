@@ -40,6 +40,16 @@ void cpu_layer_norm_mod(float *y, const float *x, const float *shift, const floa
 // cos, sin: [S, W], shared by the batch; channel c uses column c % W (W = D: one rotation per
 // channel; W = the head dim: the same rotation for every head).
 void cpu_rope(float *x, const float *cos_t, const float *sin_t, int B, int S, int D, int W);
+// The split layout (qk_shape.h): in each head of dh channels, x[i], x[i + dh/2] rotated by column
+// h*dh/2 + i of cos, sin [S, D/2].
+void cpu_rope_split(float *x, const float *cos_t, const float *sin_t, int B, int S, int D, int dh);
+
+// x[rows, H*dh] *= 2 * sigmoid(logits[rows, H]) per head (LTX-2's gated attention), in place.
+void cpu_head_gate(float *x, const float *logits, int rows, int H, int dh);
+// y = x * (1 + scale_b) + shift_b over rows of D, row r in batch r / S (no norm: LTX-2.3's
+// modulation of the prompt before a cross-attention); y may be x.
+void cpu_modulate(float *y, const float *x, const float *shift, const float *scale, int mod_stride,
+                  int B, int S, int D);
 
 // out[B, Sq, H*dh] = softmax(q k^T / sqrt(dh) + bias) v per batch and head, where q is
 // [B, Sq, H*dh], k and v [B, Sk, H*dh] (heads interleaved in the channel axis), and bias[B, Sk]

@@ -58,7 +58,8 @@ void cpu_qk_norm_rope(float *y, const float *x, const float *w, const float *cos
         if (yb != xb) memcpy(yb, xb, row_floats * sizeof(float));
         // Groups of `group` channels are rows of their own: w has `group` weights.
         cpu_rms_norm(yb, w, sh->S * (sh->D / sh->group), sh->group, sh->eps);
-        if (cos_t) cpu_rope(yb, cos_t, sin_t, 1, sh->S, sh->D, sh->table_width);
+        if (cos_t && sh->split_dh) cpu_rope_split(yb, cos_t, sin_t, 1, sh->S, sh->D, sh->split_dh);
+        else if (cos_t) cpu_rope(yb, cos_t, sin_t, 1, sh->S, sh->D, sh->table_width);
     }
 }
 

@@ -7,6 +7,9 @@
 // table_width = dh: the same rotation for every head). Row s of batch element b lands in row
 // b*y_rows + y_offset + s of y, so that the streams of a joint attention (text then image) are
 // written side by side into one sequence (y_rows = S, y_offset = 0: x's own layout).
+// The split layout (LTX-2, split_dh = the head width dh): channel i < dh/2 of each head pairs with
+// channel i + dh/2 of that head, and the tables have one column per pair, D/2 in all: head h, pair
+// i uses column h*dh/2 + i (table_width is then unused).
 #ifndef BR_QK_SHAPE_H
 #define BR_QK_SHAPE_H
 
@@ -16,6 +19,7 @@ typedef struct {
     int table_width;      // columns of the RoPE tables: even, divides D
     int y_rows, y_offset; // y_offset + S <= y_rows
     float eps;
+    int split_dh;         // 0: adjacent pairs; else the split layout of heads of split_dh channels
 } br_qk_shape;
 
 // The plain layout: norm over the whole row, tables of D columns, y shaped as x.

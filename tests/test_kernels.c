@@ -163,6 +163,46 @@ static void test_rope(int B, int S, int D) {
     free(x), free(c), free(s), free(want);
 }
 
+// The split layout: channel i of a head with channel i + dh/2, tables of D/2 columns per token.
+static void test_rope_split(int B, int S, int H, int dh) {
+    const int D = H * dh, half = dh / 2;
+    const size_t n = (size_t)B * S * D;
+    float *x = randoms(n, 3), *c = randoms((size_t)S * D / 2, 1), *s = randoms((size_t)S * D / 2, 1);
+    double *want = zeros(n);
+    for (size_t r = 0; r < (size_t)B * S; r++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < half; i++) {
+                const size_t a = r * D + h * dh + i, t = (r % S) * D / 2 + h * half + i;
+                want[a] = (double)x[a] * c[t] - (double)x[a + half] * s[t];
+                want[a + half] = (double)x[a + half] * c[t] + (double)x[a] * s[t];
+            }
+    cpu_rope_split(x, c, s, B, S, D, dh);
+    check("rope, split layout", x, want, n, 1e-6);
+    free(x), free(c), free(s), free(want);
+}
+
+// Per-head gates 2 sigmoid(logit) and the modulation without a norm (per batch element).
+static void test_gate_and_modulate(int B, int S, int H, int dh) {
+    const int D = H * dh;
+    const size_t n = (size_t)B * S * D;
+    float *x = randoms(n, 2), *logits = randoms((size_t)B * S * H, 4), *y = malloc(n * sizeof(float));
+    float *mod = randoms((size_t)B * 3 * D, 1); // per item: shift, scale, (unused)
+    double *want = zeros(n);
+    for (size_t r = 0; r < (size_t)B * S; r++)
+        for (int i = 0; i < D; i++)
+            want[r * D + i] = x[r * D + i] * 2.0 / (1.0 + exp(-(double)logits[r * H + i / dh]));
+    memcpy(y, x, n * sizeof(float));
+    cpu_head_gate(y, logits, B * S, H, dh);
+    check("per-head gates", y, want, n, 1e-6);
+    for (size_t r = 0; r < (size_t)B * S; r++) {
+        const float *m = mod + (r / S) * 3 * D;
+        for (int i = 0; i < D; i++) want[r * D + i] = x[r * D + i] * (1.0 + m[D + i]) + m[i];
+    }
+    cpu_modulate(y, x, mod, mod + D, 3 * D, B, S, D);
+    check("modulate", y, want, n, 1e-6);
+    free(x), free(logits), free(y), free(mod), free(want);
+}
+
 // The full S x S softmax, in double, per batch and head.
 static void naive_attention(double *out, const float *q, const float *k, const float *v,
                             const float *bias, int B, int Sq, int Sk, int H, int dh) {
@@ -417,6 +457,9 @@ int main(void) {
     }
     test_rope(2, 5, 40);
     test_rope(1, 3, 34);
+    test_rope_split(2, 5, 3, 8);
+    test_rope_split(1, 4, 2, 6); // an odd half
+    test_gate_and_modulate(2, 7, 3, 5);
     test_attention(2, 9, 9, 2, 16, 1, 0);
     test_attention(2, 200, 7, 3, 8, 1, 2);   // cross-attention, masked keys, > one query block
     test_attention(1, 130, 130, 5, 8, 8, 0); // large scores: the max subtraction matters

@@ -61,6 +61,11 @@ struct br_backend {
                       int gate_stride, int B, int S, int D, void *h_op);
     void (*add_table)(br_backend *be, float *y, const float *table, const float *rows, int B,
                       int n);
+    // LTX-2's modulation without a norm and its per-head attention gates (NULL where a backend
+    // has no kernels for them yet: families that need them say so before loading).
+    void (*modulate)(br_backend *be, float *y, const float *x, const float *shift,
+                     const float *scale, int mod_stride, int B, int S, int D);
+    void (*head_gate_op)(br_backend *be, void *x, const float *logits, int rows, int H, int dh);
 
     // The transformer's hot path on operands: buffers of operand_size-byte elements (fp32, or
     // bf16 under bf16 compute) that only feed matrix products and attention, so that each is
@@ -74,7 +79,8 @@ struct br_backend {
     void (*layer_norm_mod_op)(br_backend *be, void *y, const float *x, const float *shift,
                               const float *scale, int mod_stride, int B, int S, int D, float eps);
     // y = rope(RMSNorm(x) * w) in the layout of shape (kernels/qk_shape.h: per head or across
-    // heads, into a place of a joint sequence; no rope when cos_t is NULL).
+    // heads, into a place of a joint sequence; no rope when cos_t is NULL). The split layout
+    // (shape->split_dh) only where head_gate_op is there too.
     void (*qk_norm_rope_op)(br_backend *be, void *y, const float *x, const float *w,
                             const float *cos_t, const float *sin_t, const br_qk_shape *shape);
     // y may be x when operands are fp32 (GELU in place).

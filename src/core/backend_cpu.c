@@ -59,6 +59,14 @@ static void op_add_table(br_backend *be, float *y, const float *table, const flo
     cpu_add_table(y, table, rows, B, n);
 }
 
+static void op_modulate(br_backend *be, float *y, const float *x, const float *shift,
+                        const float *scale, int stride, int B, int S, int D) {
+    cpu_modulate(y, x, shift, scale, stride, B, S, D);
+}
+static void op_head_gate_op(br_backend *be, void *x, const float *logits, int rows, int H, int dh) {
+    cpu_head_gate(x, logits, rows, H, dh);
+}
+
 static void op_linear_op(br_backend *be, float *y, const void *x, const void *w, const float *b,
                          int rows, int n_in, int n_out) {
     cpu_linear(y, x, w, b, rows, n_in, n_out);
@@ -133,6 +141,8 @@ static br_backend cpu_backend = {
     .layer_norm_mod = op_layer_norm_mod,
     .add_gated = op_add_gated,
     .add_table = op_add_table,
+    .modulate = op_modulate,
+    .head_gate_op = op_head_gate_op,
     .to_operand = op_to_operand,
     .linear_op = op_linear_op,
     .rms_norm_mod_op = op_rms_norm_mod_op,

@@ -320,6 +320,8 @@ static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const fl
 }
 static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
                                const float *c, const float *sn, const br_qk_shape *shape) {
+    // The split layout has no kernel yet; families that use it refuse this backend before loading.
+    if (shape->split_dh) br_fatal("%s: split RoPE is not implemented on CUDA", be->device_name);
     CUDA_OK(be, cuda_qk_norm_rope(y, bf16_operands(be), x, w, c, sn, shape, state(be)->stream));
 }
 static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
