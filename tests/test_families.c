@@ -4,7 +4,8 @@
 //   - Qwen-Image's RoPE tables against the reference's (fixture and tests/data cases): positions
 //     of targets, references and text, every axis;
 //   - true CFG with the norm rescale (nn_true_cfg_norm) against QwenImageEditPlusPipeline's step 0;
-//   - Qwen-Image's img_shapes as nested JSON metadata, flattened into one setting.
+//   - Qwen-Image's img_shapes as nested JSON metadata, flattened into one setting;
+//   - LTX-2's RoPE tables (video, audio, the audio-video attentions') against the reference's.
 // Usage: test_families FIXTURES DATA
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "check.h"
 #include "io/tensor_file.h"
 #include "model/family.h"
+#include "model/ltx2/ltx2_rope.h"
 #include "model/qwenimage/qwen_config.h"
 #include "model/qwenimage/qwen_rope.h"
 #include "nn/guidance.h"
@@ -41,9 +43,17 @@ static void test_registry(void) {
     CHECK_OK(br_model_open("random:qwen-image-tiny", &m));
     CHECK(m.family && strcmp(m.family->name, "Qwen-Image") == 0 && m.layers == 4);
     br_model_close(&m);
-    // LTX-2's transformer is not a family yet: refused by class, naming the known ones.
     snprintf(dir, sizeof dir, "%s/ltx2-tiny/transformer", fixtures);
-    CHECK_FAILS(br_model_open(dir, &m), "LTX2VideoTransformer3DModel\" is not a model brigade runs",
+    CHECK_OK(br_model_open(dir, &m));
+    CHECK(m.family && strcmp(m.family->name, "LTX-2") == 0 && m.layers == 4);
+    CHECK(m.in_channels == 8 && m.out_channels == 8 && m.text_channels == 32 + 16);
+    br_model_close(&m);
+    CHECK_OK(br_model_open("random:ltx-2.3-tiny", &m));
+    CHECK(m.family && strcmp(m.family->name, "LTX-2") == 0);
+    br_model_close(&m);
+    // A folder of something that is not a transformer: refused by class, naming the known ones.
+    snprintf(dir, sizeof dir, "%s/ltx2-tiny/vae", fixtures);
+    CHECK_FAILS(br_model_open(dir, &m), "AutoencoderKLLTX2Video\" is not a model brigade runs",
                 "known: LTXVideoTransformer3DModel, LTXPipeline, QwenImageTransformer2DModel");
     br_model_close(&m);
     CHECK_FAILS(br_model_open("random:nope", &m), "random:nope", "qwen-image-20b");
@@ -62,7 +72,7 @@ static void test_rope_case(const char *path, const char *transformer) {
     const qwen_config *cfg = m.cfg;
     br_forward_inputs in;
     br_geometry g;
-    CHECK_OK(m.family->forward_inputs(&m, &set, path, &g, &in));
+    CHECK_OK(m.family->forward_inputs(&m, &set, path, NULL, &g, &in));
     const int dh = cfg->head_dim;
     float *c = malloc(dh * sizeof(float)), *s = malloc(dh * sizeof(float));
     const char *names[2][2] = {{"img_rope_cos", "img_rope_sin"}, {"txt_rope_cos", "txt_rope_sin"}};
@@ -142,6 +152,51 @@ static void test_nested_metadata(void) {
     br_set_free(&set);
 }
 
+// LTX-2's four RoPE tables against the fixture's ([B, H, T, half] there: head-major columns
+// here), for the LTX-2.3 and LTX-2.0 cases: within 2 ulps of 1 (the reference's fp32 cos and sin
+// of the same fp32 angles).
+static void test_ltx2_rope_case(const char *case_name, const char *transformer) {
+    char path[512], dir[512];
+    snprintf(path, sizeof path, "%s/ltx2-tiny/%s", fixtures, case_name);
+    snprintf(dir, sizeof dir, "%s/ltx2-tiny/%s", fixtures, transformer);
+    br_tensor_set set = {0};
+    br_model m;
+    if (!CHECK(br_tensor_file_read(path, &set) == BR_OK) || !CHECK(br_model_open(dir, &m) == BR_OK))
+        return;
+    br_forward_inputs in;
+    br_geometry g;
+    CHECK_OK(m.family->forward_inputs(&m, &set, path, NULL, &g, &in));
+    const char *names[4] = {"video_rope", "audio_rope", "ca_video_rope", "ca_audio_rope"};
+    for (int k = 0; k < 4; k++) {
+        int rows, cols;
+        ltx2_rope_size(m.cfg, &g, (ltx2_rope_kind)k, &rows, &cols);
+        float *mine = malloc(2 * (size_t)rows * cols * sizeof(float));
+        ltx2_rope_table(m.cfg, &g, (ltx2_rope_kind)k, mine, mine + (size_t)rows * cols);
+        for (int s = 0; s < 2; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s_%s", names[k], s ? "sin" : "cos");
+            const br_tensor *want = find(&set, name);
+            if (!want || !CHECK(want->ndim == 4 && want->shape[2] == rows &&
+                                want->shape[1] * want->shape[3] == cols))
+                continue;
+            const int H = (int)want->shape[1], half = (int)want->shape[3];
+            double err = 0;
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < rows; t++)
+                    for (int i = 0; i < half; i++) {
+                        const float w = want->data[((size_t)h * rows + t) * half + i];
+                        const float got = mine[(size_t)s * rows * cols + (size_t)t * cols + h * half + i];
+                        err = fmax(err, fabs((double)got - w));
+                    }
+            printf("%s %s %s: max error %.3g\n", err <= 1.2e-7 ? "ok  " : "FAIL", case_name, name, err);
+            err <= 1.2e-7 ? passed++ : failed++;
+        }
+        free(mine);
+    }
+    br_model_close(&m);
+    br_set_free(&set);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: test_families FIXTURES DATA\n");
@@ -152,5 +207,7 @@ int main(int argc, char **argv) {
     test_rope();
     test_true_cfg();
     test_nested_metadata();
+    test_ltx2_rope_case("case_forward.safetensors", "transformer");
+    test_ltx2_rope_case("case_forward_2.0.safetensors", "transformer-2.0");
     return check_summary();
 }

@@ -23,31 +23,46 @@ const char br_forward_help[] =
     "                     F32, F16 or BF16 weights (converted exactly to fp32); or a pipeline\n"
     "                     folder (model_index.json) with the transformer in transformer/\n"
     "  --inputs FILE      safetensors or HDF5 (settings: JSON values in the safetensors\n"
-    "                     __metadata__, or root attributes in HDF5). LTX-Video: hidden_states\n"
-    "                     [B, S, C_in], encoder_hidden_states [B, L, C_cap],\n"
-    "                     encoder_attention_mask [B, L] (1 keep, 0 masked), timestep [B]\n"
-    "                     (0..1000), settings num_frames, height, width (latent grid, S = their\n"
-    "                     product) and rope_interpolation_scale (3 numbers: [8/frame_rate, 32,\n"
-    "                     32]). Qwen-Image: hidden_states [B, S, C_in] (packed target latents,\n"
-    "                     then the references'), encoder_hidden_states [B, L, C_txt],\n"
+    "                     __metadata__, or root attributes in HDF5); repeat it to read a case\n"
+    "                     given in several files as one (a tensor in two is refused, settings\n"
+    "                     must agree). LTX-Video: hidden_states [B, S, C_in],\n"
+    "                     encoder_hidden_states [B, L, C_cap], encoder_attention_mask [B, L]\n"
+    "                     (1 keep, 0 masked), timestep [B] (0..1000), settings num_frames,\n"
+    "                     height, width (latent grid, S = their product) and\n"
+    "                     rope_interpolation_scale (3 numbers: [8/frame_rate, 32, 32]).\n"
+    "                     Qwen-Image: hidden_states [B, S, C_in] (packed target latents, then the\n"
+    "                     references'), encoder_hidden_states [B, L, C_txt],\n"
     "                     encoder_hidden_states_mask [B, L] (optional), timestep [B] (0..1), and\n"
     "                     img_shapes: (frames, height, width) in tokens of each image, e.g.\n"
-    "                     [[1, 64, 64], [1, 64, 64]]\n"
-    "  --out FILE         the result, tensor 'sample' [B, S, C_out]: HDF5 when FILE ends in .h5,\n"
-    "                     else safetensors; written to FILE.tmp, then renamed\n"
+    "                     [[1, 64, 64], [1, 64, 64]]. LTX-2: hidden_states [B, S, C_in],\n"
+    "                     audio_hidden_states [B, Sa, C_in], encoder_hidden_states and\n"
+    "                     audio_encoder_hidden_states [B, L, *] (the connectors' outputs; LTX-2.0:\n"
+    "                     the caption channels), their masks (optional), timestep [B] (or\n"
+    "                     [B, S]: per token), audio_timestep, sigma, audio_sigma [B] (optional as\n"
+    "                     in the reference), settings num_frames, height, width, audio_num_frames,\n"
+    "                     fps (24), use_cross_timestep (false)\n"
+    "  --out FILE         the result, tensor 'sample' [B, S, C_out] (LTX-2: also 'audio_sample'):\n"
+    "                     HDF5 when FILE ends in .h5, else safetensors; written to FILE.tmp, then\n"
+    "                     renamed\n"
+    "  --mode M           another call of the model, from inputs under their own names. LTX-2.3:\n"
+    "                     i2v (i2v_timestep [B, S], i2v_audio_timestep, i2v_sigma), stg (the\n"
+    "                     setting stg_blocks: their self-attentions give their values), isolated\n"
+    "                     (no audio-video attention)\n"
     "  --dump-blocks      also write each block's output (LTX-Video: block_NN_out; Qwen-Image:\n"
-    "                     block_NN_img_out and block_NN_txt_out) and the input side's tensors\n"
-    "                     (proj_in_out, temb, ...; img_in_out, txt_in_out, temb)\n"
+    "                     block_NN_img_out and block_NN_txt_out; LTX-2: block_NN_video_out and\n"
+    "                     block_NN_audio_out) and the input side's tensors (proj_in_out, temb,\n"
+    "                     ...; img_in_out, txt_in_out, temb)\n"
     "\n"
     "  --repeat N         time N forwards after a warm-up one; print the median (and TFLOP/s)\n"
     "  --json FILE        with --repeat: write the timing record (seconds, TFLOP/s, peak memory\n"
     "                     per rank, bytes per hop) as JSON\n"
     "\n"
     "For benchmarks, --transformer random:NAME makes random weights of a released size in memory\n"
-    "(LTX-Video: 2b, 13b, tiny; Qwen-Image: qwen-image-20b, qwen-image-tiny), and --inputs\n"
-    "random:... random inputs of a shape: random:B,F,H,W,L for LTX-Video (batch, latent frames,\n"
-    "height, width, prompt tokens), random:B,H,W,L,IMAGES for Qwen-Image (IMAGES images of H x W\n"
-    "tokens; FireRed's 1024x1024 edit is random:1,64,64,256,2).\n"
+    "(LTX-Video: 2b, 13b, tiny; Qwen-Image: qwen-image-20b, qwen-image-tiny; LTX-2: ltx-2.3-22b,\n"
+    "ltx-2.3-tiny), and --inputs random:... random inputs of a shape: random:B,F,H,W,L for\n"
+    "LTX-Video (batch, latent frames, height, width, prompt tokens), random:B,H,W,L,IMAGES for\n"
+    "Qwen-Image (IMAGES images of H x W tokens; FireRed's 1024x1024 edit is random:1,64,64,256,2),\n"
+    "random:B,F,H,W,A,L for LTX-2 (A audio latent frames).\n"
     "\n"
     "  --backend B        auto (default: CUDA when a GPU is visible, else the CPU), cpu or cuda;\n"
     "                     ranks take GPUs by node-local rank\n"
@@ -76,11 +91,12 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
         {"repeat", &repeat, NULL},
         {"json", &opts.json_path, NULL},
         {"transformer", &opts.transformer_dir, NULL},
-        {"inputs", &opts.inputs_path, NULL},
+        {"inputs", opts.inputs, NULL, &opts.n_inputs, 4},
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
         {"share-gpus", NULL, &dev.share_gpus},
         {"split", &opts.split, NULL},
+        {"mode", &opts.mode, NULL},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof options[0],
                                     "forward");
@@ -90,7 +106,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     opts.repeat = atoi(repeat);
     if (st == BR_OK && (opts.repeat < 0 || opts.repeat > 1000))
         st = br_fail(BR_EINPUT, "brigade forward: --repeat must be in 0..1000");
-    if (st == BR_OK && (!opts.transformer_dir || !opts.inputs_path || !opts.out_path))
+    if (st == BR_OK && (!opts.transformer_dir || !opts.n_inputs || !opts.out_path))
         st = br_fail(BR_EINPUT,
                      "brigade forward: --transformer, --inputs and --out are required (see --help)");
     br_backend *be;

@@ -117,3 +117,42 @@ br_status br_set_need(const br_tensor_set *set, const char *path, const char *na
     *out = t;
     return BR_OK;
 }
+
+br_status br_set_need_int(const br_tensor_set *set, const char *path, const char *name, int lo,
+                          int hi, int *out) {
+    const br_setting *s = br_set_find_setting(set, name);
+    if (!s) return br_fail(BR_EINPUT, "%s: setting \"%s\" missing", path, name);
+    const double v = s->values[0];
+    if (s->count != 1 || !(v >= lo && v <= hi) || v != (double)(int)v)
+        return br_fail(BR_EINPUT, "%s: setting \"%s\" must be one integer in %d..%d", path, name,
+                       lo, hi);
+    *out = (int)v;
+    return BR_OK;
+}
+
+br_status br_set_merge(br_tensor_set *into, br_tensor_set *from, const char *path) {
+    br_status st = BR_OK;
+    for (int i = 0; i < from->n_settings && st == BR_OK; i++) {
+        const br_setting *s = &from->settings[i], *had = br_set_find_setting(into, s->name);
+        if (!had) st = br_set_add_setting(into, s->name, s->count, s->values);
+        else if (had->count != s->count ||
+                 memcmp(had->values, s->values, (size_t)s->count * sizeof(double)) != 0)
+            st = br_fail(BR_EINPUT, "%s: setting \"%s\" differs from the one an earlier file "
+                         "gave", path, s->name);
+    }
+    for (int i = 0; i < from->n_tensors && st == BR_OK; i++)
+        if (br_set_find(into, from->tensors[i].name))
+            st = br_fail(BR_EINPUT, "%s: tensor \"%s\" is also in an earlier file", path,
+                         from->tensors[i].name);
+    if (st == BR_OK &&
+        !grow((void **)&into->tensors, &into->cap_tensors, into->n_tensors + from->n_tensors,
+              sizeof(br_tensor)))
+        st = br_fail(BR_ENOMEM, "out of memory merging %s", path);
+    if (st == BR_OK) { // the tensors' data changes hands
+        memcpy(into->tensors + into->n_tensors, from->tensors, (size_t)from->n_tensors * sizeof(br_tensor));
+        into->n_tensors += from->n_tensors;
+        from->n_tensors = 0;
+    }
+    br_set_free(from);
+    return st;
+}

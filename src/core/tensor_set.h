@@ -51,6 +51,14 @@ br_status br_set_need(const br_tensor_set *set, const char *path, const char *na
                       const int64_t *want, int rows_may_be_1, const char *hint,
                       const br_tensor **out);
 const br_setting *br_set_find_setting(const br_tensor_set *set, const char *name);
+// The setting `name` of set (read from path) as one integer in lo..hi; else one error line.
+br_status br_set_need_int(const br_tensor_set *set, const char *path, const char *name, int lo,
+                          int hi, int *out);
+
+// Moves every tensor and setting of `from` (read from path) into `into`, leaving `from` empty:
+// a tensor both have is an error naming it and path; a setting both have must hold the same
+// values (files of one case repeat the case's settings), else an error.
+br_status br_set_merge(br_tensor_set *into, br_tensor_set *from, const char *path);
 
 void br_set_free(br_tensor_set *set);
 

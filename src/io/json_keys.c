@@ -59,3 +59,22 @@ br_status br_json_positive_float(const cJSON *json, const char *path, const char
     *out = (float)v;
     return BR_OK;
 }
+
+br_status br_json_want_string(const cJSON *json, const char *path, const char *key,
+                              const char *want) {
+    const cJSON *item = br_json_key(json, key);
+    if (!item) return BR_OK;
+    if (!cJSON_IsString(item) || strcmp(item->valuestring, want) != 0)
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be \"%s\" (the only one brigade implements)",
+                       path, key, want);
+    return BR_OK;
+}
+
+br_status br_json_want_bool(const cJSON *json, const char *path, const char *key, int want) {
+    const cJSON *item = br_json_key(json, key);
+    if (!item) return BR_OK;
+    if (!cJSON_IsBool(item) || cJSON_IsTrue(item) != want)
+        return br_fail(BR_EINPUT, "%s: \"%s\" must be %s (the only setting brigade implements)",
+                       path, key, want ? "true" : "false");
+    return BR_OK;
+}

@@ -20,6 +20,10 @@ int br_json_int_in(const cJSON *v, int lo, int hi);
 br_status br_json_int(const cJSON *json, const char *path, const char *key, int def, int lo,
                       int hi, int *out);
 br_status br_json_bool(const cJSON *json, const char *path, const char *key, int def, int *out);
+// Fails unless key is absent or equals want: the only setting brigade implements.
+br_status br_json_want_string(const cJSON *json, const char *path, const char *key,
+                              const char *want);
+br_status br_json_want_bool(const cJSON *json, const char *path, const char *key, int want);
 // A number in [lo, hi].
 br_status br_json_number(const cJSON *json, const char *path, const char *key, double def,
                          double lo, double hi, double *out);

@@ -375,11 +375,12 @@ static br_status add_tensor(const br_st_file *f, const br_st_entry *e, br_tensor
     return br_st_read_f32(f, e, t->data);
 }
 
-// Appends the numbers of j (a number, or a list of numbers or of such lists, flattened in
-// order) to v[*n] (the first BR_SETTING_MAX kept, all counted); 0 when j holds anything else.
+// Appends the numbers of j (a number or a boolean, 1 or 0, or a list of them or of such lists,
+// flattened in order) to v[*n] (the first BR_SETTING_MAX kept, all counted); 0 when j holds
+// anything else.
 static int flatten_numbers(const cJSON *j, double *v, int *n, int depth) {
-    if (cJSON_IsNumber(j)) {
-        if (*n < BR_SETTING_MAX) v[*n] = j->valuedouble;
+    if (cJSON_IsNumber(j) || cJSON_IsBool(j)) {
+        if (*n < BR_SETTING_MAX) v[*n] = cJSON_IsBool(j) ? cJSON_IsTrue(j) : j->valuedouble;
         (*n)++;
         return 1;
     }
@@ -389,8 +390,8 @@ static int flatten_numbers(const cJSON *j, double *v, int *n, int depth) {
     return 1;
 }
 
-// The numbers of a metadata value that is JSON for a number or a non-empty (nested) list of
-// numbers, such as Qwen-Image's img_shapes [[[1, 4, 6], [1, 5, 4]]]: their count (the first
+// The numbers of a metadata value that is JSON for a number, a boolean or a non-empty (nested)
+// list of them, such as Qwen-Image's img_shapes [[[1, 4, 6], [1, 5, 4]]]: their count (the first
 // BR_SETTING_MAX stored in v), or 0 for anything else (descriptive text).
 static int parse_numbers(const char *text, double *v) {
     cJSON *j = cJSON_ParseWithOpts(text, NULL, 1);

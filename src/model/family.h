@@ -16,7 +16,7 @@
 #include "core/tensor_set.h"
 #include "io/checkpoint.h"
 
-enum { BR_MAX_SLOTS = 6, BR_MAX_GRIDS = 8 };
+enum { BR_MAX_SLOTS = 8, BR_MAX_GRIDS = 8 };
 
 // The sizes of one forward, derived by the family from its inputs (`brigade forward`) or from
 // the settings (`brigade run`); plain data, which rank 0 broadcasts as bytes.
@@ -29,7 +29,21 @@ typedef struct {
     int latent_tokens;         // the tokens being denoised: the first of the sequence (the rest,
                                // an edit's reference images, condition them); the sigma shift
                                // counts these
+    int step_values;           // values per item of the step's input (timestep): 1, or more
+                               // where the family takes several (LTX-2: per-token timesteps,
+                               // the audio's, sigma)
+    int prompt_masks;          // masks per item of the prompt: 1, or one per text stream
+    float frame_rate;          // of a video, where the positions count seconds (LTX-2)
+    unsigned options;          // the family's own switches for this forward
+    uint64_t perturbed_blocks; // the blocks a perturbed pass perturbs (bit i: block i)
 } br_geometry;
+
+// The micro-batch's pass, beyond cond and uncond (which differ in their prompt only): bits.
+enum {
+    BR_MODE_PERTURBED = 1, // spatio-temporal guidance: the geometry's perturbed blocks skip
+                           // their self-attention's scores (LTX-2.3)
+    BR_MODE_ISOLATED = 2,  // the streams do not attend to each other (LTX-2.3's modality pass)
+};
 
 // A named tensor of a micro-batch: rows x cols floats per item (a table: in all). rows 0 means a
 // vector [cols]; dumps are [n, rows, cols] or [n, cols] (a table: [rows, cols], or per item).
@@ -56,19 +70,28 @@ typedef struct {
     const br_geometry *geom;
     unsigned flags;              // what embed_prompt said of the prompts (the family's bits),
                                  // known to every rank
+    unsigned mode;               // BR_MODE_* of this micro-batch
     float *baton[BR_MAX_SLOTS];  // [n, rows, cols] each
     float *prompt[BR_MAX_SLOTS]; // [n, rows, cols] each
     float *table[BR_MAX_SLOTS];  // [rows, cols] each
 } br_batch;
 
-// One forward's inputs, as the family found them in a file (rank 0, host; views into the set).
+// One forward's inputs, as the family found them in a file (rank 0, host; views into the set,
+// to which the family may add tensors of its own, e.g. two streams' latents packed into one).
 typedef struct {
     int B;
     const float *latents;  // [B, S, in_channels]
-    const float *timestep; // [B], as the model takes it
+    const float *timestep; // [B, step_values], as the model takes it
     const float *prompt;   // [B, L, text_channels]
-    const float *mask;     // [B, L] 1 keep, 0 masked; NULL: every token kept
+    const float *mask;     // [B, prompt_masks, L] 1 keep, 0 masked; NULL: every token kept
+    unsigned mode;         // BR_MODE_* of the forward
 } br_forward_inputs;
+
+// A named part of the output sequence [B, S, out_channels]: its tokens [first, first + tokens).
+typedef struct {
+    const char *name;
+    int first, tokens;
+} br_output_part;
 
 typedef struct br_family br_family;
 typedef struct br_recipe br_recipe;
@@ -97,10 +120,13 @@ struct br_family {
     br_status (*check_device)(const br_model *m, const br_backend *be);
 
     // `brigade forward`: checks the inputs read from path (or made from a "random:..." spec)
-    // and finds the geometry and the tensors in them.
+    // and finds the geometry and the tensors in them; mode (NULL: the plain call) names one of
+    // the family's other calls, whose inputs the file holds under names of their own.
     br_status (*random_inputs)(const br_model *m, const char *spec, br_tensor_set *set);
-    br_status (*forward_inputs)(const br_model *m, const br_tensor_set *set, const char *path,
-                                br_geometry *g, br_forward_inputs *in);
+    br_status (*forward_inputs)(const br_model *m, br_tensor_set *set, const char *path,
+                                const char *mode, br_geometry *g, br_forward_inputs *in);
+    // The output's parts and their names (NULL: one part, "sample"); returns how many (<= 4).
+    int (*output_parts)(const br_model *m, const br_geometry *g, br_output_part parts[4]);
     void (*layout)(const br_model *m, const br_geometry *g, br_layout *l);
     double (*flops)(const br_model *m, const br_geometry *g, int n); // of one forward of n items
 

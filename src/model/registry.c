@@ -7,9 +7,11 @@
 
 #include "family.h"
 #include "ltx/ltx_family.h"
+#include "ltx2/ltx2_family.h"
 #include "qwenimage/qwen_family.h"
 
-const br_family *const br_families[] = {&br_family_ltx_video, &br_family_qwen_image, NULL};
+const br_family *const br_families[] = {&br_family_ltx_video, &br_family_qwen_image,
+                                        &br_family_ltx2, NULL};
 
 size_t br_slot_floats(const br_slot *s) { return (size_t)(s->rows ? s->rows : 1) * s->cols; }
 

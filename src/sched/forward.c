@@ -24,6 +24,7 @@
 // What rank 0 decides from the inputs file, broadcast as bytes.
 typedef struct {
     int B;
+    unsigned mode; // BR_MODE_* of the forward
     br_geometry geom;
 } forward_shape;
 
@@ -53,14 +54,25 @@ static size_t baton_floats(const forward_run *run) {
     return (size_t)run->shape.B * br_baton_floats(&run->layout);
 }
 
-// Rank 0: reads (or makes) the inputs and lets the family check them.
+// Rank 0: reads (or makes) the inputs, the files as one set (a case can come in two: its inputs
+// and a mode's), and lets the family check them; its messages name the files.
 static br_status read_inputs(forward_run *run) {
-    const char *path = run->opts->inputs_path;
     const br_family *f = run->model.family;
-    if (strncmp(path, "random:", 7) == 0) BR_TRY(f->random_inputs(&run->model, path, &run->inputs));
-    else BR_TRY(br_tensor_file_read(path, &run->inputs));
-    BR_TRY(f->forward_inputs(&run->model, &run->inputs, path, &run->shape.geom, &run->in));
-    run->shape.B = run->in.B;
+    char names[1024] = "";
+    for (int i = 0; i < run->opts->n_inputs; i++) {
+        const char *path = run->opts->inputs[i];
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " + " : "", path);
+        br_tensor_set one = {0};
+        br_status st = strncmp(path, "random:", 7) == 0
+                           ? f->random_inputs(&run->model, path, &one)
+                           : br_tensor_file_read(path, &one);
+        if (st == BR_OK) st = br_set_merge(&run->inputs, &one, path); // empties `one`
+        br_set_free(&one);
+        BR_TRY(st);
+    }
+    BR_TRY(f->forward_inputs(&run->model, &run->inputs, names, run->opts->mode, &run->shape.geom,
+                             &run->in));
+    run->shape.B = run->in.B, run->shape.mode = run->in.mode;
     return BR_OK;
 }
 
@@ -70,7 +82,7 @@ static br_status alloc_slots(forward_run *run) {
     const br_layout *l = &run->layout;
     const int B = run->shape.B;
     br_batch *b = &run->batch;
-    *b = (br_batch){.n = B, .geom = &run->shape.geom};
+    *b = (br_batch){.n = B, .geom = &run->shape.geom, .mode = run->shape.mode};
     if (!(run->baton = be->alloc(be, baton_floats(run), "the baton"))) return BR_ENOMEM;
     float *at = run->baton;
     for (int k = 0; k < l->n_baton; k++) {
@@ -120,7 +132,8 @@ static br_status upload_inputs(forward_run *run) {
     const size_t B = (size_t)run->shape.B, S = run->shape.geom.tokens;
     const size_t L = run->shape.geom.text_tokens;
     if (!(run->latents = upload(be, run->in.latents, B * S * m->in_channels, "input latents")) ||
-        !(run->timestep = upload(be, run->in.timestep, B, "timesteps")) ||
+        !(run->timestep = upload(be, run->in.timestep, B * run->shape.geom.step_values,
+                                 "timesteps")) ||
         !(run->prompt = upload(be, run->in.prompt, B * L * m->text_channels, "prompt embeddings")))
         return BR_ENOMEM;
     return BR_OK;
@@ -173,12 +186,24 @@ static br_tensor *add_slot(br_tensor_set *out, const char *name, const br_slot *
     return br_set_add(out, name, nd, shape);
 }
 
-// Last rank: a result set with room for everything the dumps hold.
+// The output's named parts (the family's, or the whole sequence as "sample").
+static int output_parts(const forward_run *run, br_output_part parts[4]) {
+    const br_family *f = run->model.family;
+    if (f->output_parts) return f->output_parts(&run->model, &run->shape.geom, parts);
+    parts[0] = (br_output_part){"sample", 0, run->shape.geom.tokens};
+    return 1;
+}
+
+// Last rank: a result set with room for every output part and everything the dumps hold.
 static br_status prepare_output(forward_run *run, br_tensor_set *out) {
     const br_layout *l = &run->layout;
-    const int64_t B = run->shape.B, S = run->shape.geom.tokens;
+    const int64_t B = run->shape.B;
     if (run->rank != run->last) return BR_OK;
-    if (!br_set_add(out, "sample", 3, (int64_t[]){B, S, run->model.out_channels})) return BR_ENOMEM;
+    br_output_part parts[4];
+    for (int i = 0, n = output_parts(run, parts); i < n; i++)
+        if (!br_set_add(out, parts[i].name, 3, (int64_t[]){B, parts[i].tokens,
+                                                            run->model.out_channels}))
+            return BR_ENOMEM;
     if (!run->opts->dump_blocks) return BR_OK;
     for (int k = 0; k < l->n_baton; k++)
         if (l->baton[k].dump && !add_slot(out, l->baton[k].dump, &l->baton[k], (int)B, 1))
@@ -397,6 +422,23 @@ static br_status load(forward_run *run) {
     return st;
 }
 
+// Last rank: the output sequence [B, S, C] into its parts' tensors [B, tokens, C].
+static br_status download_parts(forward_run *run, br_tensor_set *out) {
+    const size_t B = (size_t)run->shape.B, S = run->shape.geom.tokens, C = run->model.out_channels;
+    float *all = malloc(B * S * C * sizeof(float));
+    if (!all) return br_fail(BR_ENOMEM, "out of memory for the output");
+    run->be->download(run->be, all, run->sample, B * S * C);
+    br_output_part parts[4];
+    for (int i = 0, n = output_parts(run, parts); i < n; i++) {
+        float *to = out_data(out, parts[i].name);
+        const size_t part = (size_t)parts[i].tokens * C;
+        for (size_t b = 0; b < B; b++)
+            memcpy(to + b * part, all + (b * S + parts[i].first) * C, part * sizeof(float));
+    }
+    free(all);
+    return BR_OK;
+}
+
 // The writer makes room first and all agree, so no rank is left blocked in a send.
 static br_status write_output(forward_run *run) {
     br_tensor_set out = {0};
@@ -404,12 +446,9 @@ static br_status write_output(forward_run *run) {
     if (st == BR_OK) {
         if (run->opts->dump_blocks)
             st = run->rank == run->last ? receive_dumps(run, &out) : send_dumps(run);
-        if (st == BR_OK && run->rank == run->last) {
-            const forward_shape *sh = &run->shape;
-            run->be->download(run->be, out_data(&out, "sample"), run->sample,
-                              (size_t)sh->B * sh->geom.tokens * run->model.out_channels);
+        if (st == BR_OK && run->rank == run->last) st = download_parts(run, &out);
+        if (st == BR_OK && run->rank == run->last)
             st = br_tensor_file_write(run->opts->out_path, &out);
-        }
         st = br_comm_agree(run->comm, st);
     }
     br_set_free(&out);

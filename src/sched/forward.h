@@ -9,13 +9,15 @@
 
 typedef struct {
     const char *transformer_dir; // diffusers folder: config.json + safetensors
-    const char *inputs_path;     // safetensors or HDF5
+    const char *inputs[4];       // safetensors or HDF5 files, read as one (or random:...)
+    int n_inputs;
     const char *out_path;        // .h5 -> HDF5, else safetensors
     int dump_blocks;             // also write block_NN_out and the input-side intermediates
     int check;                   // numeric guard: test each block's output for NaN/Inf
     int repeat;                  // > 0: time this many forwards after a warm-up one
     const char *json_path;       // with repeat: the timing record, as JSON
     const char *split;           // --split: blocks (or weights) per rank; NULL: balanced
+    const char *mode;            // --mode: one of the family's other calls; NULL: the plain one
 } br_forward_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).

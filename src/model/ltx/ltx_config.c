@@ -9,27 +9,6 @@
 
 enum { MAX_WIDTH = 1 << 16 }; // bounds every size so products stay far inside int64
 
-// Fails unless key is absent or equals the string want.
-static br_status want_string(const cJSON *json, const char *path, const char *key,
-                             const char *want) {
-    const cJSON *item = br_json_key(json, key);
-    if (!item) return BR_OK;
-    if (!cJSON_IsString(item) || strcmp(item->valuestring, want) != 0)
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be \"%s\" (the only one brigade implements)",
-                       path, key, want);
-    return BR_OK;
-}
-
-// Fails unless key is absent or equals the boolean want.
-static br_status want_bool(const cJSON *json, const char *path, const char *key, int want) {
-    const cJSON *item = br_json_key(json, key);
-    if (!item) return BR_OK;
-    if (!cJSON_IsBool(item) || cJSON_IsTrue(item) != want)
-        return br_fail(BR_EINPUT, "%s: \"%s\" must be %s (the only setting brigade implements)",
-                       path, key, want ? "true" : "false");
-    return BR_OK;
-}
-
 br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path) {
     memset(cfg, 0, sizeof *cfg);
     if (!cJSON_IsObject(json)) return br_fail(BR_EINPUT, "%s: not a JSON object", path);
@@ -44,11 +23,11 @@ br_status ltx_config_parse(ltx_config *cfg, const cJSON *json, const char *path)
     BR_TRY(br_json_int(json, path, "cross_attention_dim", 2048, 1, MAX_WIDTH, &cfg->cross_attention_dim));
     BR_TRY(br_json_int(json, path, "patch_size", 1, 1, MAX_WIDTH, &cfg->patch_size));
     BR_TRY(br_json_int(json, path, "patch_size_t", 1, 1, MAX_WIDTH, &cfg->patch_size_t));
-    BR_TRY(want_string(json, path, "activation_fn", "gelu-approximate"));
-    BR_TRY(want_string(json, path, "qk_norm", "rms_norm_across_heads"));
-    BR_TRY(want_bool(json, path, "norm_elementwise_affine", 0));
-    BR_TRY(want_bool(json, path, "attention_bias", 1));
-    BR_TRY(want_bool(json, path, "attention_out_bias", 1));
+    BR_TRY(br_json_want_string(json, path, "activation_fn", "gelu-approximate"));
+    BR_TRY(br_json_want_string(json, path, "qk_norm", "rms_norm_across_heads"));
+    BR_TRY(br_json_want_bool(json, path, "norm_elementwise_affine", 0));
+    BR_TRY(br_json_want_bool(json, path, "attention_bias", 1));
+    BR_TRY(br_json_want_bool(json, path, "attention_out_bias", 1));
     BR_TRY(br_json_positive_float(json, path, "norm_eps", 1e-6, 1, &cfg->norm_eps));
     int64_t dim = (int64_t)cfg->heads * cfg->head_dim; // up to 2^32: not in an int
     if (dim > MAX_WIDTH)

@@ -38,16 +38,6 @@ static br_status check_device(const br_model *m, const br_backend *be) {
     return BR_OK;
 }
 
-static br_status need_int(const br_tensor_set *set, const char *path, const char *name, int *out) {
-    const br_setting *s = br_set_find_setting(set, name);
-    if (!s) return br_fail(BR_EINPUT, "%s: setting \"%s\" missing", path, name);
-    double v = s->values[0];
-    if (s->count != 1 || !(v >= 1 && v <= 1 << 20) || v != (double)(int)v)
-        return br_fail(BR_EINPUT, "%s: setting \"%s\" must be one positive integer", path, name);
-    *out = (int)v;
-    return BR_OK;
-}
-
 // "random:B,F,H,W,L": inputs of that shape (batch, latent frames, height, width, prompt tokens)
 // with random values, every prompt token kept, timestep 500: for benchmarks.
 static br_status random_inputs(const br_model *m, const char *spec, br_tensor_set *set) {
@@ -77,10 +67,12 @@ static br_status random_inputs(const br_model *m, const char *spec, br_tensor_se
     return br_set_add_setting(set, "rope_interpolation_scale", 3, scale);
 }
 
-static br_status forward_inputs(const br_model *m, const br_tensor_set *set, const char *path,
-                                br_geometry *g, br_forward_inputs *in) {
+static br_status forward_inputs(const br_model *m, br_tensor_set *set, const char *path,
+                                const char *mode, br_geometry *g, br_forward_inputs *in) {
     const br_tensor *t;
-    memset(g, 0, sizeof *g);
+    if (mode) return br_fail(BR_EINPUT, "--mode %s: %s has no other calls", mode, m->family->name);
+    *g = (br_geometry){.step_values = 1, .prompt_masks = 1};
+    *in = (br_forward_inputs){0};
     BR_TRY(br_set_need(set, path, "hidden_states", 3, (int64_t[]){-1, -1, m->in_channels}, 0,
                        NULL, &t));
     const int B = (int)t->shape[0], S = (int)t->shape[1];
@@ -96,9 +88,9 @@ static br_status forward_inputs(const br_model *m, const br_tensor_set *set, con
     if (B < 1 || S < 1 || L < 1)
         return br_fail(BR_EINPUT, "%s: empty batch, video or prompt", path);
     int *grid = g->grid[0];
-    BR_TRY(need_int(set, path, "num_frames", &grid[0]));
-    BR_TRY(need_int(set, path, "height", &grid[1]));
-    BR_TRY(need_int(set, path, "width", &grid[2]));
+    BR_TRY(br_set_need_int(set, path, "num_frames", 1, 1 << 20, &grid[0]));
+    BR_TRY(br_set_need_int(set, path, "height", 1, 1 << 20, &grid[1]));
+    BR_TRY(br_set_need_int(set, path, "width", 1, 1 << 20, &grid[2]));
     if ((long long)grid[0] * grid[1] * grid[2] != S)
         return br_fail(BR_EINPUT,
                        "%s: num_frames x height x width = %d x %d x %d does not equal the %d "

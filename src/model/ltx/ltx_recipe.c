@@ -23,7 +23,8 @@ static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) 
         return br_fail(BR_EINPUT, "the transformer's patch_size and patch_size_t other than 1 are "
                        "not implemented");
     *g = (br_geometry){.n_grids = 1, .grid = {{(z->frames - 1) / 8 + 1, z->height / 32,
-                                               z->width / 32}}};
+                                               z->width / 32}},
+                       .step_values = 1, .prompt_masks = 1};
     g->tokens = g->latent_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2];
     // LTXPipeline's rope_interpolation_scale: (temporal compression / frame rate, 32, 32).
     g->pos_scale[0] = (float)(8.0 / z->frame_rate), g->pos_scale[1] = g->pos_scale[2] = 32.0f;

@@ -77,10 +77,12 @@ static br_status read_shapes(const br_tensor_set *set, const char *path, int B, 
     return BR_OK;
 }
 
-static br_status forward_inputs(const br_model *m, const br_tensor_set *set, const char *path,
-                                br_geometry *g, br_forward_inputs *in) {
+static br_status forward_inputs(const br_model *m, br_tensor_set *set, const char *path,
+                                const char *mode, br_geometry *g, br_forward_inputs *in) {
     const br_tensor *t;
-    memset(g, 0, sizeof *g);
+    if (mode) return br_fail(BR_EINPUT, "--mode %s: %s has no other calls", mode, m->family->name);
+    *g = (br_geometry){.step_values = 1, .prompt_masks = 1};
+    *in = (br_forward_inputs){0};
     BR_TRY(br_set_need(set, path, "hidden_states", 3, (int64_t[]){-1, -1, m->in_channels}, 0,
                        NULL, &t));
     const int B = (int)t->shape[0], S = (int)t->shape[1];

@@ -48,7 +48,8 @@ static br_status geometry(const br_model *m, br_run_request *req, br_geometry *g
     req->height = req->height / unit * unit, req->width = req->width / unit * unit;
     req->frames = 1;
     *g = (br_geometry){.n_grids = 1 + req->n_images,
-                       .grid = {{1, req->height / unit, req->width / unit}}};
+                       .grid = {{1, req->height / unit, req->width / unit}},
+                       .step_values = 1, .prompt_masks = 1};
     g->tokens = g->latent_tokens = g->grid[0][1] * g->grid[0][2];
     for (int i = 0; i < req->n_images; i++) {
         int w, h;
