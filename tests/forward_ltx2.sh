@@ -5,7 +5,7 @@
 # same rounded weights; the LTX-2.0 layout (caption projections, 6 modulation parameters); the
 # other calls of the LTX-2.3 pipelines (--mode i2v: per-token timesteps; stg: a block's
 # self-attentions perturbed; isolated: no audio-video attention); 1 to 4 ranks bit-identical in
-# every mode; and the inputs it refuses, each in one line.
+# every mode; a tiny LTX-2.3 of init-model on 1 and 3 ranks; and the inputs it refuses, each in one line.
 . "$(dirname "$0")/lib.sh"
 LTX2=$FIXTURES/ltx2-tiny
 CASE=$LTX2/case_forward.safetensors
@@ -64,6 +64,19 @@ for np in 2 3 4; do
     done
 done
 expect "the placement table gives the baton of both streams" grep -q "the baton is [0-9]* bytes" "$WORK/log"
+
+# A tiny LTX-2.3 written by init-model runs as it is, 3 ranks giving the bits of 1.
+if "$BRIGADE" init-model "$WORK/tiny" --family ltx-2.3 >"$WORK/log" 2>&1 &&
+    mpi 1 forward --transformer "$WORK/tiny/transformer" --inputs "$WORK/tiny/inputs.safetensors" \
+        --out "$WORK/tiny1.h5" &&
+    mpi 3 forward --transformer "$WORK/tiny/transformer" --inputs "$WORK/tiny/inputs.safetensors" \
+        --out "$WORK/tiny3.h5"
+then pass "init-model --family ltx-2.3, then forward on 1 and 3 ranks"
+else fail "init-model --family ltx-2.3, then forward on 1 and 3 ranks"; fi
+for t in sample audio_sample; do
+    expect "init-model's LTX-2.3: 3 ranks = 1 rank: $t" \
+        "$TCOMPARE" --exact "$WORK/tiny3.h5:$t" "$WORK/tiny1.h5:$t"
+done
 
 # Refused, each with one line naming the file and what is wrong, before any weight is loaded.
 refuse() { # WHAT TEXT ARGS...

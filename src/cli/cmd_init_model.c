@@ -21,9 +21,10 @@
 #include "io/tensor_file.h"
 #include "model/family.h"
 #include "model/ltx/ltx_vae.h"
+#include "model/ltx2/ltx2_connectors.h"
 
 const char br_init_model_help[] =
-    "usage: brigade init-model DIR [--family ltx-video|qwen-image] [--seed N]\n"
+    "usage: brigade init-model DIR [--family ltx-video|qwen-image|ltx-2.3] [--seed N]\n"
     "\n"
     "Writes a tiny model with random weights in the diffusers layout. LTX-Video (the default):\n"
     "  DIR/transformer/  LTXVideoTransformer3DModel, 8 blocks, 4 heads x 16, 16 latent channels\n"
@@ -36,6 +37,14 @@ const char br_init_model_help[] =
     "  DIR/transformer/  QwenImageTransformer2DModel, 4 blocks, 2 heads x 16, 4 latent channels\n"
     "  DIR/inputs.safetensors  one forward's inputs: a 4 x 6 token target and a 4 x 6 token\n"
     "                    reference image, 9 text tokens, batch 2\n"
+    "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
+    "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
+    "LTX-2.3 (--family ltx-2.3):\n"
+    "  DIR/transformer/  LTX2VideoTransformer3DModel (LTX-2.3 layout), 4 blocks, video 2 heads\n"
+    "                    x 16, audio 2 heads x 8, 8 latent channels\n"
+    "  DIR/connectors/   LTX2TextConnectors from 24 x 3 text encoder features, 2 layers, 4 registers\n"
+    "  DIR/inputs.safetensors  one forward's inputs: 3 x 4 x 6 video and 18 audio tokens, 8 text\n"
+    "                    tokens, batch 2\n"
     "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
     "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
     "DIR must not exist; it is written as DIR.tmp and renamed when complete.\n";
@@ -197,15 +206,50 @@ static br_status write_ltx(const char *dir, uint64_t seed) {
     return st;
 }
 
-// Qwen-Image's: transformer/ and the inputs of one forward (a 4 x 6 token target beside a
-// 4 x 6 token reference image, 9 text tokens, batch 2), for `brigade forward`.
-static br_status write_qwen(const char *dir, uint64_t seed) {
+// LTX-2.3's text connectors at the tiny transformer's widths (the fixture's shapes).
+static cJSON *tiny_connectors_config(void) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "_class_name", "LTX2TextConnectors");
+    const char *keys[] = {"caption_channels", "text_proj_in_factor",
+                          "video_connector_num_attention_heads", "video_connector_attention_head_dim",
+                          "video_connector_num_layers", "video_connector_num_learnable_registers",
+                          "video_hidden_dim", "audio_connector_num_attention_heads",
+                          "audio_connector_attention_head_dim", "audio_connector_num_layers",
+                          "audio_connector_num_learnable_registers", "audio_hidden_dim"};
+    const int values[] = {24, 3, 2, 16, 2, 4, 32, 2, 8, 2, 4, 16};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++)
+        cJSON_AddNumberToObject(c, keys[i], values[i]);
+    const char *on[] = {"video_gated_attn", "audio_gated_attn", "per_modality_projections",
+                        "proj_bias", "rope_double_precision"};
+    for (size_t i = 0; i < sizeof on / sizeof *on; i++) cJSON_AddTrueToObject(c, on[i]);
+    cJSON_AddStringToObject(c, "rope_type", "split");
+    return c;
+}
+
+// The connectors through their loader and a recording random checkpoint.
+static br_status write_connectors(const char *dir, cJSON *config, uint64_t seed) {
+    br_checkpoint ck;
+    br_tensor_set record = {0};
+    BR_TRY(br_ckpt_open_random(&ck, config, seed));
+    ck.record = &record;
+    ltx2_connectors c;
+    br_status st = ltx2_connectors_load_from(br_backend_cpu(), &ck, "tiny connectors config", &c);
+    if (st == BR_OK) ltx2_connectors_free(br_backend_cpu(), &c);
+    if (st == BR_OK) st = write_record(dir, "connectors", &record);
+    ck.config = NULL; // the caller still writes it
+    br_ckpt_close(&ck);
+    br_set_free(&record);
+    return st;
+}
+
+// A transformer preset's forward inputs (random_inputs' spec) as DIR/inputs.safetensors.
+static br_status write_forward_inputs(const char *dir, const char *preset, const char *spec,
+                                      uint64_t seed) {
     br_model m;
     br_tensor_set inputs = {0};
     char path[4300];
-    br_status st = write_transformer(dir, "qwen-image-tiny", seed);
-    if (st == BR_OK) st = br_model_random("qwen-image-tiny", seed, &m);
-    if (st == BR_OK) st = m.family->random_inputs(&m, "random:2,4,6,9,2", &inputs);
+    br_status st = br_model_random(preset, seed, &m);
+    if (st == BR_OK) st = m.family->random_inputs(&m, spec, &inputs);
     snprintf(path, sizeof path, "%s/inputs.safetensors", dir);
     if (st == BR_OK) st = br_tensor_file_write(path, &inputs);
     br_model_close(&m);
@@ -213,16 +257,35 @@ static br_status write_qwen(const char *dir, uint64_t seed) {
     return st;
 }
 
+// Qwen-Image's: transformer/ and the inputs of one forward (a 4 x 6 token target beside a
+// 4 x 6 token reference image, 9 text tokens, batch 2), for `brigade forward`.
+static br_status write_qwen(const char *dir, uint64_t seed) {
+    br_status st = write_transformer(dir, "qwen-image-tiny", seed);
+    return st == BR_OK ? write_forward_inputs(dir, "qwen-image-tiny", "random:2,4,6,9,2", seed) : st;
+}
+
+// LTX-2.3's: transformer/, connectors/ and the inputs of one forward (batch 2: 3 x 4 x 6 video
+// tokens, 18 audio tokens, 8 text tokens), for `brigade forward`.
+static br_status write_ltx2(const char *dir, uint64_t seed) {
+    cJSON *connectors = tiny_connectors_config();
+    br_status st = write_transformer(dir, "ltx-2.3-tiny", seed);
+    if (st == BR_OK) st = write_config(dir, "connectors", "config.json", connectors);
+    if (st == BR_OK) st = write_connectors(dir, connectors, seed);
+    if (st == BR_OK) st = write_forward_inputs(dir, "ltx-2.3-tiny", "random:2,3,4,6,18,8", seed);
+    cJSON_Delete(connectors);
+    return st;
+}
+
 static br_status init_model(const char *dir, const char *family, uint64_t seed) {
     char tmp[4200];
     struct stat sb;
-    const int qwen = strcmp(family, "qwen-image") == 0;
-    if (!qwen && strcmp(family, "ltx-video") != 0)
-        return br_fail(BR_EINPUT, "--family %s: ltx-video or qwen-image", family);
+    const int qwen = strcmp(family, "qwen-image") == 0, ltx2 = strcmp(family, "ltx-2.3") == 0;
+    if (!qwen && !ltx2 && strcmp(family, "ltx-video") != 0)
+        return br_fail(BR_EINPUT, "--family %s: ltx-video, qwen-image or ltx-2.3", family);
     if (stat(dir, &sb) == 0) return br_fail(BR_EINPUT, "%s exists: choose another folder", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     if (mkdir(tmp, 0777) != 0) return br_fail(BR_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    br_status st = qwen ? write_qwen(tmp, seed) : write_ltx(tmp, seed);
+    br_status st = qwen ? write_qwen(tmp, seed) : ltx2 ? write_ltx2(tmp, seed) : write_ltx(tmp, seed);
     if (st == BR_OK && rename(tmp, dir) != 0)
         st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
     if (st != BR_OK) br_remove_tree(tmp); // nothing half-written
@@ -243,8 +306,10 @@ int br_cmd_init_model(int argc, char **argv) {
         fprintf(stderr, "brigade: error: %s\n", br_error());
         return 1;
     }
-    printf("wrote %s (%s)\n", dir, strcmp(family, "qwen-image") == 0
-                                      ? "transformer/, inputs.safetensors"
-                                      : "transformer/, vae/, scheduler/, embeddings.h5");
+    const char *parts = strcmp(family, "qwen-image") == 0 ? "transformer/, inputs.safetensors"
+                        : strcmp(family, "ltx-2.3") == 0
+                            ? "transformer/, connectors/, inputs.safetensors"
+                            : "transformer/, vae/, scheduler/, embeddings.h5";
+    printf("wrote %s (%s)\n", dir, parts);
     return 0;
 }

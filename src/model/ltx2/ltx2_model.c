@@ -164,29 +164,35 @@ void ltx2_embed_latents(br_backend *be, const ltx2_config *cfg, const ltx2_input
 
 // --- one block ---------------------------------------------------------------------------------
 
-// One LTX2Attention: out [B*Sq, q width] from the queries' stream x [B*Sq, q width] and the
-// keys' kv [B*Sk, kv width]; RoPE on q and k where their tables are given; value_only: the
-// perturbed processor's shortcut (the values stand for the attention's output).
+void ltx2_attend(br_backend *be, const ltx2_attention *at, const ltx2_attend_args *a,
+                 const ltx2_attn_scratch *s, float *out) {
+    const int H = at->heads, dh = at->head_dim, inner = H * dh, B = a->B, Sq = a->Sq, Sk = a->Sk;
+    if (at->gated) nn_apply(be, s->logits, a->x, &at->gate, B * Sq);
+    nn_apply(be, s->v, a->kv, &at->to_v, B * Sk);
+    float *o = s->v;
+    if (!a->value_only) {
+        nn_apply(be, s->q, a->x, &at->to_q, B * Sq);
+        nn_apply(be, s->k, a->kv, &at->to_k, B * Sk);
+        br_qk_shape qs = {B, Sq, inner, inner, inner, Sq, 0, a->eps, a->q_cos ? dh : 0};
+        br_qk_shape ks = {B, Sk, inner, inner, inner, Sk, 0, a->eps, a->k_cos ? dh : 0};
+        be->qk_norm_rope_op(be, s->q, s->q, at->norm_q, a->q_cos, a->q_sin, &qs);
+        be->qk_norm_rope_op(be, s->k, s->k, at->norm_k, a->k_cos, a->k_sin, &ks);
+        be->attention(be, s->out, s->q, s->k, s->v, a->bias, B, Sq, Sk, H, dh);
+        o = s->out;
+    }
+    if (at->gated) be->head_gate_op(be, o, s->logits, B * Sq, H, dh);
+    nn_apply(be, out, o, &at->to_out, B * Sq);
+}
+
+// The block's attentions: their scratch in the workspace.
 static void attend(br_backend *be, const ltx2_config *cfg, const ltx2_attention *at,
                    const float *x, int Sq, const float *kv, int Sk, const float *bias,
                    const float *q_cos, const float *q_sin, const float *k_cos,
                    const float *k_sin, int value_only, int B, ltx2_workspace *ws, float *out) {
-    const int H = at->heads, dh = at->head_dim, inner = H * dh;
-    if (at->gated) nn_apply(be, ws->logits, x, &at->gate, B * Sq);
-    nn_apply(be, ws->v, kv, &at->to_v, B * Sk);
-    float *o = ws->v;
-    if (!value_only) {
-        nn_apply(be, ws->q, x, &at->to_q, B * Sq);
-        nn_apply(be, ws->k, kv, &at->to_k, B * Sk);
-        br_qk_shape qs = {B, Sq, inner, inner, inner, Sq, 0, cfg->norm_eps, q_cos ? dh : 0};
-        br_qk_shape ks = {B, Sk, inner, inner, inner, Sk, 0, cfg->norm_eps, k_cos ? dh : 0};
-        be->qk_norm_rope_op(be, ws->q, ws->q, at->norm_q, q_cos, q_sin, &qs);
-        be->qk_norm_rope_op(be, ws->k, ws->k, at->norm_k, k_cos, k_sin, &ks);
-        be->attention(be, ws->out, ws->q, ws->k, ws->v, bias, B, Sq, Sk, H, dh);
-        o = ws->out;
-    }
-    if (at->gated) be->head_gate_op(be, o, ws->logits, B * Sq, H, dh);
-    nn_apply(be, out, o, &at->to_out, B * Sq);
+    const ltx2_attend_args a = {x,     Sq,    kv,    Sk,         bias, q_cos, q_sin,
+                                k_cos, k_sin, value_only, B, cfg->norm_eps};
+    const ltx2_attn_scratch s = {ws->q, ws->k, ws->v, ws->out, ws->logits};
+    ltx2_attend(be, at, &a, &s, out);
 }
 
 // One stream's view for the shared steps of a block.

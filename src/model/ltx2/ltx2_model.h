@@ -38,6 +38,28 @@ typedef struct {
     int isolated;                  // no audio-video attentions
 } ltx2_context;
 
+// One LTX2Attention (LTX2AudioVideoAttnProcessor; its perturbed twin): out [B*Sq, q width] from
+// the queries' stream x [B*Sq, q width] and the keys' kv [B*Sk, kv width]; q and k RMS-normed
+// across heads, then rotated in the split layout where their tables [Sq or Sk, heads*dh/2] are
+// given; bias [B, Sk] added to the scores (NULL: none); value_only: the values stand for the
+// attention's output (spatio-temporal guidance).
+typedef struct {
+    const float *x;
+    int Sq;
+    const float *kv;
+    int Sk;
+    const float *bias;
+    const float *q_cos, *q_sin, *k_cos, *k_sin;
+    int value_only, B;
+    float eps;
+} ltx2_attend_args;
+// Its scratch: q, k, v, out [B*max(Sq, Sk), heads*dh] and the gates' logits [B*Sq, heads].
+typedef struct {
+    float *q, *k, *v, *out, *logits;
+} ltx2_attn_scratch;
+void ltx2_attend(br_backend *be, const ltx2_attention *at, const ltx2_attend_args *a,
+                 const ltx2_attn_scratch *s, float *out);
+
 // Scratch of one forward of up to B items.
 typedef struct {
     float *mod, *audio_mod;        // [B*Tv, P*D], [B, Pa*Da]: the block's tables + the step's

@@ -47,16 +47,15 @@ static float audio_position(const ltx2_config *cfg, int i) {
     return (start + end) / 2.0f;
 }
 
-// One row: positions pos[axes] (fractions of the base sizes) -> cos, sin [cols].
-static void rope_row(const ltx2_config *cfg, const float *pos, int axes, int cols, float *c,
-                     float *s) {
+void ltx2_rope_row(double theta, int double_precision, const float *pos, int axes, int cols,
+                   float *c, float *s) {
     const int n = 2 * cols / (2 * axes), pad = cols - n * axes;
     for (int j = 0; j < pad; j++) c[j] = 1.0f, s[j] = 0.0f;
     for (int k = 0; k < n; k++) {
         const double lin = linspace01(k, n);
-        const float freq = cfg->double_precision
-                               ? (float)(pow(cfg->theta, lin) * M_PI / 2.0)
-                               : powf((float)cfg->theta, (float)lin) * (float)M_PI / 2.0f;
+        const float freq = double_precision
+                               ? (float)(pow(theta, lin) * M_PI / 2.0)
+                               : powf((float)theta, (float)lin) * (float)M_PI / 2.0f;
         for (int a = 0; a < axes; a++) {
             const float angle = (pos[a] * 2.0f - 1.0f) * freq;
             c[pad + k * axes + a] = cosf(angle);
@@ -95,6 +94,6 @@ void ltx2_rope_table(const ltx2_config *cfg, const br_geometry *g, ltx2_rope_kin
             pos[0] = divide(audio_position(cfg, r), (float)cross_max);
             break;
         }
-        rope_row(cfg, pos, axes, cols, cos_t + (size_t)r * cols, sin_t + (size_t)r * cols);
+        ltx2_rope_row(cfg->theta, cfg->double_precision, pos, axes, cols, cos_t + (size_t)r * cols, sin_t + (size_t)r * cols);
     }
 }

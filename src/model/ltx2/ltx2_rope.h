@@ -23,4 +23,9 @@ void ltx2_rope_size(const ltx2_config *cfg, const br_geometry *g, ltx2_rope_kind
 void ltx2_rope_table(const ltx2_config *cfg, const br_geometry *g, ltx2_rope_kind kind,
                      float *cos_t, float *sin_t);
 
+// One row: positions pos[axes] (fractions of the base sizes) -> cos, sin [cols] (also the text
+// connectors' 1-D tables).
+void ltx2_rope_row(double theta, int double_precision, const float *pos, int axes, int cols,
+                   float *c, float *s);
+
 #endif

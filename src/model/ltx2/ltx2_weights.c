@@ -55,8 +55,7 @@ br_status ltx2_load_input(br_backend *be, br_checkpoint *ck, const ltx2_config *
                   &w->audio_caption_2);
 }
 
-// An attention of `heads` x `head_dim` from queries of width q_in, keys and values of width kv_in.
-static br_status attention(br_backend *be, br_checkpoint *ck, const char *prefix, int q_in,
+br_status ltx2_load_attention(br_backend *be, br_checkpoint *ck, const char *prefix, int q_in,
                            int kv_in, int heads, int head_dim, int gated, ltx2_attention *at) {
     const int inner = heads * head_dim;
     at->heads = heads, at->head_dim = head_dim, at->gated = gated;
@@ -78,15 +77,15 @@ br_status ltx2_load_block(br_backend *be, br_checkpoint *ck, const ltx2_config *
     blk->index = index;
 #define ATTN(name, q_in, kv_in, s, field)                                                        \
     (snprintf(at, sizeof at, "%s.%s", p, name),                                                  \
-     attention(be, ck, at, q_in, kv_in, (s)->heads, (s)->head_dim, (s)->gated_attn, field))
+     ltx2_load_attention(be, ck, at, q_in, kv_in, (s)->heads, (s)->head_dim, (s)->gated_attn, field))
     BR_TRY(ATTN("attn1", D, D, v, &blk->attn1));
     BR_TRY(ATTN("audio_attn1", Da, Da, a, &blk->audio_attn1));
     BR_TRY(ATTN("attn2", D, D, v, &blk->attn2));
     BR_TRY(ATTN("audio_attn2", Da, Da, a, &blk->audio_attn2));
     // Both audio-video attentions run with the audio's heads; each is gated as its query stream.
-    BR_TRY(attention(be, ck, (snprintf(at, sizeof at, "%s.audio_to_video_attn", p), at), D, Da,
+    BR_TRY(ltx2_load_attention(be, ck, (snprintf(at, sizeof at, "%s.audio_to_video_attn", p), at), D, Da,
                      a->heads, a->head_dim, v->gated_attn, &blk->a2v));
-    BR_TRY(attention(be, ck, (snprintf(at, sizeof at, "%s.video_to_audio_attn", p), at), Da, D,
+    BR_TRY(ltx2_load_attention(be, ck, (snprintf(at, sizeof at, "%s.video_to_audio_attn", p), at), Da, D,
                      a->heads, a->head_dim, a->gated_attn, &blk->v2a));
 #undef ATTN
     BR_TRY(linear(be, ck, p, "ff.net.0.proj", D, LTX2_FF_MULT * D, &blk->ff_in));
@@ -120,7 +119,7 @@ void ltx2_free_input(br_backend *be, ltx2_input_weights *w) {
     for (size_t i = 0; i < sizeof a / sizeof *a; i++) free_adaln(be, a[i]);
 }
 
-static void free_attention(br_backend *be, ltx2_attention *at) {
+void ltx2_free_attention(br_backend *be, ltx2_attention *at) {
     nn_linear *l[] = {&at->to_q, &at->to_k, &at->to_v, &at->to_out, &at->gate};
     for (size_t i = 0; i < sizeof l / sizeof *l; i++) nn_free_linear(be, l[i]);
     nn_free_vector(be, &at->norm_q);
@@ -130,7 +129,7 @@ static void free_attention(br_backend *be, ltx2_attention *at) {
 void ltx2_free_block(br_backend *be, ltx2_block *blk) {
     ltx2_attention *at[] = {&blk->attn1, &blk->audio_attn1, &blk->attn2, &blk->audio_attn2,
                             &blk->a2v, &blk->v2a};
-    for (size_t i = 0; i < sizeof at / sizeof *at; i++) free_attention(be, at[i]);
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) ltx2_free_attention(be, at[i]);
     nn_linear *l[] = {&blk->ff_in, &blk->ff_out, &blk->audio_ff_in, &blk->audio_ff_out};
     for (size_t i = 0; i < sizeof l / sizeof *l; i++) nn_free_linear(be, l[i]);
     float **t[] = {&blk->mod, &blk->audio_mod, &blk->prompt_mod, &blk->audio_prompt_mod,

@@ -50,6 +50,12 @@ typedef struct {
     nn_linear proj_out, audio_proj_out;
 } ltx2_output_weights;
 
+// An attention of `heads` x `head_dim` under prefix (e.g. "transformer_blocks.0.attn1") from
+// queries of width q_in, keys and values of width kv_in.
+br_status ltx2_load_attention(br_backend *be, br_checkpoint *ck, const char *prefix, int q_in,
+                              int kv_in, int heads, int head_dim, int gated, ltx2_attention *at);
+void ltx2_free_attention(br_backend *be, ltx2_attention *at);
+
 br_status ltx2_load_input(br_backend *be, br_checkpoint *ck, const ltx2_config *cfg,
                           ltx2_input_weights *w);
 br_status ltx2_load_block(br_backend *be, br_checkpoint *ck, const ltx2_config *cfg, int index,
