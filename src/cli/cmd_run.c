@@ -45,11 +45,19 @@ const char br_run_help[] =
     "  --height H --width W pixels. LTX-Video: multiples of 32 (512 x 704); Qwen-Image: floored\n"
     "                       to multiples of 16 (default 1024^2 at the last image's aspect ratio)\n"
     "  --frames F           LTX-Video: 8k+1 (161); Qwen-Image: 1\n"
-    "  --frame-rate R       frames per second (25): sets the RoPE time scale and the mp4's rate\n"
+    "  --frame-rate R       frames per second (LTX-Video 25, LTX-2 24): sets the RoPE time scale\n"
+    "                       and the mp4's rate\n"
     "  --steps N            denoising steps (LTX-Video 50, Qwen-Image 40)\n"
     "  --guidance G         guidance scale, 1 or less: off (LTX-Video: classifier-free, 3;\n"
     "                       Qwen-Image: true CFG, 4); --true-cfg-scale is the same option\n"
-    "  --guidance-rescale R LTX-Video: mix of the rescaled guided prediction, 0..1 (0)\n"
+    "  --guidance-rescale R mix of the rescaled guided prediction, 0..1 (LTX-Video 0, LTX-2 0.7)\n"
+    "  --stg-scale S        LTX-2: spatio-temporal guidance (1; 0: off), the --stg-blocks'\n"
+    "                       self-attentions replaced by their values in an extra pass\n"
+    "  --stg-blocks LIST    LTX-2: the blocks STG perturbs, e.g. 28 (the default) or 1,2\n"
+    "  --modality-scale S   LTX-2: modality guidance against a pass without audio-video\n"
+    "                       attention (3; 1: off)\n"
+    "  --audio-guidance G, --audio-guidance-rescale R, --audio-stg-scale S,\n"
+    "  --audio-modality-scale S   LTX-2: the same four for the audio (7, 0.7, 1, 3)\n"
     "  --decode-timestep T  for timestep-conditioned VAEs (0)\n"
     "  --decode-noise-scale S  noise mixed into the latents before decoding (default: T)\n"
     "  --seed N             start latents from brigade's generator, stream j for job j (0)\n"
@@ -82,17 +90,51 @@ const char br_run_help[] =
     "                       fp16 (with --compute fp32: half the memory, fp32 arithmetic; fp16\n"
     "                       refuses weights beyond 65504, bf16 holds any bf16 checkpoint exactly)\n";
 
+// The guidance scales of LTX-2's other terms (NaN when not given: the family's defaults).
+static br_status parse_guidance(const char *const *text, br_run_opts *o) {
+    double *v[] = {&o->stg_scale, &o->modality_scale, &o->audio_guidance,
+                   &o->audio_guidance_rescale, &o->audio_stg_scale, &o->audio_modality_scale};
+    const char *names[] = {"stg-scale", "modality-scale", "audio-guidance",
+                           "audio-guidance-rescale", "audio-stg-scale", "audio-modality-scale"};
+    for (int i = 0; i < 6; i++) {
+        *v[i] = NAN;
+        if (text[i]) BR_TRY(br_parse_double(text[i], names[i], v[i]));
+    }
+    return BR_OK;
+}
+
+// --stg-blocks "28" or "1,2": a bit per block.
+static br_status parse_blocks(const char *text, uint64_t *mask) {
+    *mask = 0;
+    if (!text) return BR_OK;
+    char word[32];
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        int block;
+        if (n == 0 || n >= sizeof word)
+            return br_fail(BR_EINPUT, "--stg-blocks %s: a list of block numbers, e.g. 28 or 1,2", text);
+        memcpy(word, p, n), word[n] = 0;
+        BR_TRY(br_parse_int(word, "stg-blocks", 0, 63, &block));
+        *mask |= 1ull << block;
+        p += n + (p[n] == ',');
+    }
+    return BR_OK;
+}
+
 // Every numeric option, parsed strictly.
 static br_status parse_numbers(const char *const *text, br_run_opts *o, const char *check) {
     // Not given: 0 (NaN for the guidance), the model family's default.
     if (text[0]) BR_TRY(br_parse_int(text[0], "height", 1, 1 << 20, &o->height));
     if (text[1]) BR_TRY(br_parse_int(text[1], "width", 1, 1 << 20, &o->width));
     if (text[2]) BR_TRY(br_parse_int(text[2], "frames", 1, 1 << 20, &o->frames));
-    BR_TRY(br_parse_double(text[3], "frame-rate", &o->frame_rate));
+    if (text[3]) BR_TRY(br_parse_double(text[3], "frame-rate", &o->frame_rate));
     if (text[4]) BR_TRY(br_parse_int(text[4], "steps", 1, 1 << 20, &o->steps));
-    o->guidance = NAN;
-    if (text[5]) BR_TRY(br_parse_double(text[5], "guidance", &o->guidance));
-    BR_TRY(br_parse_double(text[6], "guidance-rescale", &o->guidance_rescale));
+    double *guidance[] = {&o->guidance, &o->guidance_rescale};
+    const char *names[] = {"guidance", "guidance-rescale"};
+    for (int i = 0; i < 2; i++) {
+        *guidance[i] = NAN;
+        if (text[5 + i]) BR_TRY(br_parse_double(text[5 + i], names[i], guidance[i]));
+    }
     BR_TRY(br_parse_double(text[7], "decode-timestep", &o->decode_timestep));
     o->decode_noise_scale = o->decode_timestep; // the pipeline's default
     if (text[8]) BR_TRY(br_parse_double(text[8], "decode-noise-scale", &o->decode_noise_scale));
@@ -132,7 +174,8 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *watts = "0", *price = "0.157"; // a residential rate
     // Sizes, steps and guidance: 0 / unset for the model family's defaults.
-    const char *text[12] = {NULL, NULL, NULL, "25", NULL, NULL, "0", "0", NULL, "0", "1", "2"};
+    const char *text[12] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, "0", NULL, "0", "1", "2"};
+    const char *guidance[6] = {NULL}, *stg_blocks = NULL;
     const char *images[8], *area = "1048576"; // the pipeline's VAE_IMAGE_SIZE, 1024^2
     o.out_dir = "brigade-out";
     const br_option options[] = {
@@ -152,10 +195,16 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
         {"storage", &dev.storage, NULL}, {"true-cfg-scale", &text[5], NULL},
         {"image", images, NULL, &o.n_images, 8}, {"image-area", &area, NULL},
+        {"stg-scale", &guidance[0], NULL}, {"modality-scale", &guidance[1], NULL},
+        {"audio-guidance", &guidance[2], NULL}, {"audio-guidance-rescale", &guidance[3], NULL},
+        {"audio-stg-scale", &guidance[4], NULL}, {"audio-modality-scale", &guidance[5], NULL},
+        {"stg-blocks", &stg_blocks, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
     if (st == BR_OK) st = parse_numbers(text, &o, check);
+    if (st == BR_OK) st = parse_guidance(guidance, &o);
+    if (st == BR_OK) st = parse_blocks(stg_blocks, &o.stg_blocks);
     if (st == BR_OK) st = br_parse_double(area, "image-area", &o.image_area);
     o.images = images;
     // A pipeline folder's model_index.json names the family: the transformer opens through it.

@@ -28,7 +28,8 @@ typedef struct {
     float pos_scale[3];        // positions' scale per axis (LTX-Video's rope_interpolation_scale)
     int latent_tokens;         // the tokens being denoised: the first of the sequence (the rest,
                                // an edit's reference images, condition them); the sigma shift
-                               // counts these
+                               // counts these, or shift_tokens when that is set
+    int shift_tokens;          // 0, or what the sigma shift counts instead (LTX-2: the video's)
     int step_values;           // values per item of the step's input (timestep): 1, or more
                                // where the family takes several (LTX-2: per-token timesteps,
                                // the audio's, sigma)
@@ -101,6 +102,7 @@ typedef struct br_recipe br_recipe;
 typedef struct {
     const br_family *family;
     char config_path[4200]; // DIR/config.json, or random:NAME: what errors name
+    char pipeline_dir[4200]; // the pipeline folder it was opened from (model_index.json), or ""
     br_checkpoint ck;
     void *cfg;         // the family's config (malloc'd)
     int layers;        // transformer blocks

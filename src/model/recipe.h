@@ -15,13 +15,23 @@
 #include "io/image.h"
 
 // The passes of a step: one transformer forward each per job (an item of the run), with the
-// prompt its kind takes (uncond: the negative prompt; the others: the prompt).
-typedef enum { BR_PASS_UNCOND, BR_PASS_COND } br_pass;
+// prompt its kind takes (uncond: the negative prompt; the others: the prompt) and, for the last
+// two, the model called another way (family.h's BR_MODE_*): spatio-temporal guidance's perturbed
+// blocks, the modality-isolated call.
+typedef enum { BR_PASS_UNCOND, BR_PASS_COND, BR_PASS_PERTURBED, BR_PASS_ISOLATED } br_pass;
 enum { BR_MAX_PASSES = 4 };
 
-// The guidance settings of a request.
+// The BR_MODE_* of the micro-batch that carries a pass.
+static inline unsigned br_pass_mode(br_pass p) {
+    return p == BR_PASS_PERTURBED ? BR_MODE_PERTURBED : p == BR_PASS_ISOLATED ? BR_MODE_ISOLATED : 0;
+}
+
+// The guidance settings of a request: classifier-free guidance's scale and rescale, and where a
+// family has them, spatio-temporal guidance's and modality guidance's scales, and the same four
+// for an audio stream (LTX-2).
 typedef struct {
-    float scale, rescale;
+    float scale, rescale, stg, modality;
+    float audio_scale, audio_rescale, audio_stg, audio_modality;
 } br_guidance;
 
 // What a request asks for: sizes in pixels (0: the family's default, which geometry() fills in),
@@ -32,6 +42,9 @@ typedef struct {
     int n_images;
     const br_image *images;
     double image_area; // the area a reference is resized to for the VAE (the pipeline's 1024^2)
+    const br_guidance *guidance;
+    uint64_t stg_blocks; // the blocks spatio-temporal guidance perturbs (bit i: block i); 0: the
+                         // family's default
 } br_run_request;
 
 typedef struct {
@@ -52,7 +65,7 @@ typedef struct {
 
 struct br_recipe {
     int default_steps;
-    float default_guidance;
+    br_guidance default_guidance; // what a request leaves unset
     int max_images;   // the most --image it takes (0: none, a text-to-video model)
     int image_output; // 1: one PNG per job (an image model); 0: a folder of frames and an mp4
     // The geometry of a request (rank 0), its default sizes filled in; refuses what the model
@@ -62,14 +75,15 @@ struct br_recipe {
     // dir on be (freed before it returns); NULL when the family conditions on none.
     br_status (*encode)(const br_model *m, const char *dir, br_backend *be,
                         const br_run_request *req, const br_geometry *g, float *cond);
-    // The timestep the transformer takes at sigma.
+    // The timestep the transformer takes at sigma (every one of the geometry's step values).
     float (*timestep)(float sigma, int num_train_timesteps);
     // The passes of each step for these settings, in item order; their count.
     int (*passes)(const br_guidance *gs, br_pass *pass);
     // With more than one pass: the guided prediction v[S*C] from the passes' predictions
-    // pred[k][S*C], k in the order of passes() (v may alias pred[0]).
-    void (*guide)(const br_model *m, const br_geometry *g, const br_guidance *gs, float *v,
-                  const float *const *pred);
+    // pred[k][S*C], k in the order of passes() (v may alias pred[0]), at the step's sigma from the
+    // job's latents x[S*C].
+    void (*guide)(const br_model *m, const br_geometry *g, const br_guidance *gs, float sigma,
+                  const float *x, float *v, const float *const *pred);
 
     // The decoder of folder dir on be, planned for the geometry; its shape out.
     br_status (*decoder_open)(const br_model *m, const char *dir, br_backend *be,

@@ -82,6 +82,7 @@ static br_status open_folder(const char *dir, br_model *m) {
         cJSON_Delete(index);
         BR_TRY(st);
         snprintf(transformer, sizeof transformer, "%s/transformer", dir);
+        snprintf(m->pipeline_dir, sizeof m->pipeline_dir, "%s", dir);
     }
     BR_TRY(br_ckpt_open(&m->ck, transformer));
     snprintf(m->config_path, sizeof m->config_path, "%s/config.json", transformer);

@@ -22,6 +22,34 @@ void nn_cfg_std_rescale(float *v, const float *v_uncond, const float *v_cond, si
     for (size_t i = 0; i < n; i++) v[i] = rescale * (v[i] * ratio) + (1.0f - rescale) * v[i];
 }
 
+// Each tensor operation of the pipeline rounds on its own (no contraction in ISO C); a Python
+// number such as 1 - r is rounded from double.
+static float x0_of(float x, float pred, float sigma) { return x - pred * sigma; }
+
+void nn_x0_guide(float *v, const float *x, const nn_x0_guidance *gd, size_t n, float sigma) {
+    const float cfg = (float)((double)gd->scale - 1.0), mod = (float)((double)gd->modality - 1.0);
+    double mean_c = 0, m2_c = 0; // x0_cond's mean and squared deviations (Welford), taken here:
+                                 // v may alias the cond prediction, read for the last time here
+    for (size_t i = 0; i < n; i++) {
+        const float c = x0_of(x[i], gd->cond[i], sigma);
+        float sum = c;
+        if (gd->uncond) sum = sum + cfg * (c - x0_of(x[i], gd->uncond[i], sigma));
+        if (gd->perturbed) sum = sum + gd->stg * (c - x0_of(x[i], gd->perturbed[i], sigma));
+        if (gd->isolated) sum = sum + mod * (c - x0_of(x[i], gd->isolated[i], sigma));
+        v[i] = sum;
+        const double d = c - mean_c;
+        mean_c += d / (double)(i + 1);
+        m2_c += d * (c - mean_c);
+    }
+    if (gd->rescale > 0) {
+        const double s_g = std_dev(v, n), s_c = n > 1 ? sqrt(m2_c / (double)(n - 1)) : 0.0;
+        const float ratio = s_g > 0 ? (float)(s_c / s_g) : 1.0f;
+        const float keep = (float)(1.0 - (double)gd->rescale);
+        for (size_t i = 0; i < n; i++) v[i] = gd->rescale * (v[i] * ratio) + keep * v[i];
+    }
+    for (size_t i = 0; i < n; i++) v[i] = (x[i] - v[i]) / sigma;
+}
+
 static float l2_norm(const float *x, int C) {
     double sq = 0;
     for (int c = 0; c < C; c++) sq += (double)x[c] * x[c];

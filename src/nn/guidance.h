@@ -18,4 +18,15 @@ void nn_cfg_std_rescale(float *v, const float *v_uncond, const float *v_cond, si
 // over the token's features).
 void nn_true_cfg_norm(float *v, const float *v_uncond, const float *v_cond, int T, int C, float g);
 
+// LTX2Pipeline's guidance of one stream (n values of a job), in x0 space: each prediction p
+// becomes x0 = x - p sigma; g = x0_cond + (scale - 1)(x0_cond - x0_uncond) + stg (x0_cond -
+// x0_perturbed) + (modality - 1)(x0_cond - x0_isolated), summed in that order (a term whose pass
+// is NULL is left out); with rescale r > 0, g = r g std(x0_cond)/std(g) + (1 - r) g; then back to
+// a velocity, v = (x - g) / sigma.
+typedef struct {
+    const float *cond, *uncond, *perturbed, *isolated; // the passes' predictions
+    float scale, rescale, stg, modality;
+} nn_x0_guidance;
+void nn_x0_guide(float *v, const float *x, const nn_x0_guidance *gd, size_t n, float sigma);
+
 #endif

@@ -26,7 +26,7 @@
 // after the other, each for all n items).
 static br_batch micro_batch(const run_state *run, const run_micro *mb) {
     const br_layout *l = &run->layout;
-    br_batch b = {.n = mb->n, .geom = &run->plan.geom, .flags = mb->flags};
+    br_batch b = {.n = mb->n, .geom = &run->plan.geom, .flags = mb->flags, .mode = mb->mode};
     float *at = run->baton;
     for (int k = 0; k < l->n_baton; k++) {
         b.baton[k] = at;
@@ -106,13 +106,17 @@ static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     float flag = (float)run->failed_seen;
     be->upload(be, run->baton + baton_floats(run, mb->n) - 1, &flag, 1);
     if (run->failed_seen) return;
-    float t[RUN_MAX_JOBS * 2];
+    // Every one of an item's step values is the step's timestep (a family of two streams takes
+    // one per stream, and the sigmas its pipeline passes as the timestep too).
+    const size_t values = (size_t)mb->n * p->geom.step_values;
+    float *t = run->timestep_host;
+    const float timestep = run->recipe->timestep(p->sigmas[step], run->sched.num_train_timesteps);
+    for (size_t i = 0; i < values; i++) t[i] = timestep;
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
         be->upload(be, run->latents_dev + i * all, run->x + job * n, n); // the tail: conditioning
-        t[i] = run->recipe->timestep(p->sigmas[step], run->sched.num_train_timesteps);
     }
-    be->upload(be, run->timestep_dev, t, (size_t)mb->n);
+    be->upload(be, run->timestep_dev, t, values);
     br_batch b = micro_batch(run, mb);
     run->model.family->embed_latents(&run->model, be, run->stage.in, &b, run->ws,
                                      run->latents_dev, run->timestep_dev);
@@ -150,13 +154,13 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
                        step, m, bad);
     int j0, count;
     completed_jobs(p, mb, &j0, &count);
-    const br_guidance gs = {(float)run->opts->guidance, (float)run->opts->guidance_rescale};
+    const br_guidance gs = run_guidance(run->opts);
     for (int j = j0; j < j0 + count; j++) {
         float *x = run->x + j * n, *v_job = run->v + (size_t)j * p->n_passes * n;
         if (p->n_passes > 1) { // the guided velocity goes where the first pass's was
             const float *pred[BR_MAX_PASSES];
             for (int k = 0; k < p->n_passes; k++) pred[k] = v_job + k * n;
-            run->recipe->guide(&run->model, &p->geom, &gs, v_job, pred);
+            run->recipe->guide(&run->model, &p->geom, &gs, p->sigmas[step], x, v_job, pred);
         }
         nn_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
     }
@@ -244,7 +248,9 @@ static br_status await_latents(run_state *run, int step, int m) {
     const run_micro *mb = &run->micro[m];
     int last_job = run_item_job(p, mb->first + mb->n - 1);
     int last_item = (last_job + 1) * p->n_passes - 1; // the item that completes the job
-    return receive_returns(run, (long)(step - 1) * p->n_micro + last_item / p->microbatch + 1);
+    int carrier = m;                                  // the micro-batch that carries it
+    while (run->micro[carrier].first + run->micro[carrier].n <= last_item) carrier++;
+    return receive_returns(run, (long)(step - 1) * p->n_micro + carrier + 1);
 }
 
 // The blocks of this rank, unless the baton says skip; a failure sets the flag.

@@ -32,6 +32,33 @@ int run_item_completes(const run_plan *p, int item) {
     return item % p->n_passes == p->n_passes - 1;
 }
 
+int run_micro_end(const run_plan *p, int first) {
+    const unsigned mode = br_pass_mode(run_item_pass(p, first));
+    int end = first + 1;
+    while (end < p->n_items && end - first < p->microbatch &&
+           br_pass_mode(run_item_pass(p, end)) == mode)
+        end++;
+    return end;
+}
+
+br_guidance run_guidance(const br_run_opts *o) {
+    return (br_guidance){(float)o->guidance,       (float)o->guidance_rescale,
+                         (float)o->stg_scale,      (float)o->modality_scale,
+                         (float)o->audio_guidance, (float)o->audio_guidance_rescale,
+                         (float)o->audio_stg_scale, (float)o->audio_modality_scale};
+}
+
+// The options' guidance settings left unset (NaN) take the family's defaults.
+static void default_guidance(br_run_opts *o, const br_guidance *d) {
+    double *v[] = {&o->guidance,       &o->guidance_rescale,       &o->stg_scale,
+                   &o->modality_scale, &o->audio_guidance,         &o->audio_guidance_rescale,
+                   &o->audio_stg_scale, &o->audio_modality_scale};
+    const float dv[] = {d->scale,       d->rescale,       d->stg,       d->modality,
+                        d->audio_scale, d->audio_rescale, d->audio_stg, d->audio_modality};
+    for (int i = 0; i < 8; i++)
+        if (isnan(*v[i])) *v[i] = dv[i];
+}
+
 // The settings every rank can check alone, before any file is read (the family checks the
 // sizes).
 static br_status check_settings(const br_run_opts *o) {
@@ -41,9 +68,19 @@ static br_status check_settings(const br_run_opts *o) {
         return br_fail(BR_EINPUT, "--steps %d: must be in 1..%d", o->steps, RUN_MAX_STEPS);
     if (!(o->guidance >= 0 && o->guidance <= 100))
         return br_fail(BR_EINPUT, "--guidance %g: must be in [0, 100]", o->guidance);
+    const double scales[] = {o->stg_scale, o->modality_scale, o->audio_guidance, o->audio_stg_scale,
+                             o->audio_modality_scale};
+    const char *scale_names[] = {"stg-scale", "modality-scale", "audio-guidance", "audio-stg-scale",
+                                 "audio-modality-scale"};
+    for (int i = 0; i < 5; i++)
+        if (!(scales[i] >= 0 && scales[i] <= 100))
+            return br_fail(BR_EINPUT, "--%s %g: must be in [0, 100]", scale_names[i], scales[i]);
     if (!(o->guidance_rescale >= 0 && o->guidance_rescale <= 1))
         return br_fail(BR_EINPUT, "--guidance-rescale %g: must be in [0, 1]", o->guidance_rescale);
-    if (!(o->frame_rate > 0 && o->frame_rate <= 1000))
+    if (!(o->audio_guidance_rescale >= 0 && o->audio_guidance_rescale <= 1))
+        return br_fail(BR_EINPUT, "--audio-guidance-rescale %g: must be in [0, 1]",
+                       o->audio_guidance_rescale);
+    if (!(o->frame_rate >= 0 && o->frame_rate <= 1000)) // 0: the family's default
         return br_fail(BR_EINPUT, "--frame-rate %g: must be in (0, 1000]", o->frame_rate);
     if (!(o->decode_timestep >= 0 && o->decode_timestep <= 1))
         return br_fail(BR_EINPUT, "--decode-timestep %g: must be in [0, 1]", o->decode_timestep);
@@ -70,8 +107,11 @@ static br_status open_models(run_state *run) {
                        "denoising loop steps the one by the other", m->config_path,
                        m->out_channels, m->in_channels);
     if (!o->steps) o->steps = run->recipe->default_steps;
-    if (o->guidance != o->guidance) o->guidance = run->recipe->default_guidance;
+    default_guidance(o, &run->recipe->default_guidance);
     BR_TRY(check_settings(o));
+    if (!run->recipe->decoder_open && strcmp(o->vae_dir, "none") != 0)
+        return br_fail(BR_EINPUT, "%s: brigade has no decoders for %s yet: run with --vae none "
+                       "(latents.h5 only)", m->config_path, m->family->name);
     if (o->n_images && !run->recipe->max_images)
         return br_fail(BR_EINPUT, "--image: %s's pipeline takes no image", m->family->name);
     if (o->n_images > run->recipe->max_images)
@@ -146,7 +186,7 @@ static br_status read_embeddings(run_state *run) {
     BR_TRY(need(run, "prompt_attention_mask", 2, (int64_t[]){N, L}, 0, &t));
     if (t->shape[0] != N)
         return br_fail(BR_EINPUT, "%s: prompt_attention_mask must have %lld rows", path, (long long)N);
-    const br_guidance gs = {(float)run->opts->guidance, (float)run->opts->guidance_rescale};
+    const br_guidance gs = run_guidance(run->opts);
     p->n_passes = run->recipe->passes(&gs, p->passes);
     int uncond = 0;
     for (int k = 0; k < p->n_passes; k++) uncond |= p->passes[k] == BR_PASS_UNCOND;
@@ -214,12 +254,14 @@ static br_status plan_geometry(run_state *run) {
     if (o->n_images && !(run->images = calloc((size_t)o->n_images, sizeof *run->images)))
         return br_fail(BR_ENOMEM, "out of memory");
     for (int i = 0; i < o->n_images; i++) BR_TRY(br_image_read_png(o->images[i], &run->images[i]));
-    br_run_request req = {o->height, o->width, o->frames, o->frame_rate, o->n_images, run->images,
-                          o->image_area};
+    const br_guidance gs = run_guidance(o);
+    br_run_request req = {o->height,   o->width,       o->frames, o->frame_rate, o->n_images,
+                          run->images, o->image_area, &gs,       o->stg_blocks};
     const int text_tokens = p->geom.text_tokens;
     BR_TRY(run->recipe->geometry(&run->model, &req, &p->geom));
     p->geom.text_tokens = text_tokens;
     p->height = req.height, p->width = req.width, p->frames = req.frames;
+    p->frame_rate = req.frame_rate, run->settings.frame_rate = req.frame_rate;
     run->settings.height = req.height, run->settings.width = req.width; // for the checkpoint
     run->settings.frames = req.frames;
     return BR_OK;
@@ -232,8 +274,10 @@ static br_status encode_images(run_state *run) {
     const size_t n = (size_t)(g->tokens - g->latent_tokens) * run->plan.C;
     if (!n || !run->recipe->encode) return BR_OK;
     const br_run_opts *o = run->opts;
-    br_run_request req = {run->plan.height, run->plan.width, run->plan.frames, o->frame_rate,
-                          o->n_images, run->images, o->image_area};
+    const br_guidance gs = run_guidance(o);
+    br_run_request req = {run->plan.height, run->plan.width, run->plan.frames, run->plan.frame_rate,
+                          o->n_images,      run->images,     o->image_area,    &gs,
+                          o->stg_blocks};
     if (!(run->cond = malloc(n * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the conditioning tokens");
     const double t0 = br_now();
@@ -253,8 +297,10 @@ static br_status plan_run(run_state *run) {
     p->C = run->model.in_channels;
     p->n_items = p->n_passes * p->n_jobs;
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
-    p->n_micro = (p->n_items + p->microbatch - 1) / p->microbatch;
-    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, p->geom.latent_tokens, p->sigmas));
+    p->n_micro = 0;
+    for (int item = 0; item < p->n_items; item = run_micro_end(p, item)) p->n_micro++;
+    const int shift_tokens = p->geom.shift_tokens ? p->geom.shift_tokens : p->geom.latent_tokens;
+    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, shift_tokens, p->sigmas));
     if (!(run->x = malloc((size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
     BR_TRY(start_latents(run));
@@ -286,10 +332,12 @@ static br_status alloc_buffers(run_state *run) {
     const size_t n = (size_t)p->geom.latent_tokens * p->C, b = (size_t)p->microbatch;
     if (!(run->micro = calloc((size_t)p->n_micro, sizeof *run->micro)))
         return br_fail(BR_ENOMEM, "out of memory");
-    for (int m = 0; m < p->n_micro; m++) {
+    for (int m = 0, item = 0; m < p->n_micro; m++) {
         run_micro *mb = &run->micro[m];
-        mb->first = m * p->microbatch;
-        mb->n = p->n_items - mb->first < p->microbatch ? p->n_items - mb->first : p->microbatch;
+        mb->first = item;
+        item = run_micro_end(p, item);
+        mb->n = item - mb->first;
+        mb->mode = br_pass_mode(run_item_pass(p, mb->first));
         for (int k = 0; k < l->n_prompt; k++)
             if (!(mb->prompt[k] = be->alloc(be, mb->n * br_slot_floats(&l->prompt[k]),
                                             l->prompt[k].name)))
@@ -303,8 +351,11 @@ static br_status alloc_buffers(run_state *run) {
             return BR_ENOMEM;
     const size_t all = (size_t)p->geom.tokens * p->C; // the model's sequence of an item
     if (run->rank == 0 && (!(run->latents_dev = be->alloc(be, b * all, "input latents")) ||
-                           !(run->timestep_dev = be->alloc(be, b, "timesteps"))))
+                           !(run->timestep_dev = be->alloc(be, b * p->geom.step_values,
+                                                           "timesteps"))))
         return BR_ENOMEM;
+    if (run->rank == 0 && !(run->timestep_host = malloc(b * p->geom.step_values * sizeof(float))))
+        return br_fail(BR_ENOMEM, "out of memory for the timesteps");
     for (size_t i = 0; run->rank == 0 && run->cond && i < b; i++) // after each item's latents
         be->upload(be, run->latents_dev + i * all + n, run->cond, all - n);
     if (run->rank == run->last) {
@@ -355,6 +406,7 @@ static void run_free(run_state *run) {
     free(run->placement);
     free(run->x);
     free(run->v);
+    free(run->timestep_host);
     free(run->step_seconds);
     br_set_free(&run->inputs);
     for (int i = 0; run->images && i < run->opts->n_images; i++) br_image_free(&run->images[i]);
@@ -372,7 +424,7 @@ static br_status run_phases(run_state *run) {
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));
     run_stop_start(run); // rank 0: from here Ctrl-C saves the steps done
     run->settings.height = run->plan.height, run->settings.width = run->plan.width;
-    run->settings.frames = run->plan.frames;
+    run->settings.frames = run->plan.frames, run->settings.frame_rate = run->plan.frame_rate;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     run->model.family->layout(&run->model, &run->plan.geom, &run->layout);

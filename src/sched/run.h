@@ -22,7 +22,10 @@ typedef struct {
     double image_area;           // --image-area: pixels a reference is resized to for the VAE
     double frame_rate;
     int steps;                   // 0: the family's default
-    double guidance, guidance_rescale; // guidance NaN: the family's default
+    double guidance, guidance_rescale; // NaN: the family's default (also the six below)
+    double stg_scale, modality_scale;  // spatio-temporal and modality guidance (recipe.h)
+    double audio_guidance, audio_guidance_rescale, audio_stg_scale, audio_modality_scale;
+    uint64_t stg_blocks;         // blocks spatio-temporal guidance perturbs (bit i); 0: default
     double decode_timestep, decode_noise_scale; // noise mixed in before a conditioned decode
     uint64_t seed;
     int microbatch;              // items (passes of jobs: CFG halves) per micro-batch

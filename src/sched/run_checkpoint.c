@@ -53,11 +53,17 @@ static void fingerprints(const run_state *run, double model[2], double prompts[2
 // The settings that decide the loop's bits, with their command-line names.
 static int decisive(const br_run_opts *o, double *v, const char **names) {
     const char *n[] = {"height", "width", "frames", "frame-rate", "steps", "guidance",
-                       "guidance-rescale", "microbatch", "seed"};
+                       "guidance-rescale", "microbatch", "seed", "stg-scale", "modality-scale",
+                       "audio-guidance", "audio-guidance-rescale", "audio-stg-scale",
+                       "audio-modality-scale", "stg-blocks"};
     double x[] = {o->height, o->width, o->frames, o->frame_rate, o->steps, o->guidance,
-                  o->guidance_rescale, o->microbatch, o->latents_path ? -1.0 : (double)o->seed};
-    for (int i = 0; i < 9; i++) v[i] = x[i], names[i] = n[i];
-    return 9;
+                  o->guidance_rescale, o->microbatch, o->latents_path ? -1.0 : (double)o->seed,
+                  o->stg_scale, o->modality_scale, o->audio_guidance, o->audio_guidance_rescale,
+                  o->audio_stg_scale, o->audio_modality_scale, (double)o->stg_blocks};
+    enum { N = sizeof x / sizeof *x };
+    _Static_assert(N <= 16, "decisive settings: v and names hold 16");
+    for (int i = 0; i < N; i++) v[i] = x[i], names[i] = n[i];
+    return N;
 }
 
 static void checkpoint_path(const run_state *run, char *path, size_t size) {

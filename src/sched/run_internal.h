@@ -28,6 +28,7 @@ typedef struct {
     int C;                   // packed latent features (the transformer's in_channels)
     br_geometry geom;        // the latent grid, S and L
     int height, width, frames; // the request's sizes, the family's defaults filled in
+    double frame_rate;
     int start_step;          // 0, or the step a resumed run goes on from
     float sigmas[RUN_MAX_STEPS + 1];
 } run_plan;
@@ -36,6 +37,7 @@ typedef struct {
 // a mask bias) live on every rank for the whole run (computed once on rank 0, broadcast once).
 typedef struct {
     int first, n;
+    unsigned mode;               // BR_MODE_* of its items' pass (a micro-batch holds one kind)
     float *prompt[BR_MAX_SLOTS]; // device [n, ...] each
     unsigned flags;              // what the family said of these prompts (br_batch.flags)
 } run_micro;
@@ -94,7 +96,8 @@ typedef struct {
     float *baton;                 // device: the layout's baton slots of b items, then a flag
     float *latents_dev;           // rank 0: device [b, S + R, C]: each item's latents, then the
                                   // conditioning tokens (an edit's reference images)
-    float *timestep_dev;          // rank 0: device [b]
+    float *timestep_dev;          // rank 0: device [b, step values]
+    float *timestep_host;         // rank 0: host [b, step values], what is uploaded there
     float *v_dev;                 // last rank: device [b, S + R, C]: the predictions of every
                                   // token (the first S of each item are kept)
     float *x;                     // rank 0 and last rank: host [N, S, C], the jobs' latents
@@ -123,6 +126,10 @@ typedef struct {
 int run_item_job(const run_plan *p, int item);
 br_pass run_item_pass(const run_plan *p, int item);
 int run_item_completes(const run_plan *p, int item);
+// The end of the micro-batch that starts at item first: up to microbatch items of one mode.
+int run_micro_end(const run_plan *p, int first);
+// The guidance settings of the options (their defaults filled in).
+br_guidance run_guidance(const br_run_opts *o);
 
 // denoise.c
 br_status run_project_prompts(run_state *run);

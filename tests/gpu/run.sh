@@ -5,7 +5,8 @@
 # other-size tests and `brigade run` against the pipeline fixture on the CUDA backend in fp32
 # (held to 1e-4, as the CPU; frames within 2 levels) and checks that bf16
 # stays within its bound; 1 GPU vs 2 GPUs (NCCL, then NCCL through host memory) bit-identical;
-# Qwen-Image's transformer likewise, and attention of head dims no fast kernel takes.
+# Qwen-Image's transformer likewise, and attention of head dims no fast kernel takes; LTX-2
+# (forward and the pipeline loop) in fp32.
 # The device machine has everything but cJSON and cannot install it. Here, from the repo root:
 #   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev && for f in *.deb; do
 #   dpkg -x $f root; done); echo /.deps/ >> .git/info/exclude
@@ -30,11 +31,11 @@ nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -Ikernels tests/attentio
 export BRIGADE=$PWD/$B/brigade TCOMPARE=$PWD/$B/tests/tcompare TCONVERT=$PWD/$B/tests/tconvert
 export TFRAMES=$PWD/$B/tests/tframes
 export MPIRUN=$(command -v mpirun) DATA=$PWD/tests/data FIXTURES=${FIXTURES:-$PWD/../shared/fixtures}
-for t in forward_fixture forward_other_sizes forward_ranks forward_qwen; do
+for t in forward_fixture forward_other_sizes forward_ranks forward_qwen forward_ltx2; do
     echo "== $t on the CUDA backend, fp32"
     BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed" || rc=1
 done
-for t in run_pipeline run_schedules run_edit; do
+for t in run_pipeline run_schedules run_edit run_ltx2; do
     echo "== $t on the CUDA backend, fp32 (the VAE decoder's kernels included)"
     BRIGADE_ARGS="--share-gpus --backend cuda --compute fp32" bash tests/$t.sh | grep -E "FAIL|passed|within|pipelined on" || rc=1
 done

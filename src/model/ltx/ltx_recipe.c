@@ -10,6 +10,7 @@ static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) 
     const ltx_config *cfg = m->cfg;
     z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 704;
     z->frames = z->frames ? z->frames : 161;
+    z->frame_rate = z->frame_rate ? z->frame_rate : 25;
     if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)
         return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
                        "the first frame and compresses the rest 8 to 1", z->frames);
@@ -43,15 +44,16 @@ static int passes(const br_guidance *gs, br_pass *pass) {
     return 2;
 }
 
-static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs, float *v,
-                  const float *const *pred) {
+static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs, float sigma,
+                  const float *x, float *v, const float *const *pred) {
+    (void)sigma, (void)x;
     nn_cfg_std_rescale(v, pred[0], pred[1], (size_t)g->tokens * m->in_channels, gs->scale,
                        gs->rescale);
 }
 
 const br_recipe ltx_recipe = {
     .default_steps = 50,
-    .default_guidance = 3.0f,
+    .default_guidance = {.scale = 3.0f},
     .geometry = geometry,
     .timestep = timestep,
     .passes = passes,

@@ -8,12 +8,17 @@
 //   prompt  the video and audio texts [L, D], [L, Da] and their key biases [L]
 //   tables  RoPE cos and sin of the video and audio self-attentions and of the audio-video ones
 // and the inputs of `brigade forward` as LTX2Pipeline calls the model (--mode: the other calls
-// of the LTX-2.3 pipelines: i2v, stg, isolated).
+// of the LTX-2.3 pipelines: i2v, stg, isolated). Opened from a pipeline folder (`brigade run`),
+// the prompt is the text encoder's hidden states with one mask, and the input side runs the text
+// connectors on it once: every text token is then kept (the registers fill the padding).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/rng.h"
+#include "io/checkpoint.h"
 #include "ltx2_family.h"
 #include "ltx2_model.h"
 #include "ltx2_rope.h"
@@ -21,10 +26,16 @@
 enum { VIDEO, AUDIO, TEMB, EMB, AUDIO_TEMB, AUDIO_EMB, CROSS };                   // baton
 enum { TEXT, AUDIO_TEXT, TEXT_BIAS, AUDIO_TEXT_BIAS };                          // prompt
 enum { COS, SIN, AUDIO_COS, AUDIO_SIN, XCOS, XSIN, XAUDIO_COS, XAUDIO_SIN };   // tables
-enum { LTX2_CROSS_TIMESTEP = 1 };                                              // geometry options
 #define LTX2_MASKED (-10000.0f) // the reference's bias of a masked text key
 
-static const ltx2_config *config(const br_model *m) { return m->cfg; }
+static const ltx2_family_config *family_config(const br_model *m) { return m->cfg; }
+static const ltx2_config *config(const br_model *m) { return &family_config(m)->t; }
+
+// The input side's weights: the transformer's, and the connectors' in a pipeline.
+typedef struct {
+    ltx2_input_weights t;
+    ltx2_connectors connectors;
+} input_weights;
 
 // Text widths into the model per token: the streams' (LTX-2.3) or the caption channels (2.0).
 static int text_width(const ltx2_config *cfg, int audio) {
@@ -32,9 +43,30 @@ static int text_width(const ltx2_config *cfg, int audio) {
     return audio ? cfg->audio.dim : cfg->video.dim;
 }
 
+// A pipeline's connectors/config.json: the prompt becomes the encoder's C x K features.
+static br_status parse_connectors(br_model *m, ltx2_family_config *fc) {
+    char path[4400];
+    snprintf(fc->connectors_dir, sizeof fc->connectors_dir, "%s/connectors", m->pipeline_dir);
+    snprintf(path, sizeof path, "%s/config.json", fc->connectors_dir);
+    cJSON *json = NULL;
+    BR_TRY(br_json_read_object(path, &json));
+    br_status st = ltx2_connectors_config_parse(&fc->connectors, json, path);
+    cJSON_Delete(json);
+    BR_TRY(st);
+    const ltx2_connectors_config *c = &fc->connectors;
+    if (c->video.dim != fc->t.video.dim || c->audio.dim != fc->t.audio.dim)
+        return br_fail(BR_EINPUT, "%s: the connectors give texts %d / %d wide, the transformer "
+                       "takes %d / %d", path, c->video.dim, c->audio.dim, fc->t.video.dim,
+                       fc->t.audio.dim);
+    fc->with_connectors = 1;
+    m->text_channels = c->caption_channels * c->encoder_layers;
+    return BR_OK;
+}
+
 static br_status parse(br_model *m, const cJSON *json, const char *path) {
-    BR_TRY(br_new_part(&m->cfg, sizeof(ltx2_config)));
-    ltx2_config *cfg = m->cfg;
+    BR_TRY(br_new_part(&m->cfg, sizeof(ltx2_family_config)));
+    ltx2_family_config *fc = m->cfg;
+    ltx2_config *cfg = &fc->t;
     BR_TRY(ltx2_config_parse(cfg, json, path));
     if (cfg->video.in_channels != cfg->audio.in_channels ||
         cfg->video.out_channels != cfg->audio.out_channels)
@@ -48,13 +80,18 @@ static br_status parse(br_model *m, const cJSON *json, const char *path) {
     if (m->layers > 64)
         return br_fail(BR_EINPUT, "%s: num_layers %d: spatio-temporal guidance names at most 64 "
                        "blocks", path, m->layers);
-    return BR_OK;
+    return m->pipeline_dir[0] ? parse_connectors(m, fc) : BR_OK;
 }
 
 static br_status check_device(const br_model *m, const br_backend *be) {
     if (!be->head_gate_op || !be->modulate)
         return br_fail(BR_EINPUT, "%s: LTX-2 needs kernels (split RoPE, per-head gates) that %s "
-                       "does not have yet: use --backend cpu", m->config_path, be->device_name);
+                       "does not have: use --backend cpu", m->config_path, be->device_name);
+    // The attentions normalise q and k in place and gate the values' rows as they come out of
+    // the linears: right where operands are fp32, not yet where they are bf16.
+    if (be->operand_size != sizeof(float))
+        return br_fail(BR_EINPUT, "%s: LTX-2 runs with --compute fp32 so far (bf16 operands are "
+                       "not wired through its attentions yet)", m->config_path);
     const int widest = config(m)->video.head_dim > config(m)->audio.head_dim
                            ? config(m)->video.head_dim : config(m)->audio.head_dim;
     if (widest > be->max_head_dim)
@@ -197,6 +234,10 @@ static br_status forward_inputs(const br_model *m, br_tensor_set *set, const cha
     const char *prefix;
     *g = (br_geometry){.prompt_masks = 2};
     *in = (br_forward_inputs){0};
+    if (family_config(m)->with_connectors)
+        return br_fail(BR_EINPUT, "%s: brigade forward takes the connectors' outputs: give the "
+                       "transformer folder (%s/transformer), not the pipeline's", path,
+                       m->pipeline_dir);
     BR_TRY(read_mode(m, set, path, mode, &prefix, g, in));
     BR_TRY(br_set_need(set, path, "hidden_states", 3, (int64_t[]){-1, -1, m->in_channels}, 0,
                        NULL, &v));
@@ -303,7 +344,8 @@ static double flops(const br_model *m, const br_geometry *g, int n) {
 // --- weights ---------------------------------------------------------------------------------
 
 static void free_input(br_backend *be, void *w) {
-    if (w) ltx2_free_input(be, w);
+    input_weights *in = w;
+    if (in) ltx2_free_input(be, &in->t), ltx2_connectors_free(be, &in->connectors);
     free(w);
 }
 static void free_block(br_backend *be, void *w) {
@@ -315,8 +357,12 @@ static void free_output(br_backend *be, void *w) {
     free(w);
 }
 static br_status load_input(br_model *m, br_backend *be, void **w) {
-    BR_TRY(br_new_part(w, sizeof(ltx2_input_weights)));
-    return ltx2_load_input(be, &m->ck, config(m), *w);
+    BR_TRY(br_new_part(w, sizeof(input_weights)));
+    input_weights *in = *w;
+    BR_TRY(ltx2_load_input(be, &m->ck, config(m), &in->t));
+    const ltx2_family_config *fc = family_config(m);
+    return fc->with_connectors ? ltx2_connectors_load(be, fc->connectors_dir, &in->connectors)
+                               : BR_OK;
 }
 static br_status load_block(br_model *m, br_backend *be, int i, void **w) {
     BR_TRY(br_new_part(w, sizeof(ltx2_block)));
@@ -369,21 +415,41 @@ static ltx2_context context(const br_batch *b) {
         .isolated = (b->mode & BR_MODE_ISOLATED) != 0};
 }
 
+// The connectors on the encoder's hidden states prompt [n, L, C*K] (device) with masks [n, L]:
+// the texts, every token kept.
+static br_status connect_prompt(const br_model *m, br_backend *be, const input_weights *w,
+                                const br_batch *b, const float *prompt, const float *mask) {
+    const int L = b->geom->text_tokens;
+    const size_t n = (size_t)b->n * L * m->text_channels;
+    float *host = malloc(n * sizeof(float)), *ones = malloc((size_t)b->n * L * sizeof(float));
+    if (!host || !ones) return free(host), free(ones), br_fail(BR_ENOMEM, "out of memory");
+    be->download(be, host, prompt, n);
+    for (size_t i = 0; i < (size_t)b->n * L; i++) ones[i] = 1.0f;
+    br_status st = ltx2_connectors_run(be, &w->connectors, host, mask ? mask : ones, b->n, L,
+                                       "the prompt embeddings", b->prompt[TEXT],
+                                       b->prompt[AUDIO_TEXT]);
+    free(host), free(ones);
+    return st;
+}
+
 // The texts, and each text key's bias: 0 kept, -10000 masked ((1 - mask) * -10000, as the
-// reference adds it).
+// reference adds it); after the connectors, every key is kept.
 static br_status embed_prompt(const br_model *m, br_backend *be, const void *w, const br_batch *b,
                               void *ws, const float *prompt, const float *mask, unsigned *flags) {
-    const int L = b->geom->text_tokens;
+    const input_weights *in = w;
+    const int L = b->geom->text_tokens, connect = family_config(m)->with_connectors;
     float *bias = malloc((size_t)b->n * 2 * L * sizeof(float));
     if (!bias) return br_fail(BR_ENOMEM, "out of memory for the text key biases");
     for (size_t i = 0; i < (size_t)b->n * 2 * L; i++)
-        bias[i] = mask ? (1.0f - mask[i]) * LTX2_MASKED : 0.0f;
+        bias[i] = mask && !connect ? (1.0f - mask[i]) * LTX2_MASKED : 0.0f;
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < b->n; i++)
             be->upload(be, b->prompt[TEXT_BIAS + k] + (size_t)i * L, bias + ((size_t)i * 2 + k) * L, L);
     free(bias);
     *flags = 0;
-    ltx2_embed_prompt(be, config(m), w, prompt, b->n, L, ws, b->prompt[TEXT], b->prompt[AUDIO_TEXT]);
+    if (connect) return connect_prompt(m, be, in, b, prompt, mask);
+    ltx2_embed_prompt(be, config(m), &in->t, prompt, b->n, L, ws, b->prompt[TEXT],
+                      b->prompt[AUDIO_TEXT]);
     return BR_OK;
 }
 
@@ -393,7 +459,7 @@ static void embed_latents(const br_model *m, br_backend *be, const void *w, cons
     const ltx2_steps steps = {timestep, (g->options & LTX2_CROSS_TIMESTEP) != 0};
     const ltx2_step_slots out = {b->baton[TEMB], b->baton[EMB], b->baton[AUDIO_TEMB],
                                  b->baton[AUDIO_EMB], b->baton[CROSS]};
-    ltx2_embed_latents(be, config(m), w, latents, &steps, b->n, video_tokens(g), audio_tokens(g),
+    ltx2_embed_latents(be, config(m), &((const input_weights *)w)->t, latents, &steps, b->n, video_tokens(g), audio_tokens(g),
                        video_mod_rows(g), ws, b->baton[VIDEO], b->baton[AUDIO], &out);
 }
 
@@ -437,4 +503,5 @@ const br_family br_family_ltx2 = {
     .embed_latents = embed_latents,
     .block = block,
     .output_side = output_side,
+    .recipe = &ltx2_recipe,
 };

@@ -1,11 +1,28 @@
 // ltx2_family.h: LTX-2 (LTX2VideoTransformer3DModel: LTX-2.0 and LTX-2.3) as a family of the
-// seam (family.h): ltx2_family.c adapts the transformer of ltx2_model.h. `brigade forward` only,
-// so far; `brigade run` comes with its pipeline.
+// seam (family.h, recipe.h): ltx2_family.c adapts the transformer of ltx2_model.h (and, opened
+// from a pipeline folder, the text connectors before it), ltx2_recipe.c LTX2Pipeline's grid and
+// guidance.
 #ifndef BR_LTX2_FAMILY_H
 #define BR_LTX2_FAMILY_H
 
+#include "ltx2_config.h"
+#include "ltx2_connectors.h"
 #include "model/family.h"
+#include "model/recipe.h"
+
+// The family's config (br_model.cfg). Opened from a pipeline folder, the prompts are the text
+// encoder's per-layer hidden states and the connectors of DIR/connectors turn them into the
+// texts on the input side; opened from a transformer folder, they are the connectors' outputs.
+typedef struct {
+    ltx2_config t;
+    int with_connectors;
+    ltx2_connectors_config connectors;
+    char connectors_dir[4300];
+} ltx2_family_config;
+
+enum { LTX2_CROSS_TIMESTEP = 1 }; // geometry options: LTX-2.3's use_cross_timestep
 
 extern const br_family br_family_ltx2;
+extern const br_recipe ltx2_recipe;
 
 #endif

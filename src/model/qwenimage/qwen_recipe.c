@@ -139,14 +139,15 @@ static int passes(const br_guidance *gs, br_pass *pass) {
     return 2;
 }
 
-static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs, float *v,
-                  const float *const *pred) {
+static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs, float sigma,
+                  const float *x, float *v, const float *const *pred) {
+    (void)sigma, (void)x;
     nn_true_cfg_norm(v, pred[0], pred[1], g->latent_tokens, m->in_channels, gs->scale);
 }
 
 const br_recipe qwen_recipe = {
     .default_steps = 40,
-    .default_guidance = 4.0f,
+    .default_guidance = {.scale = 4.0f},
     .max_images = BR_MAX_GRIDS - 1,
     .image_output = 1,
     .geometry = geometry,
