@@ -58,15 +58,24 @@ cudaError_t cuda_rms_norm_mod(void *y, int y_bf16, const float *x, const float *
 cudaError_t cuda_rms_norm(float *x, const float *w, int rows, int D, float eps, cudaStream_t s);
 // cpu_qk_norm_rope's twin in the layout of *shape (qk_shape.h, read on the host): RMSNorm over
 // groups of shape->group channels with w[group] (not NULL), then RoPE with the tables cos_t,
-// sin_t [S, table_width] unless both are NULL; x and y distinct. cudaErrorInvalidValue unless
-// group divides D, table_width is even and divides D (checked with tables only), 0 <= y_offset,
-// y_offset + S <= y_rows and B <= 65535.
+// sin_t [S, table_width] (split layout: [S, D/2]) unless both are NULL. y may be x when y is fp32
+// in x's layout (y_rows = S, y_offset = 0): each thread reads only the channels it writes, after
+// the row's sums. cudaErrorInvalidValue unless group divides D, 0 <= y_offset, y_offset + S <=
+// y_rows, B <= 65535 and, with tables, table_width is even and divides D, or split_dh is even
+// and divides D (and is at most 1024 when group < D).
 cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *w,
                               const float *cos_t, const float *sin_t, const br_qk_shape *shape,
                               cudaStream_t s);
 cudaError_t cuda_layer_norm_mod(void *y, int y_bf16, const float *x, const float *shift,
                                 const float *scale, int mod_stride, int B, int S, int D, float eps,
                                 cudaStream_t s);
+// cpu_modulate's twin: y = x * (1 + scale_b) + shift_b, the same bits; y may be x.
+cudaError_t cuda_modulate(float *y, const float *x, const float *shift, const float *scale,
+                          int mod_stride, int B, int S, int D, cudaStream_t s);
+// cpu_head_gate's twin, in place on x [rows, H*dh]: fp32, or bf16 bits when x_bf16 (widened
+// exactly, the gated value rounded to nearest even); logits [rows, H] are fp32.
+cudaError_t cuda_head_gate(void *x, int x_bf16, const float *logits, int rows, int H, int dh,
+                           cudaStream_t s);
 // h_bf16 (may be NULL) also receives the new h as bf16.
 cudaError_t cuda_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B,
                            int S, int D, uint16_t *h_bf16, cudaStream_t s);

@@ -1,8 +1,9 @@
 // norm.cu: the CUDA twins of kernels/norm.c: RMSNorm (+ AdaLN modulation), RMSNorm with weight
-// over q or k, whole rows or per group of channels (+ RoPE; the layouts of qk_shape.h), LayerNorm
-// (no affine) + modulation. One block per row (q and k across heads: per position); the sums
-// are reduced in double like the CPU twin, so both land on the same value to within fp32 rounding
-// of the final scaling (double throughput is low on consumer cards, but a row is only D wide).
+// over q or k, whole rows or per group of channels (+ RoPE in adjacent pairs or LTX-2's split
+// layout; the layouts of qk_shape.h), LayerNorm (no affine) + modulation. One block per row (q
+// and k across heads: per position); the sums are reduced in double like the CPU twin, so both
+// land on the same value to within fp32 rounding of the final scaling (double throughput is low on
+// consumer cards, but a row is only D wide).
 // Outputs that feed a bf16 product are stored as bf16 (out_bf16), in the same pass.
 #include "kernels_cuda.h"
 #include "store.cuh"
@@ -50,6 +51,62 @@ __global__ void norm_kernel(T *y, const float *x, const float *shift, const floa
     }
 }
 
+// The rotation of one pair with each product rounded (no FMA contraction), as the CPU twin
+// computes it: the per-group kernel and the split layout give cpu_qk_norm_rope's bits (up to the
+// order of the double sums, which almost never moves the fp32 inverse).
+static __device__ __forceinline__ float2 rotate(float a, float b, float c0, float c1, float s0,
+                                                float s1) {
+    return make_float2(__fsub_rn(__fmul_rn(a, c0), __fmul_rn(b, s0)),
+                       __fadd_rn(__fmul_rn(b, c1), __fmul_rn(a, s1)));
+}
+
+// v * inv * g per component, in the CPU twin's order.
+static __device__ __forceinline__ float4 scaled4(float4 v, float inv, float4 g) {
+    return make_float4(v.x * inv * g.x, v.y * inv * g.y, v.z * inv * g.z, v.w * inv * g.w);
+}
+
+// The split layout (qk_shape.h): pair p of a row (p < D/2) is channel i = p % (dh/2) of head
+// h = p / (dh/2) with channel i + dh/2, both rotated by column p of the tables' row (D/2 wide).
+// The thread of a pair reads only the two channels it writes. norm(k): channel k normalised and
+// weighted.
+template <typename T, typename Norm>
+static __device__ void rope_split_pair(T *yr, int p, int dh, const float *c, const float *sn,
+                                       Norm norm) {
+    const int half = dh / 2, a = p / half * dh + p % half;
+    const float2 r = rotate(norm(a), norm(a + half), c[p], c[p], sn[p], sn[p]);
+    store(yr + a, r.x);
+    store(yr + a + half, r.y);
+}
+
+// Pairs 4q .. 4q + 3 at once (dh a multiple of 8, rows and tables 16-byte aligned): one head's,
+// with float4 q of the tables' row. norm4(k): float4 k of the row normalised and weighted.
+template <typename T, typename Norm4>
+static __device__ void rope_split_quad(T *yr, int q, int dh, const float *c, const float *sn,
+                                       Norm4 norm4) {
+    const int half = dh / 2, a = 4 * q / half * dh + 4 * q % half;
+    const float4 f = norm4(a / 4), g = norm4((a + half) / 4);
+    const float4 cc = reinterpret_cast<const float4 *>(c)[q];
+    const float4 ss = reinterpret_cast<const float4 *>(sn)[q];
+    const float2 r0 = rotate(f.x, g.x, cc.x, cc.x, ss.x, ss.x);
+    const float2 r1 = rotate(f.y, g.y, cc.y, cc.y, ss.y, ss.y);
+    const float2 r2 = rotate(f.z, g.z, cc.z, cc.z, ss.z, ss.z);
+    const float2 r3 = rotate(f.w, g.w, cc.w, cc.w, ss.w, ss.w);
+    store4(yr + a, make_float4(r0.x, r1.x, r2.x, r3.x));
+    store4(yr + a + half, make_float4(r0.y, r1.y, r2.y, r3.y));
+}
+
+// Pairs [p0, p1) of a row in the split layout (whole heads), by the block's threads.
+template <typename T, typename Norm, typename Norm4>
+static __device__ void rope_split(T *yr, int p0, int p1, int dh, const float *c, const float *sn,
+                                  bool by4, Norm norm, Norm4 norm4) {
+    if (by4)
+        for (int q = p0 / 4 + threadIdx.x; q < p1 / 4; q += THREADS)
+            rope_split_quad(yr, q, dh, c, sn, norm4);
+    else
+        for (int p = p0 + threadIdx.x; p < p1; p += THREADS)
+            rope_split_pair(yr, p, dh, c, sn, norm);
+}
+
 // q or k, normalised over the whole row (group == D, LTX-Video): RMSNorm * w, then RoPE over
 // adjacent channel pairs with the row's position (tables NULL: none), into row b*y_rows +
 // y_offset + s of y. The same fp32 operations as cpu_rms_norm then cpu_rope (up to nvcc's
@@ -58,21 +115,26 @@ __global__ void norm_kernel(T *y, const float *x, const float *shift, const floa
 // large as the activations' row) is read from memory once and then from cache. Rows of a
 // multiple of 4 values (by4: tables too, all bases 16-byte aligned) go by float4 (two rotated
 // pairs per access): scalar accesses left this memory-bound kernel at about half the bandwidth.
+// The split layout (LTX-2) takes rope_split, by float4 when dh is a multiple of 8 (by4).
 template <typename T>
 __global__ void qk_norm_rope_kernel(T *y, const float *x, const float *w, const float *cos_t,
                                     const float *sin_t, br_qk_shape sh, bool by4) {
     const size_t s = blockIdx.x;
-    const int D = sh.D, TW = sh.table_width;
+    const int D = sh.D, TW = sh.split_dh ? D / 2 : sh.table_width; // the tables' row
     const float *c = cos_t ? cos_t + s * TW : NULL, *sn = sin_t ? sin_t + s * TW : NULL;
     for (int b = 0; b < sh.B; b++) {
         const float *xr = x + ((size_t)b * sh.S + s) * D;
         T *yr = y + ((size_t)b * sh.y_rows + sh.y_offset + s) * D;
+        const float4 *x4 = reinterpret_cast<const float4 *>(xr); // read only when by4
+        const float4 *w4 = reinterpret_cast<const float4 *>(w);
         double ss = 0;
         for (int i = threadIdx.x; i < D; i += THREADS) ss += (double)xr[i] * xr[i];
         const float inv = 1.0f / sqrtf((float)(block_sum(ss) / D) + sh.eps);
-        if (by4) {
-            const float4 *x4 = reinterpret_cast<const float4 *>(xr);
-            const float4 *w4 = reinterpret_cast<const float4 *>(w);
+        if (c && sh.split_dh) {
+            rope_split(yr, 0, D / 2, sh.split_dh, c, sn, by4,
+                       [&](int k) { return xr[k] * inv * w[k]; },
+                       [&](int k) { return scaled4(x4[k], inv, w4[k]); });
+        } else if (by4) {
             for (int i = threadIdx.x; i < D / 4; i += THREADS) {
                 const float4 v = x4[i], g = w4[i];
                 const float a0 = v.x * inv * g.x, b0 = v.y * inv * g.y;
@@ -100,37 +162,32 @@ __global__ void qk_norm_rope_kernel(T *y, const float *x, const float *w, const 
     }
 }
 
-// The rotation of one pair with each product rounded (no FMA contraction), as the CPU twin
-// computes it: the per-group kernel gives cpu_qk_norm_rope's bits (up to the order of the double
-// sums, which almost never moves the fp32 inverse).
-static __device__ __forceinline__ float2 rotate(float a, float b, float c0, float c1, float s0,
-                                                float s1) {
-    return make_float2(__fsub_rn(__fmul_rn(a, c0), __fmul_rn(b, s0)),
-                       __fadd_rn(__fmul_rn(b, c1), __fmul_rn(a, s1)));
-}
-
 enum { GSLICE = 1024 }; // group inverses per pass: an even count, so no pair straddles passes
 
 // q or k, normalised per group of channels (group < D, per head: Qwen-Image), then RoPE, into
 // row b*y_rows + y_offset + s of y. One block per row (grid S x B): its warps first reduce one
 // group each (sum of squares in double, as the CPU) into shared inverses, then the block does the
 // element-wise pass, where a rotated pair takes each channel's own group (an odd group splits a
-// pair). Rows of more than GSLICE groups go in several passes. by4: float4 accesses, when group,
-// D and table_width are multiples of 4 and every base is 16-byte aligned (a float4 then lies in
-// one group and one table row).
+// pair). Rows of more than `slice` (<= GSLICE) groups go in several passes; in the split layout
+// a pass ends on a head's boundary. by4: float4 accesses, when group, D and table_width (split:
+// dh / 2) are multiples of 4 and every base is 16-byte aligned (a float4 then lies in one group
+// and one table row).
 template <typename T>
 __global__ void qk_group_norm_rope_kernel(T *y, const float *x, const float *w,
                                           const float *cos_t, const float *sin_t, br_qk_shape sh,
-                                          bool by4) {
+                                          int slice, bool by4) {
     __shared__ float inv_s[GSLICE];
-    const int s = blockIdx.x, b = blockIdx.y, D = sh.D, G = sh.group, TW = sh.table_width;
+    const int s = blockIdx.x, b = blockIdx.y, D = sh.D, G = sh.group;
+    const int TW = sh.split_dh ? D / 2 : sh.table_width; // the tables' row
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, ng = D / G;
     const float *xr = x + ((size_t)b * sh.S + s) * D;
     T *yr = y + ((size_t)b * sh.y_rows + sh.y_offset + s) * D;
     const float *c = cos_t ? cos_t + (size_t)s * TW : NULL;
     const float *sn = sin_t ? sin_t + (size_t)s * TW : NULL;
-    for (int g0 = 0; g0 < ng; g0 += GSLICE) {
-        const int g1 = ng - g0 < GSLICE ? ng : g0 + GSLICE;
+    const float4 *x4 = reinterpret_cast<const float4 *>(xr); // read only when by4
+    const float4 *w4 = reinterpret_cast<const float4 *>(w);
+    for (int g0 = 0; g0 < ng; g0 += slice) {
+        const int g1 = ng - g0 < slice ? ng : g0 + slice;
         for (int g = g0 + warp; g < g1; g += THREADS / 32) {
             const float *xg = xr + (size_t)g * G;
             double ss = 0;
@@ -140,9 +197,13 @@ __global__ void qk_group_norm_rope_kernel(T *y, const float *x, const float *w,
         }
         __syncthreads();
         const int c0 = g0 * G, c1 = g1 * G; // this pass's channels (c0 even, c0 % 4 == 0 by4)
-        if (by4) {
-            const float4 *x4 = reinterpret_cast<const float4 *>(xr);
-            const float4 *w4 = reinterpret_cast<const float4 *>(w);
+        if (c && sh.split_dh) {
+            rope_split(yr, c0 / 2, c1 / 2, sh.split_dh, c, sn, by4,
+                       [&](int k) { return xr[k] * inv_s[k / G - g0] * w[k % G]; },
+                       [&](int k) {
+                           return scaled4(x4[k], inv_s[4 * k / G - g0], w4[k % (G / 4)]);
+                       });
+        } else if (by4) {
             for (int i = c0 / 4 + threadIdx.x; i < c1 / 4; i += THREADS) {
                 const float inv = inv_s[4 * i / G - g0];
                 const float4 v = x4[i], g = w4[i % (G / 4)];
@@ -179,6 +240,20 @@ __global__ void qk_group_norm_rope_kernel(T *y, const float *x, const float *w,
 // 16-byte aligned: float4 accesses (bf16 rows by 8 bytes, which D % 4 == 0 then gives too).
 static bool aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
+// Groups per pass of the per-group kernel: GSLICE, or in the split layout the most that end on a
+// head's boundary (a multiple of dh / gcd(group, dh); at least 1 when dh <= GSLICE), so that no
+// pair straddles two passes.
+static int group_slice(const br_qk_shape *sh, bool split) {
+    if (!split) return GSLICE;
+    int a = sh->group, b = sh->split_dh;
+    while (b) {
+        const int t = a % b;
+        a = b, b = t;
+    }
+    const int period = sh->split_dh / a; // the fewest groups that end on a head's boundary
+    return GSLICE / period * period;
+}
+
 template <typename T>
 static cudaError_t launch_norm(T *y, const float *x, const float *shift, const float *scale,
                                const float *w, int stride, int rows, int S, int D, float eps,
@@ -212,13 +287,18 @@ cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *
     if (sh.B < 0 || sh.B > 65535 || sh.S < 0 || sh.D < 1 || sh.group < 1 || sh.D % sh.group ||
         sh.y_offset < 0 || sh.y_rows < 0 || sh.S > sh.y_rows - sh.y_offset)
         return cudaErrorInvalidValue;
-    if (cos_t && (sh.table_width < 2 || sh.table_width % 2 || sh.D % sh.table_width))
+    const bool split = cos_t && sh.split_dh, whole = sh.group == sh.D;
+    if (split && (sh.split_dh < 2 || sh.split_dh % 2 || sh.D % sh.split_dh ||
+                  (!whole && sh.split_dh > GSLICE)))
+        return cudaErrorInvalidValue;
+    if (cos_t && !split && (sh.table_width < 2 || sh.table_width % 2 || sh.D % sh.table_width))
         return cudaErrorInvalidValue;
     if (sh.B == 0 || sh.S == 0) return cudaSuccess;
-    const bool whole = sh.group == sh.D;
     bool by4 = sh.D % 4 == 0 && (whole || sh.group % 4 == 0) && aligned16(x) && aligned16(w) &&
                aligned16(y);
-    if (cos_t) by4 = by4 && sh.table_width % 4 == 0 && aligned16(cos_t) && aligned16(sin_t);
+    if (cos_t) by4 = by4 && aligned16(cos_t) && aligned16(sin_t);
+    if (split) by4 = by4 && sh.split_dh % 8 == 0;
+    else if (cos_t) by4 = by4 && sh.table_width % 4 == 0;
     if (whole) {
         if (y_bf16)
             qk_norm_rope_kernel<<<(unsigned)sh.S, THREADS, 0, s>>>((uint16_t *)y, x, w, cos_t,
@@ -228,12 +308,13 @@ cudaError_t cuda_qk_norm_rope(void *y, int y_bf16, const float *x, const float *
                                                                   sh, by4);
     } else {
         const dim3 grid((unsigned)sh.S, (unsigned)sh.B);
+        const int slice = group_slice(&sh, split);
         if (y_bf16)
             qk_group_norm_rope_kernel<<<grid, THREADS, 0, s>>>((uint16_t *)y, x, w, cos_t, sin_t,
-                                                               sh, by4);
+                                                               sh, slice, by4);
         else
             qk_group_norm_rope_kernel<<<grid, THREADS, 0, s>>>((float *)y, x, w, cos_t, sin_t, sh,
-                                                               by4);
+                                                               slice, by4);
     }
     return cudaGetLastError();
 }

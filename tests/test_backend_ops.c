@@ -241,21 +241,93 @@ static void test_norms(int B, int S, int D, float scale, double store) {
     drop(x), drop(y), drop(yo), drop(mod), drop(w);
 }
 
-// q and k before attention: RMSNorm with weight over groups of `group` channels (D: across
-// heads; the head dim: per head), then RoPE with tables of `width` columns (or none), into rows
-// [offset, offset + S) of each batch element's `rows` (a joint sequence; the rest untouched).
+// q and k before attention in the layout of sh, with tables of `cols` columns (or none), compared
+// over the whole of y (the rows outside [y_offset, y_offset + S) stay untouched on both sides).
+static void check_qk(const char *what, const br_qk_shape *sh, int cols, int rope, double store) {
+    pair x = make((size_t)sh->B * sh->S * sh->D, 3);
+    pair y = make_operand((size_t)sh->B * sh->y_rows * sh->D, 2), w = make(sh->group, 1);
+    pair c = make((size_t)sh->S * cols, 1), s = make((size_t)sh->S * cols, 1);
+    cpu->qk_norm_rope_op(cpu, y.cpu, x.cpu, w.cpu, rope ? c.cpu : NULL, s.cpu, sh);
+    gpu->qk_norm_rope_op(gpu, y.gpu, x.gpu, w.gpu, rope ? c.gpu : NULL, s.gpu, sh);
+    compare(what, y, store);
+    drop(x), drop(y), drop(w), drop(c), drop(s);
+}
+
+// RMSNorm with weight over groups of `group` channels (D: across heads; the head dim: per head),
+// then RoPE in adjacent pairs with tables of `width` columns (or none), into rows
+// [offset, offset + S) of each batch element's `rows` (a joint sequence).
 static void test_qk_norm_rope(int B, int S, int D, int group, int width, int rows, int offset,
                               int rope, double store) {
-    pair x = make((size_t)B * S * D, 3), y = make_operand((size_t)B * rows * D, 2);
-    pair w = make(group, 1), c = make((size_t)S * width, 1), s = make((size_t)S * width, 1);
     const br_qk_shape shape = {B, S, D, group, width, rows, offset, 1e-5f};
-    cpu->qk_norm_rope_op(cpu, y.cpu, x.cpu, w.cpu, rope ? c.cpu : NULL, s.cpu, &shape);
-    gpu->qk_norm_rope_op(gpu, y.gpu, x.gpu, w.gpu, rope ? c.gpu : NULL, s.gpu, &shape);
     char what[96];
     snprintf(what, sizeof what, "qk_norm_rope_op B%d S%d D%d group %d table %d rows %d+%d rope %d",
              B, S, D, group, width, offset, rows, rope);
-    compare(what, y, store);
-    drop(x), drop(y), drop(w), drop(c), drop(s);
+    check_qk(what, &shape, width, rope, store);
+}
+
+// LTX-2's split layout: H heads of dh channels, channel i of a head rotated with channel i + dh/2
+// by tables [S, H*dh/2]; group H*dh (across heads, as LTX-2) or less (per head and narrower).
+static void test_qk_split(int B, int S, int H, int dh, int group, int rows, int offset, int rope,
+                          double store) {
+    const int D = H * dh;
+    const br_qk_shape shape = {B, S, D, group, D, rows, offset, 1e-5f, dh};
+    char what[96];
+    snprintf(what, sizeof what,
+             "qk_norm_rope_op split B%d S%d H%d dh%d group %d rows %d+%d rope %d", B, S, H, dh,
+             group, offset, rows, rope);
+    check_qk(what, &shape, D / 2, rope, store);
+}
+
+// The split layout in place (y is x: fp32 operands only), as LTX-2 calls it on its q and k.
+static void test_qk_split_in_place(int B, int S, int H, int dh) {
+    const int D = H * dh;
+    const br_qk_shape shape = {B, S, D, D, D, S, 0, 1e-5f, dh};
+    pair x = make_operand((size_t)B * S * D, 3), w = make(D, 1);
+    pair c = make((size_t)S * D / 2, 1), s = make((size_t)S * D / 2, 1);
+    cpu->qk_norm_rope_op(cpu, x.cpu, x.cpu, w.cpu, c.cpu, s.cpu, &shape);
+    gpu->qk_norm_rope_op(gpu, x.gpu, x.gpu, w.gpu, c.gpu, s.gpu, &shape);
+    char what[96];
+    snprintf(what, sizeof what, "qk_norm_rope_op split B%d S%d H%d dh%d in place", B, S, H, dh);
+    compare(what, x, 1e-5);
+    drop(x), drop(w), drop(c), drop(s);
+}
+
+// LTX-2's modulation without a norm: shift and scale are columns [0, D) and [D, 2D) of each batch
+// element's row of mod_stride, as the model slices its tables; then in place. Both sides round
+// x * (1 + scale) + shift step by step in the same order: the same bits, unless a compiler
+// contracts the CPU's into an FMA (then 2^-24 relative), hence 1e-6.
+static void test_modulate(int B, int S, int D, int stride) {
+    pair x = make((size_t)B * S * D, 3), y = make(x.n, 0), mod = make((size_t)B * stride, 1);
+    const float *shift = mod.gpu, *scale = (const float *)mod.gpu + D;
+    char what[96];
+    cpu->modulate(cpu, y.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D);
+    gpu->modulate(gpu, y.gpu, x.gpu, shift, scale, stride, B, S, D);
+    snprintf(what, sizeof what, "modulate B%d S%d D%d stride %d", B, S, D, stride);
+    compare(what, y, 1e-6);
+    cpu->modulate(cpu, x.cpu, x.cpu, mod.cpu, mod.cpu + D, stride, B, S, D);
+    gpu->modulate(gpu, x.gpu, x.gpu, shift, scale, stride, B, S, D);
+    snprintf(what, sizeof what, "modulate B%d S%d D%d stride %d in place", B, S, D, stride);
+    compare(what, x, 1e-6);
+    drop(x), drop(y), drop(mod);
+}
+
+// LTX-2's per-head gates, in place on an operand, with logits of both signs and two extreme ones
+// (+-100: gates 2 and 0, the latter through expf's overflow to inf). The CPU starts from the
+// operand's own values (bf16 under bf16 compute), so the bound is the result's: fp32 1e-6 (CUDA's
+// expf is within 2 ulp, glibc's within 1: the gate within ~4e-7 relative), bf16 `store`.
+static void test_head_gate(int rows, int H, int dh, double store) {
+    pair x = make_operand((size_t)rows * H * dh, 3), logits = make((size_t)rows * H, 4);
+    float *start = fetch(x);
+    memcpy(x.cpu, start, x.n * sizeof(float));
+    free(start);
+    logits.cpu[0] = 100.0f, logits.cpu[logits.n - 1] = -100.0f;
+    gpu->upload(gpu, logits.gpu, logits.cpu, logits.n);
+    cpu->head_gate_op(cpu, x.cpu, logits.cpu, rows, H, dh);
+    gpu->head_gate_op(gpu, x.gpu, logits.gpu, rows, H, dh);
+    char what[96];
+    snprintf(what, sizeof what, "head_gate_op rows %d H%d dh%d", rows, H, dh);
+    compare(what, x, gpu->compute == BR_COMPUTE_BF16 ? store : 1e-6);
+    drop(x), drop(logits);
 }
 
 static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, int masked,
@@ -371,6 +443,27 @@ static void run_all(void) {
     test_qk_norm_rope(1, 300, 3072, 128, 128, 310, 10, 1, store);
     test_qk_norm_rope(3, 15, 72, 24, 24, 22, 7, 1, store); // head dim 24: not a power of 2
     test_qk_norm_rope(2, 11, 30, 10, 10, 11, 0, 0, store);
+    // LTX-2's split layout: across heads (its own), per head, and per pair of channels over more
+    // groups than one pass takes (passes end on heads); dh a multiple of 8 goes by float4.
+    test_qk_split(2, 5, 4, 16, 64, 5, 0, 1, store);
+    test_qk_split(1, 300, 5, 8, 40, 310, 10, 1, store);
+    test_qk_split(3, 7, 4, 6, 24, 7, 0, 1, store);
+    test_qk_split(2, 6, 32, 128, 4096, 6, 0, 1, store); // LTX-2's video heads
+    test_qk_split(2, 9, 3, 16, 16, 20, 7, 1, store);
+    test_qk_split(2, 11, 5, 6, 6, 15, 2, 1, store);
+    test_qk_split(2, 9, 4, 16, 64, 9, 0, 0, store);
+    test_qk_split(2, 9, 3, 6, 6, 12, 3, 0, store);
+    test_qk_split(1, 3, 400, 6, 2, 3, 0, 1, store);  // 1200 groups; a pair spans two groups
+    test_qk_split(1, 3, 200, 24, 4, 5, 1, 1, store); // 1200 groups, by float4
+    if (!bf16) test_qk_split_in_place(2, 9, 4, 16), test_qk_split_in_place(2, 9, 3, 6);
+    test_modulate(1, 1, 7, 14);
+    test_modulate(2, 37, 41, 6 * 41);
+    test_modulate(3, 5, 256, 6 * 256); // by float4
+    test_modulate(2, 9, 64, 130);      // a stride of no float4
+    test_head_gate(37, 3, 16, store);
+    test_head_gate(5, 7, 6, store);
+    test_head_gate(300, 32, 128, store); // LTX-2's video attention
+    test_head_gate(3, 2, 300, store);    // a head wider than a block
     test_attention(2, 72, 72, 2, 16, 1, 0, prod);
     test_attention(2, 200, 7, 3, 8, 1, 2, prod);
     test_attention(1, 130, 130, 5, 32, 4, 0, prod);

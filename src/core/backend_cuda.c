@@ -320,8 +320,6 @@ static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const fl
 }
 static void op_qk_norm_rope_op(br_backend *be, void *y, const float *x, const float *w,
                                const float *c, const float *sn, const br_qk_shape *shape) {
-    // The split layout has no kernel yet; families that use it refuse this backend before loading.
-    if (shape->split_dh) br_fatal("%s: split RoPE is not implemented on CUDA", be->device_name);
     CUDA_OK(be, cuda_qk_norm_rope(y, bf16_operands(be), x, w, c, sn, shape, state(be)->stream));
 }
 static void op_rms_norm(br_backend *be, float *x, const float *w, int rows, int D, float eps) {
@@ -354,6 +352,13 @@ static void op_add_gated(br_backend *be, float *h, const float *x, const float *
 static void op_add_table(br_backend *be, float *y, const float *table, const float *rows, int B,
                          int n) {
     CUDA_OK(be, cuda_add_table(y, table, rows, B, n, state(be)->stream));
+}
+static void op_modulate(br_backend *be, float *y, const float *x, const float *shift,
+                        const float *scale, int stride, int B, int S, int D) {
+    CUDA_OK(be, cuda_modulate(y, x, shift, scale, stride, B, S, D, state(be)->stream));
+}
+static void op_head_gate_op(br_backend *be, void *x, const float *logits, int rows, int H, int dh) {
+    CUDA_OK(be, cuda_head_gate(x, bf16_operands(be), logits, rows, H, dh, state(be)->stream));
 }
 
 // The numeric guard's result, in one device buffer and copied back in one piece.
@@ -415,6 +420,8 @@ static const br_backend cuda_template = {
     .layer_norm_mod = op_layer_norm_mod,
     .add_gated = op_add_gated,
     .add_table = op_add_table,
+    .modulate = op_modulate,
+    .head_gate_op = op_head_gate_op,
     .to_operand = op_to_operand,
     .linear_op = op_linear_op,
     .rms_norm_mod_op = op_rms_norm_mod_op,
