@@ -4,7 +4,7 @@
 # with their rescales, each stream with its own scales): the timesteps and the final latents
 # (the video's and the audio's tokens) within 1e-4 relative; 1, 2 and 3 ranks bit-identical, with
 # each pass a micro-batch and with the passes of a mode sharing one; one pass without guidance;
-# bad requests refused in one line before any step. The decoders are not in brigade yet: --vae none.
+# the tiny pipeline of init-model; bad requests refused in one line before any step. The decoders are not in brigade yet: --vae none.
 . "$(dirname "$0")/lib.sh"
 LTX2=$FIXTURES/ltx2-tiny
 CASE=$LTX2/case_pipeline.safetensors
@@ -51,6 +51,17 @@ for np in 1 2; do
 done
 expect "no guidance: 2 ranks = 1 rank" "$TCOMPARE" --exact "$WORK/plain2/latents.h5:latents" "$WORK/plain1/latents.h5:latents"
 expect "no guidance: other latents" bash -c "! '$TCOMPARE' --rel 1e-3 '$WORK/plain1/latents.h5:latents' '$WORK/out1/latents.h5:latents' >/dev/null"
+
+# The tiny LTX-2.3 pipeline of init-model runs as it is: two jobs, 1 and 2 ranks alike.
+if "$BRIGADE" init-model "$WORK/tiny" --family ltx-2.3 >"$WORK/log" 2>&1
+then pass "init-model --family ltx-2.3"; else fail "init-model --family ltx-2.3"; fi
+for np in 1 2; do
+    if mpi $np run --model "$WORK/tiny" --embeddings "$WORK/tiny/embeddings.h5" --vae none --height 128 \
+        --width 192 --frames 17 --steps 4 --stg-blocks 1 --out "$WORK/tiny$np"
+    then pass "init-model's pipeline on $np ranks"; else fail "init-model's pipeline on $np ranks"; fi
+done
+expect "init-model's pipeline: 2 ranks = 1 rank" \
+    "$TCOMPARE" --exact "$WORK/tiny2/latents.h5:latents" "$WORK/tiny1/latents.h5:latents"
 
 # Bad requests: one clear line, non-zero exit, before any step.
 bad() { # WHAT EXPECTED-TEXT ARGS...

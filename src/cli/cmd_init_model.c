@@ -39,13 +39,17 @@ const char br_init_model_help[] =
     "                    reference image, 9 text tokens, batch 2\n"
     "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
     "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
-    "LTX-2.3 (--family ltx-2.3):\n"
+    "LTX-2.3 (--family ltx-2.3), an LTX2Pipeline folder without decoders (model_index.json):\n"
     "  DIR/transformer/  LTX2VideoTransformer3DModel (LTX-2.3 layout), 4 blocks, video 2 heads\n"
     "                    x 16, audio 2 heads x 8, 8 latent channels\n"
     "  DIR/connectors/   LTX2TextConnectors from 24 x 3 text encoder features, 2 layers, 4 registers\n"
+    "  DIR/scheduler/    FlowMatchEulerDiscreteScheduler as LTX-2 ships it\n"
+    "  DIR/embeddings.h5 the text encoder's states of two 'prompts' (8 tokens) and negative ones\n"
     "  DIR/inputs.safetensors  one forward's inputs: 3 x 4 x 6 video and 18 audio tokens, 8 text\n"
     "                    tokens, batch 2\n"
-    "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
+    "then: mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 --vae none \\\n"
+    "          --height 128 --width 192 --frames 17 --steps 4 --stg-blocks 1 --out OUT\n"
+    "  or: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
     "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
     "DIR must not exist; it is written as DIR.tmp and renamed when complete.\n";
 
@@ -264,15 +268,48 @@ static br_status write_qwen(const char *dir, uint64_t seed) {
     return st == BR_OK ? write_forward_inputs(dir, "qwen-image-tiny", "random:2,4,6,9,2", seed) : st;
 }
 
-// LTX-2.3's: transformer/, connectors/ and the inputs of one forward (batch 2: 3 x 4 x 6 video
-// tokens, 18 audio tokens, 8 text tokens), for `brigade forward`.
+// Two jobs' text encoder states for the connectors, 8 tokens of 24 x 3 features (left-padded as
+// Gemma's tokenizer pads: 6 and 5 kept), and a negative prompt of 2 tokens.
+static br_status write_ltx2_embeddings(const char *dir, uint64_t seed) {
+    const int N = 2, L = 8, C = 72, kept[2][2] = {{6, 5}, {2, 2}};
+    br_tensor_set set = {0};
+    const char *embeds[] = {"prompt_embeds", "negative_prompt_embeds"};
+    const char *masks[] = {"prompt_attention_mask", "negative_prompt_attention_mask"};
+    br_status st = BR_OK;
+    for (int k = 0; k < 2 && st == BR_OK; k++) {
+        br_tensor *e = br_set_add(&set, embeds[k], 3, (int64_t[]){N, L, C});
+        br_tensor *m = br_set_add(&set, masks[k], 2, (int64_t[]){N, L});
+        if (!e || !m) {
+            st = BR_ENOMEM;
+            break;
+        }
+        br_rng rng = br_rng_make(seed, 2000 + k);
+        br_rng_normal(&rng, e->data, (size_t)N * L * C);
+        for (int j = 0; j < N; j++)
+            for (int t = 0; t < L; t++) m->data[j * L + t] = t >= L - kept[k][j];
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/embeddings.h5", dir);
+    if (st == BR_OK) st = br_tensor_file_write(path, &set);
+    br_set_free(&set);
+    return st;
+}
+
+// LTX-2.3's: a pipeline folder (model_index.json, transformer/, connectors/, scheduler/), the
+// text encoder states of two prompts for `brigade run`, and the inputs of one forward (batch 2:
+// 3 x 4 x 6 video tokens, 18 audio tokens, 8 text tokens) for `brigade forward`.
 static br_status write_ltx2(const char *dir, uint64_t seed) {
-    cJSON *connectors = tiny_connectors_config();
-    br_status st = write_transformer(dir, "ltx-2.3-tiny", seed);
+    cJSON *connectors = tiny_connectors_config(), *sched = scheduler_config();
+    char path[4300];
+    snprintf(path, sizeof path, "%s/model_index.json", dir);
+    br_status st = write_text(path, "{\"_class_name\": \"LTX2Pipeline\"}\n");
+    if (st == BR_OK) st = write_transformer(dir, "ltx-2.3-tiny", seed);
     if (st == BR_OK) st = write_config(dir, "connectors", "config.json", connectors);
     if (st == BR_OK) st = write_connectors(dir, connectors, seed);
+    if (st == BR_OK) st = write_config(dir, "scheduler", "scheduler_config.json", sched);
+    if (st == BR_OK) st = write_ltx2_embeddings(dir, seed);
     if (st == BR_OK) st = write_forward_inputs(dir, "ltx-2.3-tiny", "random:2,3,4,6,18,8", seed);
-    cJSON_Delete(connectors);
+    cJSON_Delete(connectors), cJSON_Delete(sched);
     return st;
 }
 
@@ -308,7 +345,7 @@ int br_cmd_init_model(int argc, char **argv) {
     }
     const char *parts = strcmp(family, "qwen-image") == 0 ? "transformer/, inputs.safetensors"
                         : strcmp(family, "ltx-2.3") == 0
-                            ? "transformer/, connectors/, inputs.safetensors"
+                            ? "transformer/, connectors/, scheduler/, embeddings.h5, inputs.safetensors"
                             : "transformer/, vae/, scheduler/, embeddings.h5";
     printf("wrote %s (%s)\n", dir, parts);
     return 0;
