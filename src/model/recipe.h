@@ -99,6 +99,10 @@ struct br_recipe {
     // finish (the blend's normalisation). The video is about [-1, 1].
     void (*blend_tile)(br_decoder *d, int tile, const float *pixels, float *video);
     br_status (*blend_finish)(br_decoder *d, float *video);
+    // Rank 0, after a job's frames, where the family makes sound (NULL: none): the waveform of
+    // the job's final latents [S, C], wave [channels, samples] (malloc'd), at *rate per second.
+    br_status (*sound)(br_decoder *d, const float *latents, float **wave, int *channels,
+                       long *samples, int *rate);
     void (*decoder_close)(br_decoder *d, br_backend *be);
 };
 

@@ -6,8 +6,9 @@
 //              ...: the family's business); broadcast it
 //   all ranks  decode the tiles of the (job, tile) tasks they own: task i goes to rank i mod P
 //   rank 0     receives the tiles in task order, blends them, writes job-NNN/frame-NNNN.png
-//              (in job-NNN.tmp/, renamed when complete) and job-NNN.mp4 when ffmpeg is there,
-//              or an image model's job-NNN.png
+//              (in job-NNN.tmp/, renamed when complete), the sound where the family makes one
+//              (job-NNN.wav) and job-NNN.mp4 of both when ffmpeg is there; or an image model's
+//              job-NNN.png
 // Blending happens on one rank in plan order, so the frames do not depend on the rank count.
 #define _XOPEN_SOURCE 700 // fork, waitpid
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "io/png_write.h"
 #include "io/remove_tree.h"
+#include "io/wav_write.h"
 #include "run_internal.h"
 
 typedef struct {
@@ -59,8 +61,10 @@ static void close_decoder(run_state *run, decoder *d) {
     free(d->input), free(d->pixels), free(d->video);
 }
 
-// job-NNN.mp4 through ffmpeg when it is installed (optional: a missing ffmpeg is no error).
-static void write_mp4(const run_state *run, const char *frames_dir, const char *mp4) {
+// job-NNN.mp4 through ffmpeg when it is installed (optional: a missing ffmpeg is no error),
+// with the sound of wav (NULL: none) as its AAC track.
+static void write_mp4(const run_state *run, const char *frames_dir, const char *wav,
+                      const char *mp4) {
     char pattern[4500], rate[32], tmp[4500];
     snprintf(pattern, sizeof pattern, "%s/frame-%%04d.png", frames_dir);
     snprintf(rate, sizeof rate, "%g", run->opts->frame_rate);
@@ -69,8 +73,13 @@ static void write_mp4(const run_state *run, const char *frames_dir, const char *
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0) dup2(null, 1), dup2(null, 2);
-        execlp("ffmpeg", "ffmpeg", "-y", "-loglevel", "error", "-framerate", rate, "-i", pattern,
-               "-pix_fmt", "yuv420p", tmp, (char *)NULL);
+        if (wav)
+            execlp("ffmpeg", "ffmpeg", "-y", "-loglevel", "error", "-framerate", rate, "-i",
+                   pattern, "-i", wav, "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", tmp,
+                   (char *)NULL);
+        else
+            execlp("ffmpeg", "ffmpeg", "-y", "-loglevel", "error", "-framerate", rate, "-i",
+                   pattern, "-pix_fmt", "yuv420p", tmp, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -101,9 +110,23 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
     int had_old = stat(dir, &sb) == 0 && rename(dir, old) == 0;
     if (rename(tmp, dir) != 0) return br_fail(BR_EIO, "cannot rename %s to %s", tmp, dir);
     if (had_old) br_remove_tree(old);
-    snprintf(path, sizeof path, "%s.mp4", dir);
-    write_mp4(run, dir, path);
     return BR_OK;
+}
+
+// Rank 0: the job's sound, where the family makes one, as job-NNN.wav; *made says whether.
+static br_status write_sound(run_state *run, decoder *d, int job, const char *wav, int *made) {
+    const br_recipe *r = run->recipe;
+    *made = 0;
+    if (!r->sound) return BR_OK;
+    const float *latents = run->x + (size_t)job * run->plan.geom.latent_tokens * run->plan.C;
+    float *wave = NULL;
+    int channels, rate;
+    long samples;
+    br_status st = r->sound(d->dec, latents, &wave, &channels, &samples, &rate);
+    if (st == BR_OK) st = br_wav_write(wav, wave, channels, samples, rate);
+    free(wave);
+    *made = st == BR_OK;
+    return st;
 }
 
 // Rank 0: an image model's output: job-NNN.png (written to a temporary name, then renamed).
@@ -138,7 +161,16 @@ static br_status decode_job(run_state *run, decoder *d, int job) {
     }
     if (run->rank != 0) return BR_OK;
     BR_TRY(r->blend_finish(d->dec, d->video));
-    return r->image_output ? write_image(run, d, job) : write_frames(run, d, job);
+    if (r->image_output) return write_image(run, d, job);
+    BR_TRY(write_frames(run, d, job));
+    char dir[4200], wav[4300], mp4[4300];
+    snprintf(dir, sizeof dir, "%s/job-%03d", run->opts->out_dir, job);
+    snprintf(wav, sizeof wav, "%s.wav", dir);
+    snprintf(mp4, sizeof mp4, "%s.mp4", dir);
+    int sound;
+    BR_TRY(write_sound(run, d, job, wav, &sound));
+    write_mp4(run, dir, sound ? wav : NULL, mp4);
+    return BR_OK;
 }
 
 br_status run_decode(run_state *run) {
