@@ -66,29 +66,28 @@ typedef struct {
     uint64_t hash, bytes; // FNV-1a 64 of the bytes after the user block, and their count
 } h5_seal;
 
+static void hash_bytes(h5_seal *s, const unsigned char *buf, size_t n) {
+    for (size_t i = 0; i < n; i++) s->hash = (s->hash ^ buf[i]) * 1099511628211ull;
+    s->bytes += n;
+}
+
 // The seal of the open file f as it now is.
 static int hash_rest(FILE *f, h5_seal *s) {
     unsigned char buf[1 << 16];
     s->hash = 1469598103934665603ull, s->bytes = 0;
     if (fseek(f, H5_SEAL_BYTES, SEEK_SET) != 0) return -1;
-    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0; s->bytes += n)
-        for (size_t i = 0; i < n; i++) s->hash = (s->hash ^ buf[i]) * 1099511628211ull;
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) hash_bytes(s, buf, n);
     return ferror(f) ? -1 : 0;
 }
 
-static br_status write_seal(const char *tmp, const char *path) {
-    FILE *f = fopen(tmp, "r+b");
-    if (!f) return br_fail(BR_EIO, "cannot write %s: %s", path, strerror(errno));
-    h5_seal s;
+// The seal into the user block of a whole file's image in memory.
+static void seal_image(unsigned char *image, size_t size) {
+    h5_seal s = {1469598103934665603ull, 0};
+    hash_bytes(&s, image + H5_SEAL_BYTES, size - H5_SEAL_BYTES);
     char head[H5_SEAL_BYTES] = {0};
-    int bad = hash_rest(f, &s) != 0;
     snprintf(head, sizeof head, "%sfnv1a64=%016llx bytes=%llu\n", H5_SEAL_MAGIC,
              (unsigned long long)s.hash, (unsigned long long)s.bytes);
-    bad = bad || fseek(f, 0, SEEK_SET) != 0 || fwrite(head, 1, sizeof head, f) != sizeof head;
-    int why = bad ? errno : 0;
-    if (fclose(f) != 0 && !bad) bad = 1, why = errno;
-    if (bad) return br_fail(BR_EIO, "cannot write %s: %s", path, why ? strerror(why) : "write error");
-    return BR_OK;
+    memcpy(image, head, sizeof head);
 }
 
 // BR_OK for a sealed file that is as brigade wrote it, and for an HDF5 file without a seal (made
@@ -468,22 +467,48 @@ static br_status write_contents(hid_t file, const char *path, const br_tensor_se
     return st;
 }
 
-// Writes the whole file at tmp; errors name path, the file the caller asked for.
-static br_status write_file(const char *tmp, const char *path, const br_tensor_set *set) {
-    hid_t create = H5Pcreate(H5P_FILE_CREATE);
-    if (create < 0 || H5Pset_userblock(create, H5_SEAL_BYTES) < 0) {
-        if (create >= 0) H5Pclose(create);
-        return br_fail(BR_EIO, "cannot create %s: HDF5 refused a user block", path);
-    }
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, create, H5P_DEFAULT);
-    H5Pclose(create);
-    if (file < 0) return br_fail(BR_EIO, "cannot create %s (as %s)", path, tmp);
-    br_status st = write_contents(file, path, set);
-    // Closing flushes everything to disk: a failure here is a failed write.
+// The bytes of image to the file tmp; errors name path, the file the caller asked for.
+static br_status write_image(const char *tmp, const char *path, const unsigned char *image,
+                             size_t size) {
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return br_fail(BR_EIO, "cannot create %s (as %s): %s", path, tmp, strerror(errno));
     errno = 0;
-    if (H5Fclose(file) < 0 && st == BR_OK)
-        st = br_fail(BR_EIO, "cannot write %s: %s", path, write_error());
-    return st == BR_OK ? write_seal(tmp, path) : st;
+    int bad = fwrite(image, 1, size, f) != size, why = bad ? errno : 0;
+    if (fclose(f) != 0 && !bad) bad = 1, why = errno;
+    if (bad) remove(tmp);
+    return bad ? br_fail(BR_EIO, "cannot write %s: %s", path, why ? strerror(why) : "write error")
+               : BR_OK;
+}
+
+// The whole file built in memory (HDF5's core driver), sealed, then written at tmp with plain
+// stdio: a full disk is then an ordinary failed write, never one inside HDF5 (1.10.8 keeps a
+// file whose close failed in its tables and crashes on it at exit).
+static br_status write_file(const char *tmp, const char *path, const br_tensor_set *set) {
+    hid_t create = H5Pcreate(H5P_FILE_CREATE), access = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = -1;
+    if (create >= 0 && access >= 0 && H5Pset_userblock(create, H5_SEAL_BYTES) >= 0 &&
+        H5Pset_fapl_core(access, 1 << 20, 0) >= 0)
+        file = H5Fcreate(tmp, H5F_ACC_TRUNC, create, access);
+    if (create >= 0) H5Pclose(create);
+    if (access >= 0) H5Pclose(access);
+    if (file < 0) return br_fail(BR_EIO, "cannot create %s: HDF5 refused an in-memory file", path);
+    br_status st = write_contents(file, path, set);
+    const ssize_t size = st == BR_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0
+                             ? H5Fget_file_image(file, NULL, 0) : -1;
+    // The image starts at the superblock: the user block goes in front (the superblock counts
+    // its addresses from there); an HDF5 that includes the user block leaves no signature at 0.
+    unsigned char *image = size > 8 ? malloc((size_t)size + H5_SEAL_BYTES) : NULL;
+    if (st == BR_OK &&
+        (!image || H5Fget_file_image(file, image + H5_SEAL_BYTES, (size_t)size) != size))
+        st = br_fail(BR_EIO, "cannot write %s: HDF5 gave no file image", path);
+    H5Fclose(file);
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    const int has_block = st == BR_OK && memcmp(image + H5_SEAL_BYTES, signature, 8) != 0;
+    unsigned char *whole = has_block ? image + H5_SEAL_BYTES : image;
+    const size_t bytes = has_block ? (size_t)size : (size_t)size + H5_SEAL_BYTES;
+    if (st == BR_OK) seal_image(whole, bytes), st = write_image(tmp, path, whole, bytes);
+    free(image);
+    return st;
 }
 
 br_status br_h5_write(const char *path, const br_tensor_set *set) {
