@@ -93,5 +93,15 @@ void cpu_upsample_nearest2(float *y, const float *x, int H, int W, int C);
 // y = (x - mean) / sqrt(var + eps) * w + b over rows of D (w, b may be NULL; y may be x).
 void cpu_layer_norm(float *y, const float *x, const float *w, const float *b, int rows, int D,
                     float eps);
+// LTX-2's VAE encoder and latent upsampler, on channels-last video x[F, H, W, C].
+// Space-to-depth (kernels/space_to_depth.c): y[F/st, H/ss, W/ss, C*st*ss*ss/group], the shuffled
+// channel ((c*st + a)*ss + i)*ss + e holding x[f*st + a, h*ss + i, w*ss + e, c] and each run of
+// `group` consecutive shuffled channels averaged into one channel of y; add != 0 adds into y.
+void cpu_space_to_depth(float *y, const float *x, int F, int H, int W, int C, int st, int ss,
+                        int group, int add);
+// GroupNorm (kernels/group_norm.c): y = (x - mean_g) / sqrt(var_g + eps) * w + b, the statistics
+// of group g (channels g*C/groups .. (g+1)*C/groups - 1) taken over all rows (y may be x).
+void cpu_group_norm(float *y, const float *x, const float *w, const float *b, int rows, int C,
+                    int groups, float eps);
 
 #endif

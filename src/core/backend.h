@@ -101,6 +101,13 @@ struct br_backend {
     void (*im2col_2d)(br_backend *be, float *cols, const float *x, int H, int W, int C, int stride,
                       int pad, int Wo, int row0, int n_rows);
     void (*upsample_nearest2)(br_backend *be, float *y, const float *x, int H, int W, int C);
+    // LTX-2's VAE encoder and latent upsampler (cpu_space_to_depth, cpu_group_norm). NULL where a
+    // backend has no kernels for them yet: ltx2_vae_encoder_load and ltx2_latent_upsampler_load
+    // refuse it.
+    void (*space_to_depth)(br_backend *be, float *y, const float *x, int F, int H, int W, int C,
+                           int st, int ss, int group, int add);
+    void (*group_norm)(br_backend *be, float *y, const float *x, const float *w, const float *b,
+                       int rows, int C, int groups, float eps);
 
     // Called while sync() waits for the device (may be NULL): src/comm sets it so that MPI's
     // non-blocking sends progress while the host would otherwise sleep (Open MPI moves a large

@@ -116,6 +116,14 @@ static void op_im2col_2d(br_backend *be, float *cols, const float *x, int H, int
 static void op_upsample_nearest2(br_backend *be, float *y, const float *x, int H, int W, int C) {
     cpu_upsample_nearest2(y, x, H, W, C);
 }
+static void op_space_to_depth(br_backend *be, float *y, const float *x, int F, int H, int W,
+                              int C, int st, int ss, int group, int add) {
+    cpu_space_to_depth(y, x, F, H, W, C, st, ss, group, add);
+}
+static void op_group_norm(br_backend *be, float *y, const float *x, const float *w,
+                          const float *b, int rows, int C, int groups, float eps) {
+    cpu_group_norm(y, x, w, b, rows, C, groups, eps);
+}
 
 static br_backend cpu_backend = {
     .name = "cpu",
@@ -156,6 +164,8 @@ static br_backend cpu_backend = {
     .layer_norm = op_layer_norm,
     .im2col_2d = op_im2col_2d,
     .upsample_nearest2 = op_upsample_nearest2,
+    .space_to_depth = op_space_to_depth,
+    .group_norm = op_group_norm,
 };
 
 br_backend *br_backend_cpu(void) { return &cpu_backend; }

@@ -1,5 +1,6 @@
 // ltx_vae.c: the decoder's forward on one tile, op by op in the reference's order
-// (LTXVideoDecoder3d.forward), and the workspace it allocates. Activations are channels-last
+// (LTXVideoDecoder3d.forward; LTX2VideoDecoder3d.forward differs only in the upsamplers'
+// strides), and the workspace it allocates. Activations are channels-last
 // [F, H, W, C] in three buffers of the size of the largest tensor: x holds the running state,
 // a and b are scratch. Latents go up and pixels come down through the host, transposed there
 // from and to diffusers' channels-first layout.
@@ -47,8 +48,9 @@ static void walk_sizes(const ltx_vae_config *cfg, int F, int H, int W, vae_sizes
         c_max = b->c_out > c_max ? b->c_out : c_max; // every conv's input: im2col fits one row
         if (b->conv_in) note_conv(s, rows, b->c_in, b->c_out);
         if (b->upsample) {
-            note_conv(s, rows, b->c_out * b->factor, 8 * b->c_out);
-            F = 2 * F - 1, H *= 2, W *= 2;
+            const int st = b->stride_t, ss = b->stride_s;
+            note_conv(s, rows, b->c_out * b->factor, st * ss * ss * b->c_out);
+            F = st * F - (st - 1), H *= ss, W *= ss;
             rows = (size_t)F * H * W;
         }
         note_conv(s, rows, b->c_out, b->c_out);
@@ -137,23 +139,10 @@ static br_status run_alloc(vae_run *r, const vae_sizes *s) {
 
 static int grid_rows(const vae_run *r) { return r->F * r->H * r->W; } // < INT_MAX: checked
 
-// y[rows, C_out] = conv(x[rows, C_in]): im2col + linear by chunks of output cells.
+// y[rows, C_out] = conv(x[rows, C_in]) over the whole grid of this level.
 static void conv(vae_run *r, float *y, const float *x, const ltx_vae_conv *cv) {
-    br_backend *be = r->be;
-    const int rows = grid_rows(r), n_in = cv->taps * cv->c_in;
-    if (cv->taps == 1) {
-        be->linear(be, y, x, cv->weight, cv->bias, rows, cv->c_in, cv->c_out);
-        return;
-    }
-    const size_t fit = r->cols_floats / (size_t)n_in;
-    const int chunk = fit < (size_t)rows ? (int)fit : rows;
-    for (int row0 = 0; row0 < rows; row0 += chunk) {
-        const int n = rows - row0 < chunk ? rows - row0 : chunk;
-        be->im2col_3d(be, r->cols, x, r->F, r->H, r->W, cv->c_in, r->vae->cfg.decoder_causal,
-                      row0, n);
-        be->linear(be, y + (size_t)row0 * cv->c_out, r->cols, cv->weight, cv->bias, n, n_in,
-                   cv->c_out);
-    }
+    ltx_vae_conv_apply(r->be, cv, y, x, r->F, r->H, r->W, r->vae->cfg.decoder_causal, 0,
+                       grid_rows(r), r->cols, r->cols_floats);
 }
 
 // y = RMSNorm(x) over C channels (eps 1e-8, no weight), then * (1 + scale) + shift if given.
@@ -219,18 +208,21 @@ static void resnet(vae_run *r, const ltx_vae_resnet *res) {
     be->add_gated(be, r->x, r->b, NULL, 0, 1, rows, c_out, NULL);
 }
 
-// LTXVideoUpsampler3d: conv to 8 C_out channels, depth-to-space x2 in t, h, w, first frame
-// dropped; the residual variant adds the input itself shuffled the same way, its C_in / 8
-// channels repeated 8 / factor times.
+// LTXVideoUpsampler3d (LTX2VideoUpsampler3d): conv to n = st ss^2 times C_out channels,
+// depth-to-space by st in t and ss in h, w, the first st - 1 frames dropped (LTX-Video: always
+// st = ss = 2; LTX-2 also st = 2, ss = 1 and st = 1, ss = 2); the residual variant adds the
+// input itself shuffled the same way, its C_in / n channels repeated n / factor times.
 static void upsample(vae_run *r, const ltx_vae_conv *cv, const ltx_vae_up_block *b) {
     br_backend *be = r->be;
+    const int st = b->stride_t, ss = b->stride_s, n = st * ss * ss;
     conv(r, r->a, r->x, cv);
-    be->depth_to_space(be, r->b, r->a, r->F, r->H, r->W, b->c_out, 2, 2, 1, b->c_out, 0);
+    be->depth_to_space(be, r->b, r->a, r->F, r->H, r->W, b->c_out, st, ss, st - 1, b->c_out, 0);
     if (b->residual)
-        be->depth_to_space(be, r->b, r->x, r->F, r->H, r->W, b->c_in / 8, 2, 2, 1, b->c_out, 1);
+        be->depth_to_space(be, r->b, r->x, r->F, r->H, r->W, b->c_in / n, st, ss, st - 1,
+                           b->c_out, 1);
     float *t = r->x;
     r->x = r->b, r->b = t;
-    r->F = 2 * r->F - 1, r->H *= 2, r->W *= 2, r->y0 *= 2, r->x0 *= 2;
+    r->F = st * r->F - (st - 1), r->H *= ss, r->W *= ss, r->y0 *= ss, r->x0 *= ss;
 }
 
 static void up_block(vae_run *r, const ltx_vae_up *up, const ltx_vae_up_block *b) {

@@ -1,4 +1,5 @@
-// ltx_vae.h: the decoder of AutoencoderKLLTXVideo (latents -> video) on a br_backend, by tiles.
+// ltx_vae.h: the decoder of AutoencoderKLLTXVideo and of LTX-2's AutoencoderKLLTX2Video (the
+// same network but for the upsamplers' strides: ltx_vae_config.h) on a br_backend, by tiles.
 // A decode is a plan of overlapping tiles of the latent grid; each tile is decoded alone (host
 // latents in, host pixels out: any rank can decode any tile), and the tiles are blended into
 // the video with linear ramps over their overlaps, in plan order, on one host. Untiled is the
@@ -6,8 +7,9 @@
 // activations are channels-last [F, H, W, C] inside a decode (so that the norms, SiLU and the
 // linear op apply as they are), and each 3x3x3 convolution is im2col + linear, by chunks of
 // output cells so that the im2col workspace stays bounded.
-// What it leaves out: the encoder; batches (decode one video at a time); the pipeline's
-// mixing of noise into the latents for timestep-conditioned decoders (the caller does it).
+// What it leaves out: the encoder (LTX-2's is src/model/ltx2/ltx2_vae_encoder.h); batches
+// (decode one video at a time); the pipeline's mixing of noise into the latents for
+// timestep-conditioned decoders (the caller does it).
 // Legend: C channels (C_lat latent); F, H, W latent frames, rows, columns; Fo, Ho, Wo video
 // frames, rows, columns; p patch size; E a time embedder's width; T = 256 sinusoid channels.
 #ifndef BR_LTX_VAE_H
@@ -19,15 +21,9 @@
 #include "core/backend.h"
 #include "io/checkpoint.h"
 #include "ltx_vae_config.h"
+#include "ltx_vae_conv.h"
 #include "nn/linear.h"
 #include "nn/timestep.h"
-
-// A 3-D convolution, kernel 3 (27 taps) or 1 (1 tap), with the weights rearranged for im2col.
-typedef struct {
-    void *weight; // [C_out, taps * C_in], column (kt*9 + kh*3 + kw) * C_in + c; storage dtype
-    float *bias;  // [C_out]
-    int c_in, c_out, taps;
-} ltx_vae_conv;
 
 // LTXVideoResnetBlock3d (C_in -> C_out).
 typedef struct {
@@ -105,12 +101,13 @@ br_status ltx_vae_plan_for_budget(const ltx_vae_config *cfg, int F, int H, int W
                                   ltx_vae_plan *plan);
 void ltx_vae_plan_tile(const ltx_vae_plan *plan, int index, ltx_vae_tile *tile);
 
-// Video size of a latent grid: Fo = 1 + 2^n (F - 1), Ho = H 2^n p, Wo = W 2^n p (n upsamplers;
-// 1 + 8 (F - 1), 32 H, 32 W for LTX-Video).
+// Video size of a latent grid: Fo = 1 + 2^nt (F - 1), Ho = H 2^ns p, Wo = W 2^ns p (nt, ns the
+// upsamplers doubling time, space: 1 + 8 (F - 1), 32 H, 32 W for LTX-Video and LTX-2).
 void ltx_vae_output_size(const ltx_vae_config *cfg, int F, int H, int W, int *Fo, int *Ho,
                          int *Wo);
 // How far (in latent cells, on every axis) a tile's cut edge reaches into its pixels: the sum,
-// over the decoder's 3x3x3 convolutions, of their radius at their level (1 / 2^level). Pixels
+// over the decoder's 3x3x3 convolutions, of their radius at their level (1 / 2^level; the larger
+// of time's and space's where the upsamplers scale them apart, as LTX-2's do). Pixels
 // farther than this from every cut edge of their tile equal the untiled decode's (up to fp32
 // summation order); nearer ones depend on the tile's padding, which the blend's overlap hides.
 // 9.1 for ltx-tiny/vae, 23.9 for LTX-Video 0.9.0.

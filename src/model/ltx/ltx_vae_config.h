@@ -1,9 +1,12 @@
-// ltx_vae_config.h: the hyper-parameters of AutoencoderKLLTXVideo's decoder, read from a
-// diffusers config.json (the encoder's keys are ignored) with the reference's defaults for
-// absent keys, and the decoder's layout derived from them: the up blocks in the order the
-// decoder runs them (config.json lists them in the encoder's order; the decoder reverses every
-// list) with the channels each one receives and gives. Parsing rejects, naming the file and the
-// key, what the reference cannot run and what brigade does not implement (patch_size_t != 1).
+// ltx_vae_config.h: the hyper-parameters of AutoencoderKLLTXVideo's decoder, or of
+// AutoencoderKLLTX2Video's (LTX-2), read from a diffusers config.json (the encoder's keys are
+// ignored) with the class's defaults for absent keys, and the decoder's layout derived from them:
+// the up blocks in the order the decoder runs them (config.json lists them in the encoder's
+// order; the decoder reverses every list but LTX-2's upsample_type) with the channels each one
+// receives and gives. LTX-2's decoder is LTX-Video's with other defaults, upsamplers that may
+// double time or space alone (upsample_type), a plain Conv3d as the ResNets' 1x1x1 shortcut, and
+// a spatial padding mode. Parsing rejects, naming the file and the key, what the reference cannot
+// run and what brigade does not implement (patch_size_t != 1; LTX-2.0's "reflect" padding).
 // Legend: C channels; F, H, W latent frames, rows, columns.
 #ifndef BR_LTX_VAE_CONFIG_H
 #define BR_LTX_VAE_CONFIG_H
@@ -25,13 +28,18 @@ typedef struct {
     int c_out;        // channels of its ResNets and of what it gives on
     int layers;       // ResNets after the upsampler
     int conv_in;      // a ResNet c_in -> c_out first (the width changes; factor 1 only)
-    int upsample;     // depth-to-space x2 in t, h, w (decoder_spatio_temporal_scaling)
+    int upsample;     // depth-to-space (decoder_spatio_temporal_scaling), by:
+    int stride_t;     // 2 or 1 in time and
+    int stride_s;     // 2 or 1 in height and width (upsample_type: LTX-Video always 2, 2)
     int residual;     // the upsampler adds its own input, shuffled (upsample_residual)
-    int factor;       // upsample_factor: the upsampler's conv maps c_out*factor -> 8*c_out
+    int factor;       // upsample_factor: the upsampler's conv maps c_out*factor ->
+                      // stride_t*stride_s^2*c_out (8*c_out in LTX-Video)
     int inject_noise; // its ResNets add seeded spatial noise (decoder_inject_noise)
 } ltx_vae_up_block;
 
 typedef struct {
+    int ltx2; // the class is AutoencoderKLLTX2Video
+
     // As config.json spells them, in its (the encoder's) block order.
     int latent_channels;  // C_lat (128 in LTX-Video)
     int out_channels;     // 3
@@ -55,7 +63,9 @@ typedef struct {
     int mid_inject_noise;
     ltx_vae_up_block up[LTX_VAE_MAX_BLOCKS]; // n_blocks, in the order the decoder runs them
     int final_channels;   // into norm_out and conv_out
-    int n_upsamplers;     // the video is 2^n times longer (+1 frame) and 2^n * patch_size wider
+    int n_upsamplers;     // up blocks that upsample, of which
+    int n_up_time;        // n_up_time double the frames: Fo = 2^n_up_time (F - 1) + 1, and
+    int n_up_space;       // n_up_space the rows and columns: Ho = 2^n_up_space * patch_size * H
 } ltx_vae_config;
 
 // Fills cfg from the parsed config.json (path names the file in errors).

@@ -10,10 +10,11 @@
 
 void ltx_vae_output_size(const ltx_vae_config *cfg, int F, int H, int W, int *Fo, int *Ho,
                          int *Wo) {
-    const int up = 1 << cfg->n_upsamplers; // each upsampler: 2F - 1 frames, 2H x 2W
-    *Fo = 1 + up * (F - 1);
-    *Ho = H * up * cfg->patch_size;
-    *Wo = W * up * cfg->patch_size;
+    // each doubling in time: 2F - 1 frames; in space: 2H x 2W
+    const int up_t = 1 << cfg->n_up_time, up_s = 1 << cfg->n_up_space;
+    *Fo = 1 + up_t * (F - 1);
+    *Ho = H * up_s * cfg->patch_size;
+    *Wo = W * up_s * cfg->patch_size;
 }
 
 size_t ltx_vae_tile_floats(const ltx_vae_config *cfg, const ltx_vae_tile *t) {
@@ -22,15 +23,21 @@ size_t ltx_vae_tile_floats(const ltx_vae_config *cfg, const ltx_vae_tile *t) {
     return (size_t)cfg->out_channels * Fo * Ho * Wo;
 }
 
-double ltx_vae_receptive_radius(const ltx_vae_config *cfg) {
+// The radius along time (time != 0) or along rows and columns: the levels scale each apart.
+static double axis_radius(const ltx_vae_config *cfg, int time) {
     double r = 1 + 2 * cfg->mid_layers, scale = 1; // conv_in, two convolutions per ResNet
     for (int i = 0; i < cfg->n_blocks; i++) {
         const ltx_vae_up_block *b = &cfg->up[i];
         r += (2 * b->conv_in + b->upsample) / scale; // the upsampler's conv runs before the x2
-        scale *= b->upsample ? 2 : 1;
+        scale *= b->upsample && (time ? b->stride_t : b->stride_s) == 2 ? 2 : 1;
         r += 2 * b->layers / scale;
     }
     return r + 1 / scale; // conv_out
+}
+
+double ltx_vae_receptive_radius(const ltx_vae_config *cfg) {
+    const double t = axis_radius(cfg, 1), s = axis_radius(cfg, 0);
+    return t > s ? t : s;
 }
 
 // --- the plan --------------------------------------------------------------------------------
@@ -133,9 +140,10 @@ br_status ltx_vae_plan_for_budget(const ltx_vae_config *cfg, int F, int H, int W
 // latent frame's last (T f0), its last is T (f1 - 1); rows and columns scale by S.
 static void video_range(const ltx_vae_config *cfg, const ltx_vae_plan *p, int a, int k, int *v0,
                         int *v1) {
-    const int up = 1 << cfg->n_upsamplers, s = p->start[a][k], e = p->end[a][k];
-    *v0 = a == 0 ? up * s : up * cfg->patch_size * s;
-    *v1 = a == 0 ? up * (e - 1) + 1 : up * cfg->patch_size * e;
+    const int up_t = 1 << cfg->n_up_time, up_s = 1 << cfg->n_up_space;
+    const int s = p->start[a][k], e = p->end[a][k];
+    *v0 = a == 0 ? up_t * s : up_s * cfg->patch_size * s;
+    *v1 = a == 0 ? up_t * (e - 1) + 1 : up_s * cfg->patch_size * e;
 }
 
 // Weight of segment k of axis a at video coordinate v (inside it): ramps up across the overlap

@@ -1,7 +1,6 @@
 // ltx_vae_weights.c: checkpoint key -> decoder weight, with the shape the config implies; the one
-// place where brigade spells diffusers' tensor names for the LTX-Video VAE. Convolution weights
-// [C_out, C_in, k, k, k] are rearranged to [C_out, k^3 * C_in] (tap-major rows, as im2col lays
-// out its columns) before the backend adopts them as matrices.
+// place where brigade spells diffusers' tensor names for the LTX-Video and LTX-2 VAE decoders.
+// Convolutions are rearranged for im2col as they load (ltx_vae_conv.h).
 #include "ltx_vae.h"
 
 #include <stdio.h>
@@ -23,47 +22,19 @@ static br_status reorder_patch_rows(float *rows, size_t row_len, int c_out, int 
     return BR_OK;
 }
 
-// [c_out, c_in, taps] -> [c_out, taps, c_in], into a new array (src is freed).
-static br_status taps_major(float *src, int c_in, int c_out, int taps, const char *name,
-                            float **out) {
-    float *dst = malloc((size_t)c_out * taps * c_in * sizeof(float));
-    if (dst)
-        for (size_t o = 0; o < (size_t)c_out; o++)
-            for (int t = 0; t < taps; t++)
-                for (int c = 0; c < c_in; c++)
-                    dst[(o * taps + t) * c_in + c] = src[(o * c_in + c) * taps + t];
-    free(src);
-    *out = dst;
-    return dst ? BR_OK : br_fail(BR_ENOMEM, "out of host memory for %s", name);
-}
-
-// prefix.conv.weight [c_out, c_in, k, k, k] and .bias; patch > 0: conv_out (rows reordered).
-static br_status load_conv(br_backend *be, br_checkpoint *ck, const char *prefix, int c_in,
-                           int c_out, int k, int patch, ltx_vae_conv *cv) {
-    char name[256];
-    const int taps = k * k * k;
-    const int64_t shape[5] = {c_out, c_in, k, k, k};
-    float *w = NULL, *b = NULL;
-    cv->c_in = c_in, cv->c_out = c_out, cv->taps = taps;
-    snprintf(name, sizeof name, "%s.conv.weight", prefix);
-    BR_TRY(br_ckpt_load(ck, name, 5, shape, &w));
-    BR_TRY(taps_major(w, c_in, c_out, taps, name, &w));
-    br_status st = patch ? reorder_patch_rows(w, (size_t)taps * c_in, c_out, patch) : BR_OK;
+// decoder.conv_out, its rows reordered for the unpatchify's depth-to-space.
+static br_status load_conv_out(br_backend *be, br_checkpoint *ck, int c_in, int c_out, int p,
+                               ltx_vae_conv *cv) {
+    const char *name = "decoder.conv_out.conv";
+    float *w, *b;
+    BR_TRY(ltx_vae_conv_read(ck, name, 3, 3, c_in, c_out, &w, &b));
+    br_status st = reorder_patch_rows(w, (size_t)27 * c_in, c_out, p);
+    if (st == BR_OK) st = reorder_patch_rows(b, 1, c_out, p);
     if (st != BR_OK) {
-        free(w);
+        free(w), free(b);
         return st;
     }
-    if (!(cv->weight = be->adopt_matrix(be, w, (size_t)c_out * taps * c_in, name)))
-        return BR_ENOMEM;
-    snprintf(name, sizeof name, "%s.conv.bias", prefix);
-    const int64_t n_bias = c_out;
-    BR_TRY(br_ckpt_load(ck, name, 1, &n_bias, &b));
-    if ((st = patch ? reorder_patch_rows(b, 1, c_out, patch) : BR_OK) != BR_OK) {
-        free(b);
-        return st;
-    }
-    cv->bias = be->adopt_vector(be, b, (size_t)c_out, name);
-    return cv->bias ? BR_OK : BR_ENOMEM;
+    return ltx_vae_conv_adopt(be, name, c_in, c_out, 27, w, b, cv);
 }
 
 static br_status load_time(br_backend *be, br_checkpoint *ck, const char *prefix, int E,
@@ -77,17 +48,19 @@ static br_status load_resnet(br_backend *be, br_checkpoint *ck, const ltx_vae_co
                              const char *prefix, int c_in, int c_out, int noise,
                              ltx_vae_resnet *r) {
     char name[256];
-    snprintf(name, sizeof name, "%s.conv1", prefix);
-    BR_TRY(load_conv(be, ck, name, c_in, c_out, 3, 0, &r->conv1));
-    snprintf(name, sizeof name, "%s.conv2", prefix);
-    BR_TRY(load_conv(be, ck, name, c_out, c_out, 3, 0, &r->conv2));
+    snprintf(name, sizeof name, "%s.conv1.conv", prefix);
+    BR_TRY(ltx_vae_conv_load(be, ck, name, 3, 3, c_in, c_out, &r->conv1));
+    snprintf(name, sizeof name, "%s.conv2.conv", prefix);
+    BR_TRY(ltx_vae_conv_load(be, ck, name, 3, 3, c_out, c_out, &r->conv2));
     if (c_in != c_out) {
         snprintf(name, sizeof name, "%s.norm3.weight", prefix);
         BR_TRY(nn_load_vector(be, ck, name, c_in, 0, &r->norm3_weight));
         snprintf(name, sizeof name, "%s.norm3.bias", prefix);
         BR_TRY(nn_load_vector(be, ck, name, c_in, 0, &r->norm3_bias));
-        snprintf(name, sizeof name, "%s.conv_shortcut", prefix);
-        BR_TRY(load_conv(be, ck, name, c_in, c_out, 1, 0, &r->conv_shortcut));
+        // LTX-2's shortcut is a plain nn.Conv3d, LTX-Video's a causal one wrapping it
+        snprintf(name, sizeof name, cfg->ltx2 ? "%s.conv_shortcut" : "%s.conv_shortcut.conv",
+                 prefix);
+        BR_TRY(ltx_vae_conv_load(be, ck, name, 3, 1, c_in, c_out, &r->conv_shortcut));
     }
     if (cfg->timestep_conditioning) {
         snprintf(name, sizeof name, "%s.scale_shift_table", prefix);
@@ -126,8 +99,10 @@ static br_status load_up(br_backend *be, br_checkpoint *ck, const ltx_vae_config
         BR_TRY(load_resnet(be, ck, cfg, name, b->c_in, b->c_out, b->inject_noise, &up->conv_in));
     }
     if (b->upsample) {
-        snprintf(name, sizeof name, "%s.upsamplers.0.conv", block);
-        BR_TRY(load_conv(be, ck, name, b->c_out * b->factor, 8 * b->c_out, 3, 0, &up->upsampler));
+        const int shuffle = b->stride_t * b->stride_s * b->stride_s; // cells per input cell
+        snprintf(name, sizeof name, "%s.upsamplers.0.conv.conv", block);
+        BR_TRY(ltx_vae_conv_load(be, ck, name, 3, 3, b->c_out * b->factor, shuffle * b->c_out,
+                                 &up->upsampler));
     }
     if (cfg->timestep_conditioning) BR_TRY(load_time(be, ck, block, 4 * b->c_out, &up->time_embedder));
     return load_resnets(be, ck, cfg, block, b->layers, b->c_out, b->inject_noise, &up->resnets);
@@ -153,8 +128,8 @@ br_status ltx_vae_load(br_backend *be, br_checkpoint *ck, const ltx_vae_config *
     vae->cfg = *cfg;
     const int C = cfg->final_channels, p = cfg->patch_size;
     BR_TRY(load_host_values(ck, cfg, vae));
-    BR_TRY(load_conv(be, ck, "decoder.conv_in", cfg->latent_channels, cfg->mid_channels, 3, 0,
-                     &vae->conv_in));
+    BR_TRY(ltx_vae_conv_load(be, ck, "decoder.conv_in.conv", 3, 3, cfg->latent_channels,
+                             cfg->mid_channels, &vae->conv_in));
     if (cfg->timestep_conditioning)
         BR_TRY(load_time(be, ck, "decoder.mid_block", 4 * cfg->mid_channels, &vae->mid_time));
     BR_TRY(load_resnets(be, ck, cfg, "decoder.mid_block", cfg->mid_layers, cfg->mid_channels,
@@ -164,22 +139,15 @@ br_status ltx_vae_load(br_backend *be, br_checkpoint *ck, const ltx_vae_config *
         BR_TRY(load_time(be, ck, "decoder", 2 * C, &vae->time_embedder));
         BR_TRY(nn_load_vector(be, ck, "decoder.scale_shift_table", 2, C, &vae->scale_shift_table));
     }
-    return load_conv(be, ck, "decoder.conv_out", C, cfg->out_channels * p * p, 3, p,
-                     &vae->conv_out);
+    return load_conv_out(be, ck, C, cfg->out_channels * p * p, p, &vae->conv_out);
 }
 
 // --- release ---------------------------------------------------------------------------------
 
-static void free_conv(br_backend *be, ltx_vae_conv *cv) {
-    if (cv->weight) be->release_matrix(be, cv->weight);
-    if (cv->bias) be->release(be, cv->bias);
-    memset(cv, 0, sizeof *cv);
-}
-
 static void free_resnet(br_backend *be, ltx_vae_resnet *r) {
-    free_conv(be, &r->conv1);
-    free_conv(be, &r->conv2);
-    free_conv(be, &r->conv_shortcut);
+    ltx_vae_conv_free(be, &r->conv1);
+    ltx_vae_conv_free(be, &r->conv2);
+    ltx_vae_conv_free(be, &r->conv_shortcut);
     float *device[] = {r->norm3_weight, r->norm3_bias, r->scale_shift_table};
     for (int i = 0; i < 3; i++)
         if (device[i]) be->release(be, device[i]);
@@ -196,19 +164,19 @@ static void free_resnets(br_backend *be, ltx_vae_resnet **rs, int n) {
 
 void ltx_vae_free(br_backend *be, ltx_vae *vae) {
     const ltx_vae_config *cfg = &vae->cfg;
-    free_conv(be, &vae->conv_in);
+    ltx_vae_conv_free(be, &vae->conv_in);
     nn_free_timestep_embedder(be, &vae->mid_time);
     free_resnets(be, &vae->mid_resnets, cfg->mid_layers);
     for (int i = 0; i < cfg->n_blocks; i++) {
         free_resnet(be, &vae->up[i].conv_in);
-        free_conv(be, &vae->up[i].upsampler);
+        ltx_vae_conv_free(be, &vae->up[i].upsampler);
         nn_free_timestep_embedder(be, &vae->up[i].time_embedder);
         free_resnets(be, &vae->up[i].resnets, cfg->up[i].layers);
     }
     nn_free_timestep_embedder(be, &vae->time_embedder);
     if (vae->scale_shift_table) be->release(be, vae->scale_shift_table);
     vae->scale_shift_table = NULL;
-    free_conv(be, &vae->conv_out);
+    ltx_vae_conv_free(be, &vae->conv_out);
     free(vae->latents_mean);
     free(vae->latents_std);
     vae->latents_mean = vae->latents_std = NULL;
