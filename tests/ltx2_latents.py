@@ -2,11 +2,15 @@
 `brigade run` reads with --latents and writes to latents.h5) from the pipeline fixture's tensors
 (standard library only).
 
-  ltx2_latents.py start CASE OUT            latents_start joined with audio_latents_start
-  ltx2_latents.py final CASE AUDIO_VAE OUT  the last step's video state joined with
-                                            audio_latents_out packed and normalised again by
-                                            the audio VAE's latents_mean / latents_std
-Each writes tensor "latents" [B, S + Sa, C] to OUT (safetensors).
+  ltx2_latents.py join CASE OUT VIDEO AUDIO NAME [VIDEO AUDIO NAME ...]
+                                                  packed VIDEO [B, S, C] joined with AUDIO
+                                                  [B, Sa, C] as NAME, for each triple (two
+                                                  vectors: one after the other)
+  ltx2_latents.py final CASE AUDIO_VAE OUT [PREFIX] the last step's video state (PREFIX +
+                                                  "step_NN_latents") joined with audio_latents_out
+                                                  packed and normalised again by the audio VAE's
+                                                  latents_mean / latents_std, as "latents"
+Each writes tensors [B, S + Sa, C] to OUT (safetensors).
 """
 import json
 import struct
@@ -26,15 +30,22 @@ def read(path):
     return out
 
 
-def write(path, name, shape, values):
-    raw = struct.pack("<%df" % len(values), *values)
-    header = json.dumps({name: {"dtype": "F32", "shape": shape, "data_offsets": [0, len(raw)]}}).encode()
-    header += b" " * (-len(header) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(header)) + header + raw)
+def write(path, tensors):
+    """tensors: [(name, shape, values)]"""
+    header, data = {}, b""
+    for name, shape, values in tensors:
+        raw = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + data)
 
 
 def join(video, audio):
     (vs, v), (as_, a) = video, audio
+    if len(vs) == 1:  # two lists of values (a run's timesteps, stage by stage)
+        return [vs[0] + as_[0]], v + a
     B, S, C = vs
     Sa = as_[1]
     out = []
@@ -57,13 +68,14 @@ def pack_normalised(unpacked, mean, std):
 
 
 case = read(sys.argv[2])
-if sys.argv[1] == "start":
-    shape, values = join(case["latents_start"], case["audio_latents_start"])
-    write(sys.argv[3], "latents", shape, values)
+if sys.argv[1] == "join":
+    triples = sys.argv[4:]
+    write(sys.argv[3], [(triples[i + 2],) + join(case[triples[i]], case[triples[i + 1]])
+                        for i in range(0, len(triples), 3)])
 else:
     vae = read(sys.argv[3])
-    last = sorted(k for k in case if k.startswith("step_") and k.endswith("_latents")
+    prefix = (sys.argv[5] if len(sys.argv) > 5 else "") + "step_"
+    last = sorted(k for k in case if k.startswith(prefix) and k.endswith("_latents")
                   and "audio" not in k)[-1]
     audio = pack_normalised(case["audio_latents_out"], vae["latents_mean"][1], vae["latents_std"][1])
-    shape, values = join(case[last], audio)
-    write(sys.argv[4], "latents", shape, values)
+    write(sys.argv[4], [("latents",) + join(case[last], audio)])

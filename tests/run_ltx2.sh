@@ -12,9 +12,11 @@ LATENTS="python3 $(dirname "$0")/ltx2_latents.py"
 # A pipeline folder as users download it: model_index.json beside the components.
 MODEL=$WORK/ltx2
 mkdir "$MODEL"
-for part in transformer connectors scheduler vae audio_vae; do ln -s "$LTX2/$part" "$MODEL/$part"; done
+for part in transformer connectors scheduler vae audio_vae vocoder latent_upsampler; do
+    ln -s "$LTX2/$part" "$MODEL/$part"
+done
 echo '{"_class_name": "LTX2Pipeline"}' >"$MODEL/model_index.json"
-$LATENTS start "$CASE" "$WORK/start.safetensors"
+$LATENTS join "$CASE" "$WORK/start.safetensors" latents_start audio_latents_start latents
 $LATENTS final "$CASE" "$LTX2/audio_vae/diffusion_pytorch_model.safetensors" "$WORK/want.safetensors"
 ARGS=(--model "$MODEL" --embeddings "$CASE" --latents "$WORK/start.safetensors" --vae none
       --height 128 --width 192 --frames 17 --steps 3 --stg-blocks 1)
@@ -41,6 +43,24 @@ expect "--microbatch 4: latents within 1e-4" \
     "$TCOMPARE" --rel 1e-4 "$WORK/mb1/latents.h5:latents" "$WORK/want.safetensors:latents"
 expect "--microbatch 4: 3 ranks = 1 rank" "$TCOMPARE" --exact "$WORK/mb3/latents.h5:latents" "$WORK/mb1/latents.h5:latents"
 
+# The decoders: the video's tiles over the ranks, the sound on rank 0 (17 frames of 192 x 128; 18
+# latent audio frames are 69 mel frames, 160 samples each at 16 kHz, x3 at 48 kHz), the mp4 with
+# both when ffmpeg is there; 2 ranks = 1 rank.
+DECODE=("${ARGS[@]/--vae/--seed}")
+DECODE=("${DECODE[@]/none/1}")
+for np in 1 2; do
+    if mpi $np run "${DECODE[@]}" --decode-tile 0.008 --out "$WORK/dec$np"
+    then pass "decoded on $np ranks: $(grep -m1 '^decode:' "$WORK/log")"; else fail "decoded on $np ranks"; fi
+done
+expect "17 frames" test "$(ls "$WORK/dec1/job-000" | grep -c '^frame-.*png$')" -eq 17
+expect "the sound: 33120 samples x 2 at 48 kHz" grep -q "33120 samples x 2 channels at 48000 Hz" "$WORK/log"
+expect "2 ranks = 1 rank: frames" diff -r "$WORK/dec2/job-000" "$WORK/dec1/job-000"
+expect "2 ranks = 1 rank: sound" cmp "$WORK/dec2/job-000.wav" "$WORK/dec1/job-000.wav"
+if command -v ffprobe >/dev/null; then
+    expect "the mp4 has the video and the sound" bash -c "ffprobe -v error -show_entries \
+        stream=codec_type -of csv=p=0 '$WORK/dec1/job-000.mp4' | sort | tr '\n' ' ' | grep -q 'audio video'"
+fi
+
 # Guidance off: one pass, no negative prompt needed.
 python3 "$(dirname "$0")/edit_tensors.py" drop "$CASE" negative_prompt_embeds "$WORK/positive.safetensors"
 NOGUIDE=(--guidance 1 --audio-guidance 1 --stg-scale 0 --audio-stg-scale 0 --modality-scale 1
@@ -51,6 +71,49 @@ for np in 1 2; do
 done
 expect "no guidance: 2 ranks = 1 rank" "$TCOMPARE" --exact "$WORK/plain2/latents.h5:latents" "$WORK/plain1/latents.h5:latents"
 expect "no guidance: other latents" bash -c "! '$TCOMPARE' --rel 1e-3 '$WORK/plain1/latents.h5:latents' '$WORK/out1/latents.h5:latents' >/dev/null"
+
+# The distilled recipe (case_pipeline_distilled): stage 1 at 128 x 192 with its 8 sigmas, the
+# latent upsampler, stage 2 at 256 x 384 from the fixture's noise at 0.909375, its 3 sigmas; no
+# guidance; the transformer loaded once.
+DIST=$LTX2/case_pipeline_distilled.safetensors
+DISTILLED=$WORK/ltx2-2stage
+cp -r "$MODEL" "$DISTILLED" && rm "$DISTILLED/scheduler" && ln -s "$LTX2/scheduler-distilled" "$DISTILLED/scheduler"
+$LATENTS join "$DIST" "$WORK/dstart.safetensors" stage1_latents_start stage1_audio_latents_start latents \
+    stage2_noise_00 stage2_noise_01 renoise stage1_timesteps stage2_timesteps timesteps
+$LATENTS final "$DIST" "$LTX2/audio_vae/diffusion_pytorch_model.safetensors" "$WORK/dwant.safetensors" stage2_
+DARGS=(--model "$DISTILLED" --embeddings "$DIST" --latents "$WORK/dstart.safetensors" --vae none
+       --height 256 --width 384 --frames 17)
+for np in 1 3; do
+    if mpi $np run "${DARGS[@]}" --recipe distilled --out "$WORK/dist$np"
+    then pass "distilled on $np ranks: $(grep -m1 '^stage 2/2' "$WORK/log")"; else fail "distilled on $np ranks"; fi
+done
+expect "distilled: the 11 timesteps of both stages" \
+    "$TCOMPARE" --rel 1e-6 "$WORK/dist1/latents.h5:timesteps" "$WORK/dstart.safetensors:timesteps"
+expect "distilled: latents (video and audio) within 1e-4" \
+    "$TCOMPARE" --rel 1e-4 "$WORK/dist1/latents.h5:latents" "$WORK/dwant.safetensors:latents"
+expect "distilled: 3 ranks = 1 rank" \
+    "$TCOMPARE" --exact "$WORK/dist3/latents.h5:latents" "$WORK/dist1/latents.h5:latents"
+expect "distilled: run.json gives both stages" python3 -c "import json, sys
+j = json.load(open('$WORK/dist1/run.json'))
+sys.exit([s['steps'] for s in j['stages']] != [8, 3] or j['stages'][1]['latent_grid'] != [3, 8, 12])"
+
+# A failure between the stages (the upsampler's weights cut short) loses no step: the checkpoint
+# after stage 1 stays, and --resume goes on from it (the upsampling, stage 2) to the same bits.
+BROKEN=$WORK/ltx2-broken
+cp -r "$DISTILLED" "$BROKEN" && rm "$BROKEN/latent_upsampler" && mkdir "$BROKEN/latent_upsampler"
+cp "$LTX2/latent_upsampler/config.json" "$BROKEN/latent_upsampler/"
+head -c 1000 "$LTX2/latent_upsampler/diffusion_pytorch_model.safetensors" \
+    >"$BROKEN/latent_upsampler/diffusion_pytorch_model.safetensors"
+RESUME=("${DARGS[@]/$DISTILLED/$BROKEN}" --recipe distilled --checkpoint-every 4 --out "$WORK/dres")
+if mpi 2 run "${RESUME[@]}"; then fail "a broken upsampler: accepted"
+else expect "a broken upsampler: one error line, the checkpoint of stage 1 kept" \
+    bash -c "[ \$(grep -c error '$WORK/log') -eq 1 ] && [ -e '$WORK/dres/checkpoint.h5' ]"; fi
+rm -r "$BROKEN/latent_upsampler" && ln -s "$LTX2/latent_upsampler" "$BROKEN/latent_upsampler"
+if mpi 2 run "${RESUME[@]}" --resume && grep -q "resuming .* at step 9/11" "$WORK/log"
+then pass "resumed between the stages: $(grep -m1 resuming "$WORK/log" | cut -c1-100)"
+else fail "resumed between the stages"; fi
+expect "resumed between the stages = uninterrupted" \
+    "$TCOMPARE" --exact "$WORK/dres/latents.h5:latents" "$WORK/dist1/latents.h5:latents"
 
 # The tiny LTX-2.3 pipeline of init-model runs as it is: two jobs, 1 and 2 ranks alike.
 if "$BRIGADE" init-model "$WORK/tiny" --family ltx-2.3 >"$WORK/log" 2>&1
@@ -75,7 +138,6 @@ bad() { # WHAT EXPECTED-TEXT ARGS...
 bad "frames not 8k+1" "must be 8k+1" "${ARGS[@]}" --frames 16
 bad "a height not a multiple of 32" "multiple of 32" "${ARGS[@]}" --height 100
 bad "the connectors' outputs as embeddings" "prompt_embeds" "${ARGS[@]/$CASE/$LTX2/case_forward.safetensors}"
-bad "a decode asked for" "no decoders for LTX-2 yet" "${ARGS[@]/none/$LTX2/vae}"
 bad "the default STG block beyond the model" "default block 28 is beyond" "${ARGS[@]/--stg-blocks/--seed}"
 bad "an STG block beyond the model" "the model has blocks 0..3" "${ARGS[@]}" --stg-blocks 1,5
 bad "a guidance scale out of range" "--audio-stg-scale -1" "${ARGS[@]}" --audio-stg-scale -1
@@ -91,5 +153,10 @@ if mpi 1 forward --transformer "$MODEL" --inputs "$LTX2/case_forward.safetensors
 elif grep -q "brigade: error: .*give the transformer folder" "$WORK/log"; then
     pass "forward of a pipeline folder: $(grep -m1 'error' "$WORK/log" | cut -c1-120)"
 else fail "forward of a pipeline folder: message"; fi
+bad "distilled sizes not multiples of 64" "multiples of 64" "${DARGS[@]}" --recipe distilled --height 224
+bad "an unknown recipe" "full (LTX2Pipeline) or distilled" "${DARGS[@]}" --recipe fast
+DNOUP=$WORK/no-upsampler
+cp -r "$DISTILLED" "$DNOUP" && rm "$DNOUP/latent_upsampler"
+bad "distilled without the upsampler" "latent_upsampler" "${DARGS[@]/$DISTILLED/$DNOUP}" --recipe distilled
 expect "no temporary file left" test -z "$(find "$WORK"/out* -name '*.tmp*')"
 finish

@@ -47,7 +47,11 @@ const char br_run_help[] =
     "  --frames F           LTX-Video: 8k+1 (161); Qwen-Image: 1\n"
     "  --frame-rate R       frames per second (LTX-Video 25, LTX-2 24): sets the RoPE time scale\n"
     "                       and the mp4's rate\n"
-    "  --steps N            denoising steps (LTX-Video 50, Qwen-Image 40)\n"
+    "  --steps N            denoising steps (LTX-Video 50, Qwen-Image 40, LTX-2 30)\n"
+    "  --recipe R           LTX-2: full (default: LTX2Pipeline, one stage) or distilled (the\n"
+    "                       distilled checkpoint's two stages: half the size with its 8 sigmas,\n"
+    "                       the latent upsampler x2, the full size renoised at the first of its\n"
+    "                       3 sigmas; no guidance; sizes multiples of 64)\n"
     "  --guidance G         guidance scale, 1 or less: off (LTX-Video: classifier-free, 3;\n"
     "                       Qwen-Image: true CFG, 4); --true-cfg-scale is the same option\n"
     "  --guidance-rescale R mix of the rescaled guided prediction, 0..1 (LTX-Video 0, LTX-2 0.7)\n"
@@ -198,7 +202,7 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
         {"stg-scale", &guidance[0], NULL}, {"modality-scale", &guidance[1], NULL},
         {"audio-guidance", &guidance[2], NULL}, {"audio-guidance-rescale", &guidance[3], NULL},
         {"audio-stg-scale", &guidance[4], NULL}, {"audio-modality-scale", &guidance[5], NULL},
-        {"stg-blocks", &stg_blocks, NULL},
+        {"stg-blocks", &stg_blocks, NULL}, {"recipe", &o.recipe, NULL},
     };
     char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");

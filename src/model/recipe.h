@@ -43,6 +43,7 @@ typedef struct {
     const br_image *images;
     double image_area; // the area a reference is resized to for the VAE (the pipeline's 1024^2)
     const br_guidance *guidance;
+    const char *recipe;  // --recipe: the family's name of a way to run (NULL: its default)
     uint64_t stg_blocks; // the blocks spatio-temporal guidance perturbs (bit i: block i); 0: the
                          // family's default
 } br_run_request;
@@ -56,6 +57,7 @@ typedef struct {
 } br_decode_settings;
 
 typedef struct br_decoder br_decoder; // a family's decoder, loaded
+typedef struct br_sound br_sound;     // a family's sound decoders, loaded
 typedef struct {
     int n_tiles;             // tiles per job
     size_t input_floats;     // the decoder's input of one job
@@ -66,6 +68,8 @@ typedef struct {
 struct br_recipe {
     int default_steps;
     br_guidance default_guidance; // what a request leaves unset
+    // Other defaults for a --recipe (NULL, or returning NULL: default_guidance).
+    const br_guidance *(*guidance_for)(const char *recipe);
     int max_images;   // the most --image it takes (0: none, a text-to-video model)
     int image_output; // 1: one PNG per job (an image model); 0: a folder of frames and an mp4
     // The geometry of a request (rank 0), its default sizes filled in; refuses what the model
@@ -75,6 +79,19 @@ struct br_recipe {
     // dir on be (freed before it returns); NULL when the family conditions on none.
     br_status (*encode)(const br_model *m, const char *dir, br_backend *be,
                         const br_run_request *req, const br_geometry *g, float *cond);
+    // A run in stages (NULL: one stage). stages: how many the request asks for (LTX-2.3's
+    // distilled recipe: 2, half size then full size), or -1 after br_fail (an unknown --recipe);
+    // stage_request: stage s's sizes from the request's, and its own sigmas where it has them
+    // (*steps of them; 0: the scheduler's for --steps); next_stage (rank 0, host): the n jobs'
+    // latents after stage s, from [n, S_from, C] of geometry `from`, into the start of stage
+    // s + 1, to [n, S_to, C] (the distilled recipe: upsampled, then noised at sigma with draws
+    // of seed, or with noise [noise_rows: n or 1, S_to, C] where given).
+    int (*stages)(const br_run_request *req);
+    br_status (*stage_request)(const br_model *m, int s, br_run_request *req, float *sigmas,
+                               int *steps);
+    br_status (*next_stage)(const br_model *m, br_backend *be, const br_geometry *from, const float *x_from, const br_geometry *to,
+                            float *x_to, int n, float sigma, uint64_t seed, const float *noise,
+                            int noise_rows);
     // The timestep the transformer takes at sigma (every one of the geometry's step values).
     float (*timestep)(float sigma, int num_train_timesteps);
     // The passes of each step for these settings, in item order; their count.
@@ -99,10 +116,13 @@ struct br_recipe {
     // finish (the blend's normalisation). The video is about [-1, 1].
     void (*blend_tile)(br_decoder *d, int tile, const float *pixels, float *video);
     br_status (*blend_finish)(br_decoder *d, float *video);
-    // Rank 0, after a job's frames, where the family makes sound (NULL: none): the waveform of
-    // the job's final latents [S, C], wave [channels, samples] (malloc'd), at *rate per second.
-    br_status (*sound)(br_decoder *d, const float *latents, float **wave, int *channels,
+    // A family's sound (NULL: none), on rank 0: its decoders opened once for the run, then after
+    // each job's frames the waveform of its final latents [S, C], wave [channels, samples]
+    // (malloc'd), at *rate per second.
+    br_status (*sound_open)(const br_model *m, const br_geometry *g, br_sound **s);
+    br_status (*sound)(br_sound *s, const float *latents, float **wave, int *channels,
                        long *samples, int *rate);
+    void (*sound_close)(br_sound *s);
     void (*decoder_close)(br_decoder *d, br_backend *be);
 };
 

@@ -50,9 +50,11 @@ static double shift_mu(const nn_flow_config *cfg, int seq_len) {
     return seq_len * m + b;
 }
 
-br_status nn_flow_sigmas(const nn_flow_config *cfg, int steps, int seq_len, float *sigmas) {
+br_status nn_flow_sigmas(const nn_flow_config *cfg, int steps, int seq_len, const float *given,
+                         float *sigmas) {
     // The pipeline's np.linspace(1, 1/steps, steps) in double, then float32.
-    for (int i = 0; i < steps; i++) {
+    for (int i = 0; i < steps && given; i++) sigmas[i] = given[i];
+    for (int i = 0; i < steps && !given; i++) {
         double end = 1.0 / steps;
         double t = steps > 1 ? 1.0 + i * ((end - 1.0) / (steps - 1)) : 1.0;
         if (steps > 1 && i == steps - 1) t = end;

@@ -29,7 +29,10 @@ br_status nn_flow_config_parse(nn_flow_config *cfg, const cJSON *json, const cha
 // shift). Fails, naming the cause, where the schedule has no finite values (diffusers would give
 // NaN): 1 step with shift_terminal (a 0/0 in the stretch), or a shift so large for seq_len that
 // exp overflows.
-br_status nn_flow_sigmas(const nn_flow_config *cfg, int steps, int seq_len, float *sigmas);
+// given (NULL: the pipeline's linspace(1, 1/steps, steps)): the pipeline's own sigmas, shifted as
+// set_timesteps(sigmas=...) shifts them.
+br_status nn_flow_sigmas(const nn_flow_config *cfg, int steps, int seq_len, const float *given,
+                         float *sigmas);
 
 // x += (sigma_next - sigma) * v.
 void nn_euler_step(float *x, const float *v, size_t n, float sigma, float sigma_next);

@@ -9,6 +9,12 @@
 // unpacked[C, F, H, W] from packed[S, C*pt*p*p].
 void nn_unpack_latents(float *unpacked, const float *packed, int C, int F, int H, int W, int p,
                         int pt);
+// packed[S, C*pt*p*p] from unpacked[C, F, H, W] (the inverse).
+void nn_pack_latents(float *packed, const float *unpacked, int C, int F, int H, int W, int p,
+                     int pt);
+// x = (x - mean[c]) * scaling_factor / std[c] over unpacked[C, F*H*W] (_normalize_latents).
+void nn_normalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
+                          int C, int cells);
 // x = x * std[c] / scaling_factor + mean[c] over unpacked[C, F*H*W].
 void nn_denormalize_latents(float *x, const float *mean, const float *std, float scaling_factor,
                              int C, int cells);

@@ -27,6 +27,7 @@
 
 typedef struct {
     br_decoder *dec;
+    br_sound *sound; // rank 0, where the family makes sound
     br_decode_shape shape;
     float *input;  // host: the decoder's input of the job being decoded
     float *pixels; // host: the largest tile
@@ -50,6 +51,8 @@ static br_status open_decoder(run_state *run, decoder *d) {
         (run->rank == 0 && !(d->video = malloc(video_floats(d) * sizeof(float)))))
         return br_fail(BR_ENOMEM, "out of host memory for the decode (%zu MiB of video)",
                        video_floats(d) * 4 >> 20);
+    if (run->rank == 0 && run->recipe->sound_open)
+        BR_TRY(run->recipe->sound_open(&run->model, &run->plan.geom, &d->sound));
     if (run->rank == 0)
         printf("decode: %d tile(s) per job over %d rank(s), %d frames of %dx%d\n",
                d->shape.n_tiles, run->n_ranks, d->shape.frames, d->shape.width, d->shape.height);
@@ -58,6 +61,7 @@ static br_status open_decoder(run_state *run, decoder *d) {
 
 static void close_decoder(run_state *run, decoder *d) {
     if (d->dec) run->recipe->decoder_close(d->dec, run->be);
+    if (d->sound) run->recipe->sound_close(d->sound);
     free(d->input), free(d->pixels), free(d->video);
 }
 
@@ -117,12 +121,16 @@ static br_status write_frames(run_state *run, decoder *d, int job) {
 static br_status write_sound(run_state *run, decoder *d, int job, const char *wav, int *made) {
     const br_recipe *r = run->recipe;
     *made = 0;
-    if (!r->sound) return BR_OK;
+    if (!d->sound) return BR_OK;
     const float *latents = run->x + (size_t)job * run->plan.geom.latent_tokens * run->plan.C;
     float *wave = NULL;
     int channels, rate;
     long samples;
-    br_status st = r->sound(d->dec, latents, &wave, &channels, &samples, &rate);
+    const double t0 = br_now();
+    br_status st = r->sound(d->sound, latents, &wave, &channels, &samples, &rate);
+    if (st == BR_OK)
+        printf("sound: job %d, %ld samples x %d channels at %d Hz, %.2f s\n", job, samples,
+               channels, rate, br_now() - t0);
     if (st == BR_OK) st = br_wav_write(wav, wave, channels, samples, rate);
     free(wave);
     *made = st == BR_OK;

@@ -110,7 +110,7 @@ static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     // one per stream, and the sigmas its pipeline passes as the timestep too).
     const size_t values = (size_t)mb->n * p->geom.step_values;
     float *t = run->timestep_host;
-    const float timestep = run->recipe->timestep(p->sigmas[step], run->sched.num_train_timesteps);
+    const float timestep = run->recipe->timestep(p->sigma[step], run->sched.num_train_timesteps);
     for (size_t i = 0; i < values; i++) t[i] = timestep;
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
@@ -160,9 +160,9 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
         if (p->n_passes > 1) { // the guided velocity goes where the first pass's was
             const float *pred[BR_MAX_PASSES];
             for (int k = 0; k < p->n_passes; k++) pred[k] = v_job + k * n;
-            run->recipe->guide(&run->model, &p->geom, &gs, p->sigmas[step], x, v_job, pred);
+            run->recipe->guide(&run->model, &p->geom, &gs, p->sigma[step], x, v_job, pred);
         }
-        nn_euler_step(x, v_job, n, p->sigmas[step], p->sigmas[step + 1]);
+        nn_euler_step(x, v_job, n, p->sigma[step], p->sigma_next[step]);
     }
     return BR_OK;
 }
@@ -182,17 +182,24 @@ static br_status send_return(run_state *run, const run_micro *mb, int m, int fai
                                &run->return_req[m]);
 }
 
+// The steps of the stage the buffers are planned for that this run takes: [first, end).
+static int loop_first(const run_plan *p) {
+    const int first = p->stage ? p->stage_end[p->stage - 1] : 0;
+    return p->start_step > first ? p->start_step : first;
+}
+static int loop_end(const run_plan *p) { return p->stage_end[p->stage]; }
+
 // Rank 0: step k is complete when its last return is in: progress, the step's seconds, and the
 // checkpoint when one is due (the latents are then exactly those after step k). With checkpoints,
 // one is also written after the last step: it stays until every output is written, so that an
 // output that fails (a full disk) costs a resume of the decode only, not of the steps.
 static br_status step_done(run_state *run, int step) {
     double prev = run->t_loop;
-    for (int k = run->plan.start_step; k < step; k++) prev += run->step_seconds[k];
+    for (int k = loop_first(&run->plan); k < step; k++) prev += run->step_seconds[k];
     run->step_seconds[step] = br_now() - prev;
     run_progress(run, step);
     const int every = run->opts->checkpoint_every;
-    const int last = step + 1 == run->opts->steps;
+    const int last = step + 1 == loop_end(&run->plan); // the end of a stage
     if (!run->failed_seen) run_stop_step(run, step + 1);
     if (every > 0 && ((step + 1) % every == 0 || last) && !run->failed_seen) {
         // The other ranks wait on batons: the loop goes on to its end with skipping batons, and
@@ -207,7 +214,7 @@ static br_status step_done(run_state *run, int step) {
 // of need, so that the message moves while both ranks compute (a blocking receive at the time of
 // need would start the transfer only then: 4-5 ms for 2.5 MB between two H200 hosts' ranks).
 static br_status post_return(run_state *run, int step, int m) {
-    if (run->last == 0 || step >= run->opts->steps) return BR_OK;
+    if (run->last == 0 || step >= loop_end(&run->plan)) return BR_OK;
     int j0, jobs;
     completed_jobs(&run->plan, &run->micro[m], &j0, &jobs);
     const size_t n = (size_t)run->plan.geom.latent_tokens * run->plan.C;
@@ -244,7 +251,7 @@ static br_status receive_returns(run_state *run, long count) {
 // Rank 0, before micro-batch m of step k: the returns that carry its jobs' latents for step k.
 static br_status await_latents(run_state *run, int step, int m) {
     const run_plan *p = &run->plan;
-    if (step == p->start_step) return BR_OK;
+    if (step == loop_first(p)) return BR_OK;
     const run_micro *mb = &run->micro[m];
     int last_job = run_item_job(p, mb->first + mb->n - 1);
     int last_item = (last_job + 1) * p->n_passes - 1; // the item that completes the job
@@ -360,22 +367,23 @@ static br_status settle_returns(run_state *run, br_status st) {
 }
 
 br_status run_denoise(run_state *run) {
-    const int steps = run->opts->steps, M = run->plan.n_micro;
+    const int first = loop_first(&run->plan), end = loop_end(&run->plan), M = run->plan.n_micro;
     br_status st = connect_links(run);
     for (int m = 0; m < M && st == BR_OK && run->rank == 0; m++)
-        st = post_return(run, run->plan.start_step, m);
+        st = post_return(run, first, m);
     // A common start for the timelines.
     if ((st = br_comm_agree(run->comm, st)) != BR_OK) return settle_returns(run, st);
     run->t_loop = br_now();
-    run->returns_seen = (long)run->plan.start_step * M;
+    if (!run->t_origin) run->t_origin = run->t_loop;
+    run->returns_seen = (long)first * M;
     br_status local = BR_OK;
     st = run_watchdog_start(run);
-    for (int k = run->plan.start_step; k < steps && st == BR_OK; k++)
+    for (int k = first; k < end && st == BR_OK; k++)
         for (int m = 0; m < M && st == BR_OK; m++) st = pass_micro(run, k, m, &local);
-    if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)steps * M);
+    if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)end * M);
     st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
-    run->stats.loop = br_now() - run->t_loop;
+    run->stats.loop += br_now() - run->t_loop;
     if (local == BR_OK) local = run->own_failure;
     return br_comm_agree(run->comm, st != BR_OK ? st : local);
 }

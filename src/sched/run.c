@@ -41,6 +41,15 @@ int run_micro_end(const run_plan *p, int first) {
     return end;
 }
 
+size_t run_latent_bytes(const run_plan *p) {
+    size_t most = 0;
+    for (int s = 0; s < p->n_stages; s++) {
+        const size_t n = (size_t)p->n_jobs * p->stage_geom[s].latent_tokens * p->C;
+        most = n > most ? n : most;
+    }
+    return most * sizeof(float);
+}
+
 br_guidance run_guidance(const br_run_opts *o) {
     return (br_guidance){(float)o->guidance,       (float)o->guidance_rescale,
                          (float)o->stg_scale,      (float)o->modality_scale,
@@ -107,7 +116,13 @@ static br_status open_models(run_state *run) {
                        "denoising loop steps the one by the other", m->config_path,
                        m->out_channels, m->in_channels);
     if (!o->steps) o->steps = run->recipe->default_steps;
-    default_guidance(o, &run->recipe->default_guidance);
+    if (o->recipe && !run->recipe->stages)
+        return br_fail(BR_EINPUT, "--recipe %s: %s has one way to run (leave --recipe out)",
+                       o->recipe, m->family->name);
+    if (o->recipe && run->recipe->stages(&(br_run_request){.recipe = o->recipe}) < 0)
+        return BR_EINPUT; // an unknown name, said by the family
+    const br_guidance *d = run->recipe->guidance_for ? run->recipe->guidance_for(o->recipe) : NULL;
+    default_guidance(o, d ? d : &run->recipe->default_guidance);
     BR_TRY(check_settings(o));
     if (!run->recipe->decoder_open && strcmp(o->vae_dir, "none") != 0)
         return br_fail(BR_EINPUT, "%s: brigade has no decoders for %s yet: run with --vae none "
@@ -213,9 +228,9 @@ static br_status start_latents(run_state *run) {
         return BR_OK;
     }
     const char *path = run->opts->latents_path;
-    br_tensor_set set = {0};
-    br_status st = br_tensor_file_read(path, &set);
-    const br_tensor *t = st == BR_OK ? br_set_find(&set, "latents") : NULL;
+    br_tensor_set *set = &run->latents_file;
+    br_status st = br_tensor_file_read(path, set);
+    const br_tensor *t = st == BR_OK ? br_set_find(set, "latents") : NULL;
     if (st == BR_OK && (!t || t->ndim != 3 || (t->shape[0] != p->n_jobs && t->shape[0] != 1) ||
                         t->shape[1] != S || t->shape[2] != p->C)) {
         char want[96];
@@ -226,7 +241,13 @@ static br_status start_latents(run_state *run) {
     }
     for (int j = 0; st == BR_OK && j < p->n_jobs; j++)
         memcpy(run->x + j * n, t->data + (t->shape[0] == 1 ? 0 : j * n), n * sizeof(float));
-    br_set_free(&set);
+    // The noise of a later stage's start, where a recipe has stages (the draws a test fixes).
+    const br_tensor *z = br_set_find(set, "renoise");
+    const int S2 = p->stage_geom[p->n_stages - 1].latent_tokens;
+    if (st == BR_OK && z && (p->n_stages != 2 || z->ndim != 3 || z->shape[1] != S2 ||
+                             z->shape[2] != p->C || (z->shape[0] != 1 && z->shape[0] != p->n_jobs)))
+        st = br_fail(BR_EINPUT, "%s: \"renoise\" is the noise of a second stage's start, [%d or "
+                     "1, %d, %d]", path, p->n_jobs, S2, p->C);
     return st;
 }
 
@@ -246,8 +267,42 @@ static br_status prepare_out(const char *dir, int resume) {
     return BR_OK;
 }
 
-// Rank 0: the request's images, and the latent grid of the request (the family's defaults filled
-// in, its sizes checked).
+// The request of the options (sizes as planned once plan_geometry has filled them in).
+static br_run_request request(const run_state *run, const br_guidance *gs) {
+    const br_run_opts *o = run->opts;
+    return (br_run_request){.height = o->height, .width = o->width, .frames = o->frames,
+                            .frame_rate = o->frame_rate, .n_images = o->n_images,
+                            .images = run->images, .image_area = o->image_area, .guidance = gs,
+                            .recipe = o->recipe, .stg_blocks = o->stg_blocks};
+}
+
+// Rank 0: stage s's grid and its steps' sigmas, from step `first` of the run on; the request
+// req of the whole run (its defaults filled in by stage 0's geometry).
+static br_status plan_stage(run_state *run, int s, br_run_request *req, int first) {
+    run_plan *p = &run->plan;
+    const br_recipe *r = run->recipe;
+    br_run_request stage_req = *req;
+    float given[RUN_MAX_STEPS], sigmas[RUN_MAX_STEPS + 1];
+    int steps = 0;
+    if (r->stage_request) BR_TRY(r->stage_request(&run->model, s, &stage_req, given, &steps));
+    br_geometry *g = &p->stage_geom[s];
+    BR_TRY(r->geometry(&run->model, &stage_req, g));
+    if (s == 0 && !r->stage_request) *req = stage_req; // the run's sizes: the one stage's
+    g->text_tokens = p->geom.text_tokens;
+    const int own = steps > 0; // the stage's own sigmas
+    if (!own) steps = run->opts->steps;
+    if (first + steps > RUN_MAX_STEPS)
+        return br_fail(BR_EINPUT, "the recipe's stages take more than %d steps", RUN_MAX_STEPS);
+    const int shift_tokens = g->shift_tokens ? g->shift_tokens : g->latent_tokens;
+    BR_TRY(nn_flow_sigmas(&run->sched, steps, shift_tokens, own ? given : NULL, sigmas));
+    for (int k = 0; k < steps; k++)
+        p->sigma[first + k] = sigmas[k], p->sigma_next[first + k] = sigmas[k + 1];
+    p->stage_end[s] = first + steps;
+    return BR_OK;
+}
+
+// Rank 0: the request's images, the stages of the recipe, and the latent grid of each (the
+// family's defaults filled in, its sizes checked).
 static br_status plan_geometry(run_state *run) {
     const br_run_opts *o = run->opts;
     run_plan *p = &run->plan;
@@ -255,11 +310,18 @@ static br_status plan_geometry(run_state *run) {
         return br_fail(BR_ENOMEM, "out of memory");
     for (int i = 0; i < o->n_images; i++) BR_TRY(br_image_read_png(o->images[i], &run->images[i]));
     const br_guidance gs = run_guidance(o);
-    br_run_request req = {o->height,   o->width,       o->frames, o->frame_rate, o->n_images,
-                          run->images, o->image_area, &gs,       o->stg_blocks};
-    const int text_tokens = p->geom.text_tokens;
-    BR_TRY(run->recipe->geometry(&run->model, &req, &p->geom));
-    p->geom.text_tokens = text_tokens;
+    br_run_request req = request(run, &gs);
+    p->n_stages = run->recipe->stages ? run->recipe->stages(&req) : 1;
+    if (p->n_stages < 0) return BR_EINPUT;
+    if (p->n_stages < 1 || p->n_stages > RUN_MAX_STAGES)
+        return br_fail(BR_EINPUT, "the recipe asks for %d stages", p->n_stages);
+    if (run->recipe->stage_request) { // the whole run's sizes, the family's defaults filled in
+        br_geometry whole;
+        BR_TRY(run->recipe->geometry(&run->model, &req, &whole));
+    }
+    for (int s = 0; s < p->n_stages; s++) BR_TRY(plan_stage(run, s, &req, s ? p->stage_end[s - 1] : 0));
+    p->stage = 0, p->geom = p->stage_geom[0];
+    run->settings.steps = p->stage_end[p->n_stages - 1];
     p->height = req.height, p->width = req.width, p->frames = req.frames;
     p->frame_rate = req.frame_rate, run->settings.frame_rate = req.frame_rate;
     run->settings.height = req.height, run->settings.width = req.width; // for the checkpoint
@@ -275,9 +337,7 @@ static br_status encode_images(run_state *run) {
     if (!n || !run->recipe->encode) return BR_OK;
     const br_run_opts *o = run->opts;
     const br_guidance gs = run_guidance(o);
-    br_run_request req = {run->plan.height, run->plan.width, run->plan.frames, run->plan.frame_rate,
-                          o->n_images,      run->images,     o->image_area,    &gs,
-                          o->stg_blocks};
+    br_run_request req = request(run, &gs);
     if (!(run->cond = malloc(n * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the conditioning tokens");
     const double t0 = br_now();
@@ -299,9 +359,7 @@ static br_status plan_run(run_state *run) {
     p->microbatch = o->microbatch < p->n_items ? o->microbatch : p->n_items;
     p->n_micro = 0;
     for (int item = 0; item < p->n_items; item = run_micro_end(p, item)) p->n_micro++;
-    const int shift_tokens = p->geom.shift_tokens ? p->geom.shift_tokens : p->geom.latent_tokens;
-    BR_TRY(nn_flow_sigmas(&run->sched, o->steps, shift_tokens, p->sigmas));
-    if (!(run->x = malloc((size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float))))
+    if (!(run->x = malloc(run_latent_bytes(p))))
         return br_fail(BR_ENOMEM, "out of memory for the latents");
     BR_TRY(start_latents(run));
     BR_TRY(encode_images(run)); // before the checkpoint's fingerprint of the inputs
@@ -325,6 +383,8 @@ static br_status alloc_returns(run_state *run) {
     return BR_OK;
 }
 
+// The buffers of the current stage (its grid): micro-batches and their prompt slots, the
+// workspace, the baton, the tables, the inputs and outputs of the loop, the returns.
 static br_status alloc_buffers(run_state *run) {
     br_backend *be = run->be;
     const run_plan *p = &run->plan;
@@ -360,24 +420,34 @@ static br_status alloc_buffers(run_state *run) {
         be->upload(be, run->latents_dev + i * all + n, run->cond, all - n);
     if (run->rank == run->last) {
         if (!(run->v_dev = be->alloc(be, b * all, "velocities"))) return BR_ENOMEM;
-        if (!(run->v = malloc((size_t)p->n_items * n * sizeof(float))) ||
-            (!run->x && !(run->x = malloc((size_t)p->n_jobs * n * sizeof(float)))))
-            return br_fail(BR_ENOMEM, "out of host memory for the latents");
+        if (!(run->v = malloc((size_t)p->n_items * n * sizeof(float))))
+            return br_fail(BR_ENOMEM, "out of host memory for the velocities");
     }
-    if (run->rank == 0 && !(run->step_seconds = calloc((size_t)run->opts->steps, sizeof(double))))
-        return br_fail(BR_ENOMEM, "out of memory");
     return alloc_returns(run);
 }
 
-static br_status load_stage(run_state *run) {
+// The weights of this rank's blocks, once for every stage; the buffers of the whole run.
+static br_status load_weights(run_state *run) {
     BR_TRY(br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first));
+    if (!run->x && (run->rank == 0 || run->rank == run->last) &&
+        !(run->x = malloc(run_latent_bytes(&run->plan))))
+        return br_fail(BR_ENOMEM, "out of host memory for the latents");
+    if (run->rank == 0 && !(run->step_seconds = calloc((size_t)run->opts->steps, sizeof(double))))
+        return br_fail(BR_ENOMEM, "out of memory");
+    return BR_OK;
+}
+
+// Stage s's layout, buffers and tables.
+static br_status plan_buffers(run_state *run, int s) {
+    run->plan.stage = s, run->plan.geom = run->plan.stage_geom[s];
+    run->model.family->layout(&run->model, &run->plan.geom, &run->layout);
     BR_TRY(alloc_buffers(run));
     br_batch tables = {.geom = &run->plan.geom};
     memcpy(tables.table, run->tables, sizeof tables.table);
     return run->model.family->tables(&run->model, run->be, &tables);
 }
 
-static void free_transformer(run_state *run) {
+static void free_buffers(run_state *run) {
     br_backend *be = run->be;
     for (int m = 0; run->micro && m < run->plan.n_micro; m++)
         for (int k = 0; k < BR_MAX_SLOTS; k++) be->release(be, run->micro[m].prompt[k]);
@@ -394,25 +464,76 @@ static void free_transformer(run_state *run) {
     }
     if (run->model.family) run->model.family->workspace_free(be, run->ws);
     run->ws = NULL;
+    for (int m = 0; run->returns && m < run->plan.n_micro; m++) free(run->returns[m]);
+    free(run->returns);
+    free(run->return_req); // every request was waited for by the end of the loop
+    free(run->v);
+    free(run->timestep_host);
+    run->returns = NULL, run->return_req = NULL, run->v = NULL, run->timestep_host = NULL;
+}
+
+static void free_transformer(run_state *run) {
+    free_buffers(run);
     br_stage_free(&run->stage);
 }
 
 static void run_free(run_state *run) {
     free_transformer(run);
-    for (int m = 0; run->returns && m < run->plan.n_micro; m++) free(run->returns[m]);
-    free(run->returns);
-    free(run->return_req); // every request was waited for by the end of the loop
     free(run->events);
     free(run->placement);
     free(run->x);
-    free(run->v);
-    free(run->timestep_host);
     free(run->step_seconds);
     br_set_free(&run->inputs);
+    br_set_free(&run->latents_file);
     for (int i = 0; run->images && i < run->opts->n_images; i++) br_image_free(&run->images[i]);
     free(run->images);
     free(run->cond);
     br_model_close(&run->model);
+}
+
+// The stage whose latents the run starts from: 0, or a resumed run's, the stage of its last
+// completed step.
+int run_first_stage(const run_plan *p) {
+    int s = 0;
+    while (s < p->n_stages - 1 && p->start_step > p->stage_end[s]) s++;
+    return s;
+}
+
+// Rank 0, between stages s and s + 1: the recipe turns the jobs' latents into the next stage's
+// start (where --latents holds "renoise", its noise; else draws of --seed).
+static br_status next_stage(run_state *run, int s) {
+    run_plan *p = &run->plan;
+    const br_tensor *noise = br_set_find(&run->latents_file, "renoise"); // checked when read
+    const br_geometry *to = &p->stage_geom[s + 1];
+    const size_t from_bytes = (size_t)p->n_jobs * p->stage_geom[s].latent_tokens * p->C * sizeof(float);
+    float *from = malloc(from_bytes);
+    if (!from) return br_fail(BR_ENOMEM, "out of memory for the latents between stages");
+    memcpy(from, run->x, from_bytes);
+    const double t0 = br_now();
+    br_status st = run->recipe->next_stage(&run->model, run->be,
+                                           &p->stage_geom[s], from, to, run->x, p->n_jobs,
+                                           p->sigma[p->stage_end[s]], run->opts->seed,
+                                           noise ? noise->data : NULL,
+                                           noise ? (int)noise->shape[0] : 0);
+    free(from);
+    if (st == BR_OK) printf("stage %d/%d: latents from stage %d in %.2f s\n", s + 2, p->n_stages,
+                            s + 1, br_now() - t0);
+    return st;
+}
+
+// One stage on every rank: its buffers, the start latents handed to the last rank (which
+// applies the Euler steps), the prompts, the loop.
+static br_status run_stage(run_state *run, int s) {
+    br_comm *comm = run->comm;
+    br_status st = br_comm_agree(comm, plan_buffers(run, s));
+    if (st != BR_OK) return st;
+    const run_plan *p = &run->plan;
+    const size_t x_bytes = (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float);
+    if (run->last != 0 && run->rank == 0) BR_TRY(br_comm_send_bytes(comm, run->x, x_bytes, run->last));
+    if (run->last != 0 && run->rank == run->last)
+        BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));
+    BR_TRY(run_project_prompts(run));
+    return run_denoise(run);
 }
 
 // The whole run after the settings were agreed; every step returns the agreed status.
@@ -427,21 +548,20 @@ static br_status run_phases(run_state *run) {
     run->settings.frames = run->plan.frames, run->settings.frame_rate = run->plan.frame_rate;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
-    run->model.family->layout(&run->model, &run->plan.geom, &run->layout);
-    // A baton per item (the family's slots) and its flag.
+    // A baton per item (the family's slots) and its flag, in the last (largest) stage.
+    run_plan *p = &run->plan;
+    run->model.family->layout(&run->model, &p->stage_geom[p->n_stages - 1], &run->layout);
     const double item = (double)br_baton_floats(&run->layout) * sizeof(float);
-    const double hop = run->plan.microbatch * item + sizeof(float),
-                 step = run->plan.n_items * item + run->plan.n_micro * sizeof(float);
+    const double hop = p->microbatch * item + sizeof(float),
+                 step = p->n_items * item + p->n_micro * sizeof(float);
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
-    if ((st = br_comm_agree(comm, load_stage(run))) != BR_OK) return st;
-    // The last rank applies the Euler steps: it starts from the same latents as rank 0.
-    const size_t x_bytes =
-        (size_t)run->plan.n_jobs * run->plan.geom.latent_tokens * run->plan.C * sizeof(float);
-    if (run->last != 0 && first) BR_TRY(br_comm_send_bytes(comm, run->x, x_bytes, run->last));
-    if (run->last != 0 && run->rank == run->last)
-        BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));
-    BR_TRY(run_project_prompts(run));
-    BR_TRY(run_denoise(run));
+    if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
+    for (int s = run_first_stage(p);; s++) {
+        BR_TRY(run_stage(run, s)); // (an empty loop where a resumed run had done the stage)
+        if (s == p->n_stages - 1) break;
+        free_buffers(run);
+        if ((st = br_comm_agree(comm, first ? next_stage(run, s) : BR_OK)) != BR_OK) return st;
+    }
     if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
 
     free_transformer(run);

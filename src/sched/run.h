@@ -22,6 +22,7 @@ typedef struct {
     double image_area;           // --image-area: pixels a reference is resized to for the VAE
     double frame_rate;
     int steps;                   // 0: the family's default
+    const char *recipe;          // --recipe: the family's way to run (NULL: its default)
     double guidance, guidance_rescale; // NaN: the family's default (also the six below)
     double stg_scale, modality_scale;  // spatio-temporal and modality guidance (recipe.h)
     double audio_guidance, audio_guidance_rescale, audio_stg_scale, audio_modality_scale;

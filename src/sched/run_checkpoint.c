@@ -134,13 +134,16 @@ br_status run_read_checkpoint(run_state *run) {
         st = same_setting(&set, path, "prompts_fingerprint", 2, prompts, "other prompts");
     const br_tensor *t = br_set_find(&set, "latents");
     const br_setting *next = br_set_find_setting(&set, "next_step");
-    if (st == BR_OK && (!t || t->ndim != 3 || t->shape[0] != p->n_jobs || t->shape[1] != p->geom.latent_tokens ||
-                        t->shape[2] != p->C || !next || !(next->values[0] >= 1) ||
-                        !(next->values[0] <= run->opts->steps)))
-        st = br_fail(BR_EINPUT, "%s: latents or next_step do not fit this run", path);
+    if (st == BR_OK && (!next || !(next->values[0] >= 1) || !(next->values[0] <= run->opts->steps)))
+        st = br_fail(BR_EINPUT, "%s: next_step does not fit this run", path);
+    // The latents are those of the stage of the last step done.
+    if (st == BR_OK) run->plan.start_step = (int)next->values[0];
+    const int S = st == BR_OK ? p->stage_geom[run_first_stage(p)].latent_tokens : 0;
+    if (st == BR_OK && (!t || t->ndim != 3 || t->shape[0] != p->n_jobs || t->shape[1] != S ||
+                        t->shape[2] != p->C))
+        st = br_fail(BR_EINPUT, "%s: the latents do not fit this run", path);
     if (st == BR_OK) {
-        memcpy(run->x, t->data, (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float));
-        run->plan.start_step = (int)next->values[0];
+        memcpy(run->x, t->data, (size_t)p->n_jobs * S * p->C * sizeof(float));
         if (run->plan.start_step < run->opts->steps)
             printf("resuming from %s at step %d/%d\n", path, run->plan.start_step + 1,
                    run->opts->steps);

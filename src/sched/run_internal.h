@@ -17,7 +17,7 @@
 #include "run.h"
 #include "stage/stage.h"
 
-enum { RUN_MAX_STEPS = 1000, RUN_MAX_JOBS = 4096, RUN_MAX_RANKS = 4096 };
+enum { RUN_MAX_STEPS = 1000, RUN_MAX_JOBS = 4096, RUN_MAX_RANKS = 4096, RUN_MAX_STAGES = 2 };
 
 // What rank 0 decides from the settings and the inputs, broadcast to every rank as bytes.
 typedef struct {
@@ -26,11 +26,17 @@ typedef struct {
     br_pass passes[BR_MAX_PASSES]; // i / n_passes (the recipe's order: CFG's uncond, then cond)
     int microbatch;          // items per micro-batch (the last may hold fewer)
     int C;                   // packed latent features (the transformer's in_channels)
-    br_geometry geom;        // the latent grid, S and L
+    // Stages: the recipe's (a distilled one: half size, then full size), each a grid of its own
+    // and a run of the steps, counted over the whole run (steps of stage s end at stage_end[s]).
+    int n_stages;
+    int stage_end[RUN_MAX_STAGES];
+    br_geometry stage_geom[RUN_MAX_STAGES];
+    int stage;               // the stage the buffers are planned for
+    br_geometry geom;        // its latent grid, S and L (stage_geom[stage])
     int height, width, frames; // the request's sizes, the family's defaults filled in
     double frame_rate;
     int start_step;          // 0, or the step a resumed run goes on from
-    float sigmas[RUN_MAX_STEPS + 1];
+    float sigma[RUN_MAX_STEPS], sigma_next[RUN_MAX_STEPS]; // step k goes from sigma to sigma_next
 } run_plan;
 
 // One micro-batch: items [first, first + n); its prompt slots (the family's: a projected prompt,
@@ -110,8 +116,10 @@ typedef struct {
                                   // could not be written); it too makes later batons skip
     run_event *events;            // this rank's timeline (--trace)
     int n_events, cap_events;
-    double t_loop;                // the loop's start, common to all ranks (after an agreement)
-    br_tensor_set inputs;         // rank 0: the embeddings (and --latents) file
+    double t_loop;                // the stage's loop's start, common to all ranks (after an agreement)
+    double t_origin;              // the first stage's: the timelines' zero
+    br_tensor_set inputs;         // rank 0: the embeddings file
+    br_tensor_set latents_file;   // rank 0: the --latents file
     br_image *images;             // rank 0: [opts->n_images] the request's images
     float *cond;                  // rank 0: host [R, C] the conditioning tokens (recipe.encode)
     br_run_opts settings;         // the options, the family's defaults filled in (opts points here)
@@ -128,6 +136,10 @@ br_pass run_item_pass(const run_plan *p, int item);
 int run_item_completes(const run_plan *p, int item);
 // The end of the micro-batch that starts at item first: up to microbatch items of one mode.
 int run_micro_end(const run_plan *p, int first);
+// The stage whose latents a run starts from (a resumed run's: the stage of its last step done).
+int run_first_stage(const run_plan *p);
+// Bytes of the jobs' latents in the largest stage (what run->x holds).
+size_t run_latent_bytes(const run_plan *p);
 // The guidance settings of the options (their defaults filled in).
 br_guidance run_guidance(const br_run_opts *o);
 

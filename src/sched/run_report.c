@@ -14,6 +14,7 @@ void run_progress(const run_state *run, int step) {
     double sum = 0;
     for (int k = first; k < done; k++) sum += run->step_seconds[k];
     const double per_step = sum / (done - first), eta = per_step * (steps - done);
+    if (run->plan.n_stages > 1) printf("stage %d/%d  ", run->plan.stage + 1, run->plan.n_stages);
     printf("step %d/%d  %.3f s/step  ETA %d:%02d\n", done, steps, per_step, (int)eta / 60,
            (int)eta % 60);
     fflush(stdout);
@@ -58,7 +59,7 @@ br_status run_write_latents(run_state *run) {
     br_tensor *ts = t ? br_set_add(&set, "timesteps", 1, (int64_t[]){run->opts->steps}) : NULL;
     if (t && !ts) st = BR_ENOMEM;
     for (int k = 0; ts && k < run->opts->steps; k++)
-        ts->data[k] = p->sigmas[k] * (float)run->sched.num_train_timesteps;
+        ts->data[k] = p->sigma[k] * (float)run->sched.num_train_timesteps;
     for (size_t i = 0; st == BR_OK && i < sizeof settings / sizeof *settings; i++) {
         double v = setting_value(run->opts, i);
         st = br_set_add_setting(&set, settings[i].name, 1, &v);
@@ -72,6 +73,22 @@ br_status run_write_latents(run_state *run) {
     if (st == BR_OK) st = br_tensor_file_write(path, &set);
     br_set_free(&set);
     return st;
+}
+
+// Each stage's latent grid and steps, and the seconds its steps took (those run here).
+static cJSON *stages_json(const run_state *run) {
+    const run_plan *p = &run->plan;
+    cJSON *stages = cJSON_CreateArray();
+    for (int s = 0, first = 0; s < p->n_stages; first = p->stage_end[s++]) {
+        cJSON *o = cJSON_CreateObject();
+        double seconds = 0;
+        for (int k = first; k < p->stage_end[s]; k++) seconds += run->step_seconds[k];
+        cJSON_AddItemToObject(o, "latent_grid", cJSON_CreateIntArray(p->stage_geom[s].grid[0], 3));
+        cJSON_AddNumberToObject(o, "steps", p->stage_end[s] - first);
+        cJSON_AddNumberToObject(o, "step_seconds", seconds);
+        cJSON_AddItemToArray(stages, o);
+    }
+    return stages;
 }
 
 static cJSON *ranks_json(const run_state *run, const run_rank_report *all) {
@@ -161,9 +178,11 @@ static cJSON *report_json(const run_state *run, const run_rank_report *all, cons
     cJSON_AddNumberToObject(s, "micro_batches", p->n_micro);
     cJSON_AddNumberToObject(s, "prompt_tokens", p->geom.text_tokens);
     cJSON_AddItemToObject(s, "latent_grid", cJSON_CreateIntArray(p->geom.grid[0], 3));
+    if (o->recipe) cJSON_AddStringToObject(s, "recipe", o->recipe);
+    cJSON_AddItemToObject(j, "stages", stages_json(run));
     cJSON_AddNumberToObject(s, "ranks", run->n_ranks);
     float t[RUN_MAX_STEPS];
-    for (int k = 0; k < o->steps; k++) t[k] = p->sigmas[k] * run->sched.num_train_timesteps;
+    for (int k = 0; k < o->steps; k++) t[k] = p->sigma[k] * run->sched.num_train_timesteps;
     cJSON_AddItemToObject(j, "timesteps", cJSON_CreateFloatArray(t, o->steps));
     cJSON_AddItemToObject(j, "step_seconds", cJSON_CreateDoubleArray(run->step_seconds, o->steps));
     cJSON *sec = cJSON_AddObjectToObject(j, "seconds");

@@ -90,8 +90,8 @@ void run_stop_step(run_state *run, int steps_done) {
                          sizeof(float);
     pthread_mutex_lock(&stop.lock);
     if (run->opts->checkpoint_every <= 0) stop.step = steps_done; // only counted
-    else if (stop.latents || (stop.latents = malloc(bytes))) // without it, nothing new is saved
-        memcpy(stop.latents, run->x, bytes), stop.step = steps_done;
+    else if (stop.latents || (stop.latents = malloc(run_latent_bytes(&run->plan))))
+        memcpy(stop.latents, run->x, bytes), stop.step = steps_done; // (else: nothing new saved)
     pthread_mutex_unlock(&stop.lock);
 }
 

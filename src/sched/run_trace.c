@@ -18,7 +18,7 @@ void run_trace_add(run_state *run, double t0, double t1, int step, int micro, ch
         if (!grown) return; // a shorter trace, not a failed run
         run->events = grown, run->cap_events = cap;
     }
-    run->events[run->n_events++] = (run_event){(float)(t0 - run->t_loop), (float)(t1 - run->t_loop),
+    run->events[run->n_events++] = (run_event){(float)(t0 - run->t_origin), (float)(t1 - run->t_origin),
                                                (short)step, (short)micro, kind};
 }
 

@@ -73,7 +73,7 @@ static void fuzz_scheduler(const cJSON *json) {
     float sigmas[51];
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
-            if (nn_flow_sigmas(&cfg, steps[a], seq_lens[b], sigmas) != BR_OK) {
+            if (nn_flow_sigmas(&cfg, steps[a], seq_lens[b], NULL, sigmas) != BR_OK) {
                 br_clear_error();
                 continue;
             }

@@ -25,4 +25,19 @@ enum { LTX2_CROSS_TIMESTEP = 1 }; // geometry options: LTX-2.3's use_cross_times
 extern const br_family br_family_ltx2;
 extern const br_recipe ltx2_recipe;
 
+// ltx2_stages.c: the distilled recipe's two stages (recipe.h).
+int ltx2_stages(const br_run_request *req);
+const br_guidance *ltx2_guidance_for(const char *recipe);
+br_status ltx2_stage_request(const br_model *m, int s, br_run_request *req, float *sigmas,
+                             int *steps);
+br_status ltx2_next_stage(const br_model *m, br_backend *be, const br_geometry *from,
+                          const float *x_from, const br_geometry *to, float *x_to, int n,
+                          float sigma, uint64_t seed, const float *noise, int noise_rows);
+
+// ltx2_sound.c: the recipe's sound (recipe.h): audio VAE and vocoder of the pipeline folder.
+br_status ltx2_sound_open(const br_model *m, const br_geometry *g, br_sound **s);
+br_status ltx2_sound(br_sound *s, const float *latents, float **wave, int *channels,
+                     long *samples, int *rate);
+void ltx2_sound_close(br_sound *s);
+
 #endif

@@ -11,9 +11,14 @@
 //              audio-video attention); each on when a stream's scale asks for it
 //   guidance   in x0 space, per stream with its own scales, rescaled to the std of the
 //              conditional x0 (nn/guidance.h)
+//   stages     one (LTX2Pipeline), or the distilled recipe's two (ltx2_stages.c)
+//   decoders   the video's tokens through LTX-Video's decoder code, which takes LTX-2's VAE
+//              (model/ltx/ltx_decoder.c: tiles over the ranks); the audio's on rank 0
+//              (ltx2_sound.c)
 #include <math.h>
 
 #include "ltx2_family.h"
+#include "model/ltx/ltx_family.h"
 #include "nn/guidance.h"
 
 enum { DEFAULT_STG_BLOCK = 28 }; // LTX2Pipeline's spatio_temporal_guidance_blocks
@@ -123,8 +128,22 @@ const br_recipe ltx2_recipe = {
     .default_guidance = {.scale = 3, .rescale = 0.7f, .stg = 1, .modality = 3,
                          .audio_scale = 7, .audio_rescale = 0.7f, .audio_stg = 1,
                          .audio_modality = 3},
+    .guidance_for = ltx2_guidance_for,
+    .stages = ltx2_stages,
+    .stage_request = ltx2_stage_request,
+    .next_stage = ltx2_next_stage,
     .geometry = geometry,
     .timestep = timestep,
     .passes = passes,
     .guide = guide,
+    .decoder_open = ltx_decoder_open,
+    .decoder_input = ltx_decoder_input,
+    .tile_floats = ltx_decoder_tile_floats,
+    .decode_tile = ltx_decoder_tile,
+    .blend_tile = ltx_decoder_blend,
+    .blend_finish = ltx_decoder_finish,
+    .decoder_close = ltx_decoder_close,
+    .sound_open = ltx2_sound_open,
+    .sound = ltx2_sound,
+    .sound_close = ltx2_sound_close,
 };
