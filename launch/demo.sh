@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# demo.sh: brigade end to end on a tiny LTX-Video model with random weights, on two ranks:
-# writes the model once (brigade init-model), then generates two short videos from its random
-# "prompts" and prints where the frames are. The same `brigade run` line takes a real model:
-# see README.md.   usage: bash launch/demo.sh [FOLDER] (default demo/)
+# demo.sh: brigade end to end on tiny models with random weights, on two ranks: writes each model
+# once (brigade init-model), then runs its pipeline on the model's random "prompts":
+#   LTX-2.3 (the audio-video model): two clips with their sound, frames + job-NNN.wav + job-NNN.mp4
+#   LTX-Video 0.9: two short videos
+# and prints where the outputs are. The same `brigade run` lines take real models: see README.md.
+#   usage: bash launch/demo.sh [FOLDER] (default demo/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BRIGADE=${BRIGADE:-$PWD/build/brigade}
@@ -10,8 +12,14 @@ DEMO=${1:-demo}
 NP=${NP:-2}
 ROOT_FLAGS=()
 [ "$(id -u)" -ne 0 ] || ROOT_FLAGS=(--allow-run-as-root)
-[ -d "$DEMO/model" ] || { mkdir -p "$DEMO" && "$BRIGADE" init-model "$DEMO/model"; }
+mkdir -p "$DEMO"
+[ -d "$DEMO/ltx2" ] || "$BRIGADE" init-model "$DEMO/ltx2" --family ltx-2.3
+mpirun "${ROOT_FLAGS[@]}" --oversubscribe -np "$NP" \
+    "$BRIGADE" run --model "$DEMO/ltx2" --embeddings "$DEMO/ltx2/embeddings.h5" \
+    --height 128 --width 192 --frames 17 --steps 8 --stg-blocks 1 --out "$DEMO/out-ltx2"
+[ -d "$DEMO/model" ] || "$BRIGADE" init-model "$DEMO/model"
 mpirun "${ROOT_FLAGS[@]}" --oversubscribe -np "$NP" \
     "$BRIGADE" run --model "$DEMO/model" --embeddings "$DEMO/model/embeddings.h5" \
     --height 256 --width 384 --frames 25 --steps 10 --out "$DEMO/out"
-echo "frames: $DEMO/out/job-000/frame-0000.png ... and $DEMO/out/job-001/; report: $DEMO/out/run.json"
+echo "LTX-2.3: $DEMO/out-ltx2/job-000.mp4 (video and sound), job-000.wav, job-000/frame-*.png"
+echo "LTX-Video: $DEMO/out/job-000/frame-0000.png ... and $DEMO/out/job-001/; reports: run.json"

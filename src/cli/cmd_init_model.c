@@ -21,7 +21,11 @@
 #include "io/tensor_file.h"
 #include "model/family.h"
 #include "model/ltx/ltx_vae.h"
+#include "model/ltx2/ltx2_audio_vae.h"
 #include "model/ltx2/ltx2_connectors.h"
+#include "model/ltx2/ltx2_upsampler.h"
+#include "model/ltx2/ltx2_vae_encoder.h"
+#include "model/ltx2/ltx2_vocoder.h"
 
 const char br_init_model_help[] =
     "usage: brigade init-model DIR [--family ltx-video|qwen-image|ltx-2.3] [--seed N]\n"
@@ -39,16 +43,19 @@ const char br_init_model_help[] =
     "                    reference image, 9 text tokens, batch 2\n"
     "then: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
     "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
-    "LTX-2.3 (--family ltx-2.3), an LTX2Pipeline folder without decoders (model_index.json):\n"
+    "LTX-2.3 (--family ltx-2.3), an LTX2Pipeline folder (model_index.json):\n"
     "  DIR/transformer/  LTX2VideoTransformer3DModel (LTX-2.3 layout), 4 blocks, video 2 heads\n"
     "                    x 16, audio 2 heads x 8, 8 latent channels\n"
     "  DIR/connectors/   LTX2TextConnectors from 24 x 3 text encoder features, 2 layers, 4 registers\n"
     "  DIR/scheduler/    FlowMatchEulerDiscreteScheduler as LTX-2 ships it\n"
+    "  DIR/vae/, audio_vae/, vocoder/, latent_upsampler/  LTX-2.3's layouts: 8 latent channels\n"
+    "                    (x32, x8), stereo 16-bin mel to 48 kHz, the x2 upsampler\n"
     "  DIR/embeddings.h5 the text encoder's states of two 'prompts' (8 tokens) and negative ones\n"
     "  DIR/inputs.safetensors  one forward's inputs: 3 x 4 x 6 video and 18 audio tokens, 8 text\n"
     "                    tokens, batch 2\n"
-    "then: mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 --vae none \\\n"
+    "then: mpirun -np 2 brigade run --model DIR --embeddings DIR/embeddings.h5 \\\n"
     "          --height 128 --width 192 --frames 17 --steps 4 --stg-blocks 1 --out OUT\n"
+    "  (frames, job-000.wav, job-000.mp4 with its sound; --recipe distilled: two stages)\n"
     "  or: mpirun -np 2 brigade forward --transformer DIR/transformer \\\n"
     "          --inputs DIR/inputs.safetensors --out OUT.safetensors\n"
     "DIR must not exist; it is written as DIR.tmp and renamed when complete.\n";
@@ -246,6 +253,99 @@ static br_status write_connectors(const char *dir, cJSON *config, uint64_t seed)
     return st;
 }
 
+// LTX-2.3's decoders and upsampler at the tiny transformer's widths (the fixture's layouts).
+static const char ltx2_vae_json[] =
+    "{\"_class_name\": \"AutoencoderKLLTX2Video\", \"block_out_channels\": [8, 16, 32, 32],"
+    " \"decoder_block_out_channels\": [8, 16, 16, 32], \"decoder_causal\": false,"
+    " \"decoder_inject_noise\": [false, false, false, false, false],"
+    " \"decoder_layers_per_block\": [1, 1, 1, 1, 1], \"decoder_spatial_padding_mode\": \"zeros\","
+    " \"decoder_spatio_temporal_scaling\": [true, true, true, true],"
+    " \"downsample_type\": [\"spatial\", \"temporal\", \"spatiotemporal\", \"spatiotemporal\"],"
+    " \"encoder_causal\": true, \"encoder_spatial_padding_mode\": \"zeros\", \"in_channels\": 3,"
+    " \"latent_channels\": 8, \"layers_per_block\": [1, 1, 1, 1, 1], \"out_channels\": 3,"
+    " \"patch_size\": 4, \"patch_size_t\": 1, \"resnet_norm_eps\": 1e-06, \"scaling_factor\": 1.0,"
+    " \"spatio_temporal_scaling\": [true, true, true, true], \"timestep_conditioning\": false,"
+    " \"upsample_factor\": [2, 2, 1, 2], \"upsample_residual\": [false, false, false, false],"
+    " \"upsample_type\": [\"spatiotemporal\", \"spatiotemporal\", \"temporal\", \"spatial\"]}";
+static const char ltx2_audio_vae_json[] =
+    "{\"_class_name\": \"AutoencoderKLLTX2Audio\", \"base_channels\": 8, \"causality_axis\":"
+    " \"height\", \"ch_mult\": [1, 2, 4], \"double_z\": true, \"in_channels\": 2, \"is_causal\":"
+    " true, \"latent_channels\": 2, \"mel_bins\": 16, \"mel_hop_length\": 160,"
+    " \"mid_block_add_attention\": false, \"norm_type\": \"pixel\", \"num_res_blocks\": 1,"
+    " \"output_channels\": 2, \"resolution\": 256, \"sample_rate\": 16000}";
+static const char ltx2_vocoder_json[] =
+    "{\"_class_name\": \"LTX2VocoderWithBWE\", \"act_fn\": \"snakebeta\", \"antialias\": true,"
+    " \"antialias_kernel_size\": 12, \"antialias_ratio\": 2, \"bwe_act_fn\": \"snakebeta\","
+    " \"bwe_antialias\": true, \"bwe_antialias_kernel_size\": 12, \"bwe_antialias_ratio\": 2,"
+    " \"bwe_final_act_fn\": null, \"bwe_final_bias\": false, \"bwe_hidden_channels\": 32,"
+    " \"bwe_in_channels\": 32, \"bwe_out_channels\": 2,"
+    " \"bwe_resnet_dilations\": [[1, 3, 5], [1, 3, 5], [1, 3, 5]], \"bwe_resnet_kernel_sizes\":"
+    " [3, 7, 11], \"bwe_upsample_factors\": [6, 5, 2, 2, 2], \"bwe_upsample_kernel_sizes\":"
+    " [12, 11, 4, 4, 4], \"filter_length\": 128, \"final_act_fn\": null, \"final_bias\": false,"
+    " \"hidden_channels\": 64, \"hop_length\": 80, \"in_channels\": 32, \"input_sampling_rate\":"
+    " 16000, \"num_mel_channels\": 16, \"out_channels\": 2, \"output_sampling_rate\": 48000,"
+    " \"resnet_dilations\": [[1, 3, 5], [1, 3, 5], [1, 3, 5]], \"resnet_kernel_sizes\": [3, 7, 11],"
+    " \"upsample_factors\": [5, 2, 2, 2, 2, 2], \"upsample_kernel_sizes\": [11, 4, 4, 4, 4, 4],"
+    " \"window_length\": 128}";
+static const char ltx2_upsampler_json[] =
+    "{\"_class_name\": \"LTX2LatentUpsamplerModel\", \"dims\": 3, \"in_channels\": 8,"
+    " \"mid_channels\": 32, \"num_blocks_per_stage\": 2, \"spatial_upsample\": true,"
+    " \"temporal_upsample\": false, \"use_rational_resampler\": false}";
+
+// Each LTX-2 component: part/config.json and the weights its loader asks a recording random
+// checkpoint for.
+static br_status load_ltx2_part(const char *part, br_checkpoint *ck) {
+    br_backend *be = br_backend_cpu();
+    const char *path = part;
+    if (!strcmp(part, "vae")) { // the decoder, then the encoder
+        ltx_vae_config cfg;
+        ltx2_vae_encoder_config enc_cfg;
+        ltx_vae vae = {0};
+        ltx2_vae_encoder enc = {0};
+        br_status st = ltx_vae_config_parse(&cfg, ck->config, path);
+        if (st == BR_OK) st = ltx_vae_load(be, ck, &cfg, &vae);
+        ltx_vae_free(be, &vae);
+        if (st == BR_OK) st = ltx2_vae_encoder_config_parse(&enc_cfg, ck->config, path);
+        if (st == BR_OK) st = ltx2_vae_encoder_load(be, ck, &enc_cfg, &enc);
+        ltx2_vae_encoder_free(be, &enc);
+        return st;
+    } else if (!strcmp(part, "audio_vae")) {
+        ltx2_audio_vae vae;
+        BR_TRY(ltx2_audio_vae_load(ck, path, &vae));
+        ltx2_audio_vae_free(&vae);
+    } else if (!strcmp(part, "vocoder")) {
+        ltx2_vocoder voc;
+        BR_TRY(ltx2_vocoder_load(ck, path, &voc));
+        ltx2_vocoder_free(&voc);
+    } else {
+        ltx2_latent_upsampler_config cfg;
+        ltx2_latent_upsampler up = {0};
+        BR_TRY(ltx2_latent_upsampler_config_parse(&cfg, ck->config, path));
+        br_status st = ltx2_latent_upsampler_load(be, ck, &cfg, &up);
+        ltx2_latent_upsampler_free(be, &up);
+        return st;
+    }
+    return BR_OK;
+}
+
+static br_status write_ltx2_part(const char *dir, const char *part, const char *json,
+                                 uint64_t seed) {
+    cJSON *config = cJSON_Parse(json);
+    if (!config) return br_fail(BR_ENOMEM, "out of memory");
+    br_checkpoint ck;
+    br_tensor_set record = {0};
+    br_status st = write_config(dir, part, "config.json", config);
+    if (st == BR_OK) st = br_ckpt_open_random(&ck, config, seed);
+    else cJSON_Delete(config);
+    if (st != BR_OK) return st;
+    ck.record = &record;
+    st = load_ltx2_part(part, &ck);
+    if (st == BR_OK) st = write_record(dir, part, &record);
+    br_ckpt_close(&ck); // (the config with it)
+    br_set_free(&record);
+    return st;
+}
+
 // A transformer preset's forward inputs (random_inputs' spec) as DIR/inputs.safetensors.
 static br_status write_forward_inputs(const char *dir, const char *preset, const char *spec,
                                       uint64_t seed) {
@@ -307,6 +407,10 @@ static br_status write_ltx2(const char *dir, uint64_t seed) {
     if (st == BR_OK) st = write_config(dir, "connectors", "config.json", connectors);
     if (st == BR_OK) st = write_connectors(dir, connectors, seed);
     if (st == BR_OK) st = write_config(dir, "scheduler", "scheduler_config.json", sched);
+    const char *parts[] = {"vae", "audio_vae", "vocoder", "latent_upsampler"};
+    const char *jsons[] = {ltx2_vae_json, ltx2_audio_vae_json, ltx2_vocoder_json,
+                           ltx2_upsampler_json};
+    for (int i = 0; i < 4 && st == BR_OK; i++) st = write_ltx2_part(dir, parts[i], jsons[i], seed);
     if (st == BR_OK) st = write_ltx2_embeddings(dir, seed);
     if (st == BR_OK) st = write_forward_inputs(dir, "ltx-2.3-tiny", "random:2,3,4,6,18,8", seed);
     cJSON_Delete(connectors), cJSON_Delete(sched);
@@ -345,7 +449,8 @@ int br_cmd_init_model(int argc, char **argv) {
     }
     const char *parts = strcmp(family, "qwen-image") == 0 ? "transformer/, inputs.safetensors"
                         : strcmp(family, "ltx-2.3") == 0
-                            ? "transformer/, connectors/, scheduler/, embeddings.h5, inputs.safetensors"
+                            ? "transformer/, connectors/, scheduler/, vae/, audio_vae/, vocoder/, "
+                              "latent_upsampler/, embeddings.h5, inputs.safetensors"
                             : "transformer/, vae/, scheduler/, embeddings.h5";
     printf("wrote %s (%s)\n", dir, parts);
     return 0;

@@ -3,7 +3,7 @@
 // values come from a generator seeded by a hash of its name, so every rank that asks for a tensor
 // gets the same values, and a rank makes only the tensors it owns. Scales keep activations sane:
 // matrices and convolution kernels uniform in +-1/sqrt(fan_in), norm weights (the 1-D
-// ".weight"s) near 1, other vectors small.
+// ".weight"s) and standard deviations ("*_std") near 1, other vectors small.
 #define _POSIX_C_SOURCE 200809L // strdup
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -37,7 +37,9 @@ br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int nd
     float *x = malloc((n ? n : 1) * sizeof(float));
     if (!x) return br_fail(BR_ENOMEM, "out of memory for random tensor %s", name);
     float scale = ndim >= 2 && shape[0] > 0 ? 1.0f / sqrtf((float)(n / (size_t)shape[0])) : 0.02f;
-    float offset = ndim == 1 && ends_with(name, ".weight") ? 1.0f : 0;
+    // Norm weights and the latents' standard deviations near 1 (a std near 0 would blow up a
+    // normalisation).
+    float offset = ndim == 1 && (ends_with(name, ".weight") || ends_with(name, "_std")) ? 1.0f : 0;
     if (strstr(name, "scale_shift_table")) scale = 1.0f / sqrtf((float)shape[ndim - 1]);
     uint64_t s = hash_name(name, c->random_seed);
     for (size_t i = 0; i < n; i++) { // xorshift64*: fast enough for 13 B values spread over ranks
@@ -45,7 +47,7 @@ br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int nd
         float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
         x[i] = offset + scale * u;
     }
-    if (c->record) {
+    if (c->record && !br_set_find(c->record, name)) { // (two loaders may ask for one tensor)
         br_tensor *copy = br_set_add(c->record, name, ndim, shape);
         if (!copy) {
             free(x);

@@ -61,6 +61,8 @@ br_status ltx2_audio_vae_config_parse(ltx2_audio_vae_config *cfg, const cJSON *j
 // Opens dir (a diffusers audio_vae/ folder) and loads the decoder and the latent statistics.
 // Errors name config.json or the checkpoint file and tensor; on failure nothing stays allocated.
 br_status ltx2_audio_vae_open(const char *dir, ltx2_audio_vae *vae);
+// The same from an open checkpoint (path: its config.json, for messages).
+br_status ltx2_audio_vae_load(br_checkpoint *ck, const char *path, ltx2_audio_vae *vae);
 void ltx2_audio_vae_free(ltx2_audio_vae *vae);
 
 // T, the mel frames of L latent frames: max(4L - 3, 1).

@@ -148,17 +148,23 @@ static br_status load_decoder(br_checkpoint *ck, ltx2_audio_vae *vae) {
     return load_conv(ck, "decoder.conv_out", c, cfg->output_channels, 3, &vae->conv_out);
 }
 
+br_status ltx2_audio_vae_load(br_checkpoint *ck, const char *path, ltx2_audio_vae *vae) {
+    memset(vae, 0, sizeof *vae);
+    br_status st = ltx2_audio_vae_config_parse(&vae->cfg, ck->config, path);
+    if (st == BR_OK) st = load_stats(ck, vae);
+    if (st == BR_OK) st = load_decoder(ck, vae);
+    if (st != BR_OK) ltx2_audio_vae_free(vae);
+    return st;
+}
+
 br_status ltx2_audio_vae_open(const char *dir, ltx2_audio_vae *vae) {
     memset(vae, 0, sizeof *vae);
     br_checkpoint ck;
     BR_TRY(br_ckpt_open(&ck, dir));
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    br_status st = ltx2_audio_vae_config_parse(&vae->cfg, ck.config, path);
-    if (st == BR_OK) st = load_stats(&ck, vae);
-    if (st == BR_OK) st = load_decoder(&ck, vae);
+    br_status st = ltx2_audio_vae_load(&ck, path, vae);
     br_ckpt_close(&ck);
-    if (st != BR_OK) ltx2_audio_vae_free(vae);
     return st;
 }
 

@@ -16,16 +16,22 @@ static br_status load(br_checkpoint *ck, ltx2_vocoder *voc) {
                                &voc->resampler);
 }
 
+br_status ltx2_vocoder_load(br_checkpoint *ck, const char *path, ltx2_vocoder *voc) {
+    memset(voc, 0, sizeof *voc);
+    br_status st = ltx2_vocoder_config_parse(&voc->cfg, ck->config, path);
+    if (st == BR_OK) st = load(ck, voc);
+    if (st != BR_OK) ltx2_vocoder_free(voc);
+    return st;
+}
+
 br_status ltx2_vocoder_open(const char *dir, ltx2_vocoder *voc) {
     memset(voc, 0, sizeof *voc);
     br_checkpoint ck;
     BR_TRY(br_ckpt_open(&ck, dir));
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    br_status st = ltx2_vocoder_config_parse(&voc->cfg, ck.config, path);
-    if (st == BR_OK) st = load(&ck, voc);
+    br_status st = ltx2_vocoder_load(&ck, path, voc);
     br_ckpt_close(&ck);
-    if (st != BR_OK) ltx2_vocoder_free(voc);
     return st;
 }
 

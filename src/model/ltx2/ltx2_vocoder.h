@@ -28,6 +28,8 @@ typedef struct {
 // Opens dir (config.json + weights: a diffusers vocoder/ folder) and loads every weight. Errors
 // name config.json or the checkpoint file and tensor; on failure nothing stays allocated.
 br_status ltx2_vocoder_open(const char *dir, ltx2_vocoder *voc);
+// The same from an open checkpoint (path: its config.json, for messages).
+br_status ltx2_vocoder_load(br_checkpoint *ck, const char *path, ltx2_vocoder *voc);
 void ltx2_vocoder_free(ltx2_vocoder *voc);
 // The waveform's sample rate (Hz) and its samples per channel for T mel frames.
 int ltx2_vocoder_rate(const ltx2_vocoder *voc);
