@@ -9,16 +9,18 @@
 #include "parallel.h"
 
 static const char usage[] =
-    "brigade: pipeline-parallel inference of diffusion transformers (LTX-Video, Qwen-Image).\n"
+    "brigade: pipeline-parallel inference of diffusion transformers (LTX-Video, Qwen-Image,\n"
+    "LTX-2).\n"
     "Each MPI rank owns a contiguous group of transformer blocks and passes the activations to\n"
     "the next rank.\n"
     "\n"
     "usage: mpirun -np P brigade COMMAND [options]     (P = 1 also runs without mpirun)\n"
     "\n"
     "commands:\n"
-    "  run         text-to-video (LTX-Video): prompt embeddings in, latents and PNG frames out\n"
-    "  forward     one transformer forward pass of a checkpoint (LTX-Video, Qwen-Image) on\n"
-    "              given inputs\n"
+    "  run         a model's pipeline: prompt embeddings (and images) in, latents, PNG frames,\n"
+    "              sound and mp4 out (LTX-Video, Qwen-Image-Edit, LTX-2.3)\n"
+    "  forward     one transformer forward pass of a checkpoint (LTX-Video, Qwen-Image, LTX-2)\n"
+    "              on given inputs\n"
     "  init-model  write a tiny model with random weights (a diffusers folder)\n"
     "\n"
     "Run 'brigade COMMAND --help' for a command's options.\n";
