@@ -10,11 +10,13 @@
                                                   "step_NN_latents") joined with audio_latents_out
                                                   packed and normalised again by the audio VAE's
                                                   latents_mean / latents_std, as "latents"
-Each writes tensors [B, S + Sa, C] to OUT (safetensors).
+  ltx2_latents.py png CASE NAME OUT              the uint8 image NAME [H, W, 3] as an RGB PNG
+Each but png writes tensors [B, S + Sa, C] to OUT (safetensors).
 """
 import json
 import struct
 import sys
+import zlib
 
 
 def read(path):
@@ -26,8 +28,20 @@ def read(path):
         if k == "__metadata__":
             continue
         raw = data[v["data_offsets"][0]:v["data_offsets"][1]]
-        out[k] = (v["shape"], list(struct.unpack("<%df" % (len(raw) // 4), raw)))
+        values = list(raw) if v["dtype"] == "U8" else list(struct.unpack("<%df" % (len(raw) // 4), raw))
+        out[k] = (v["shape"], values)
     return out
+
+
+def write_png(path, image):
+    (H, W, _), rgb = image
+    rows = b"".join(b"\0" + bytes(rgb[y * W * 3:(y + 1) * W * 3]) for y in range(H))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                           chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def write(path, tensors):
@@ -68,7 +82,9 @@ def pack_normalised(unpacked, mean, std):
 
 
 case = read(sys.argv[2])
-if sys.argv[1] == "join":
+if sys.argv[1] == "png":
+    write_png(sys.argv[4], case[sys.argv[3]])
+elif sys.argv[1] == "join":
     triples = sys.argv[4:]
     write(sys.argv[3], [(triples[i + 2],) + join(case[triples[i]], case[triples[i + 1]])
                         for i in range(0, len(triples), 3)])

@@ -115,6 +115,25 @@ else fail "resumed between the stages"; fi
 expect "resumed between the stages = uninterrupted" \
     "$TCOMPARE" --exact "$WORK/dres/latents.h5:latents" "$WORK/dist1/latents.h5:latents"
 
+# Image to video (case_i2v, LTX2ImageToVideoPipeline): the first frame's PNG through the VAE's
+# encoder into latent frame 0, held there (timestep 0 on its tokens, no Euler step), the other
+# frames denoised with the three guidances; 1 and 2 ranks.
+I2V=$LTX2/case_i2v.safetensors
+$LATENTS png "$I2V" image_uint8 "$WORK/first.png"
+$LATENTS join "$I2V" "$WORK/i2v_start.safetensors" latents_start audio_latents_start latents
+$LATENTS final "$I2V" "$LTX2/audio_vae/diffusion_pytorch_model.safetensors" "$WORK/i2v_want.safetensors"
+IARGS=(--model "$MODEL" --embeddings "$I2V" --image "$WORK/first.png" --vae none --height 64
+       --width 96 --frames 17 --steps 3 --stg-blocks 1)
+for np in 1 2; do
+    if mpi $np run "${IARGS[@]}" --latents "$WORK/i2v_start.safetensors" --out "$WORK/i2v$np"
+    then pass "image to video on $np ranks: $(grep -m1 '^encode:' "$WORK/log")"; else fail "image to video on $np ranks"; fi
+done
+expect "image to video: timesteps" "$TCOMPARE" --rel 1e-6 "$WORK/i2v1/latents.h5:timesteps" "$I2V:timesteps"
+expect "image to video: latents (video and audio) within 1e-4" \
+    "$TCOMPARE" --rel 1e-4 "$WORK/i2v1/latents.h5:latents" "$WORK/i2v_want.safetensors:latents"
+expect "image to video: 2 ranks = 1 rank" \
+    "$TCOMPARE" --exact "$WORK/i2v2/latents.h5:latents" "$WORK/i2v1/latents.h5:latents"
+
 # The tiny LTX-2.3 pipeline of init-model runs as it is: two jobs, 1 and 2 ranks alike.
 if "$BRIGADE" init-model "$WORK/tiny" --family ltx-2.3 >"$WORK/log" 2>&1
 then pass "init-model --family ltx-2.3"; else fail "init-model --family ltx-2.3"; fi
@@ -158,5 +177,7 @@ bad "an unknown recipe" "full (LTX2Pipeline) or distilled" "${DARGS[@]}" --recip
 DNOUP=$WORK/no-upsampler
 cp -r "$DISTILLED" "$DNOUP" && rm "$DNOUP/latent_upsampler"
 bad "distilled without the upsampler" "latent_upsampler" "${DARGS[@]/$DISTILLED/$DNOUP}" --recipe distilled
+bad "an image of another size than the clip" "the clip 192x128" "${IARGS[@]}" --height 128 --width 192
+bad "image to video with the distilled recipe" "not implemented yet" "${IARGS[@]}" --recipe distilled
 expect "no temporary file left" test -z "$(find "$WORK"/out* -name '*.tmp*')"
 finish

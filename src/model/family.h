@@ -30,6 +30,8 @@ typedef struct {
                                // an edit's reference images, condition them); the sigma shift
                                // counts these, or shift_tokens when that is set
     int shift_tokens;          // 0, or what the sigma shift counts instead (LTX-2: the video's)
+    int held_tokens;           // the first latent tokens the conditioning gives and holds (an
+                               // image-to-video's first frame): their velocity is 0
     int step_values;           // values per item of the step's input (timestep): 1, or more
                                // where the family takes several (LTX-2: per-token timesteps,
                                // the audio's, sigma)

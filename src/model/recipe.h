@@ -75,8 +75,9 @@ struct br_recipe {
     // The geometry of a request (rank 0), its default sizes filled in; refuses what the model
     // cannot take, naming the setting.
     br_status (*geometry)(const br_model *m, br_run_request *req, br_geometry *g);
-    // Rank 0: the conditioning tokens cond[R, C] of the request's images, by the VAE of folder
-    // dir on be (freed before it returns); NULL when the family conditions on none.
+    // Rank 0: the conditioning of the request's images, by the VAE of folder dir on be (freed
+    // before it returns): cond[held + R, C], the values of the geometry's held tokens, then the
+    // R tokens after the latents (an edit's references); NULL when the family conditions on none.
     br_status (*encode)(const br_model *m, const char *dir, br_backend *be,
                         const br_run_request *req, const br_geometry *g, float *cond);
     // A run in stages (NULL: one stage). stages: how many the request asks for (LTX-2.3's
@@ -92,8 +93,10 @@ struct br_recipe {
     br_status (*next_stage)(const br_model *m, br_backend *be, const br_geometry *from, const float *x_from, const br_geometry *to,
                             float *x_to, int n, float sigma, uint64_t seed, const float *noise,
                             int noise_rows);
-    // The timestep the transformer takes at sigma (every one of the geometry's step values).
+    // The timestep the transformer takes at sigma, and an item's step values at that timestep
+    // (NULL: every one of the geometry's step values is the timestep).
     float (*timestep)(float sigma, int num_train_timesteps);
+    void (*step_values)(const br_geometry *g, float timestep, float *values);
     // The passes of each step for these settings, in item order; their count.
     int (*passes)(const br_guidance *gs, br_pass *pass);
     // With more than one pass: the guided prediction v[S*C] from the passes' predictions

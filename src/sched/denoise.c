@@ -106,12 +106,13 @@ static void embed_inputs(run_state *run, const run_micro *mb, int step) {
     float flag = (float)run->failed_seen;
     be->upload(be, run->baton + baton_floats(run, mb->n) - 1, &flag, 1);
     if (run->failed_seen) return;
-    // Every one of an item's step values is the step's timestep (a family of two streams takes
-    // one per stream, and the sigmas its pipeline passes as the timestep too).
+    // An item's step values at the step's timestep: the recipe's, or the timestep for each.
     const size_t values = (size_t)mb->n * p->geom.step_values;
     float *t = run->timestep_host;
     const float timestep = run->recipe->timestep(p->sigma[step], run->sched.num_train_timesteps);
-    for (size_t i = 0; i < values; i++) t[i] = timestep;
+    for (int i = 0; i < mb->n && run->recipe->step_values; i++)
+        run->recipe->step_values(&p->geom, timestep, t + (size_t)i * p->geom.step_values);
+    for (size_t i = 0; i < values && !run->recipe->step_values; i++) t[i] = timestep;
     for (int i = 0; i < mb->n; i++) {
         int job = run_item_job(p, mb->first + i);
         be->upload(be, run->latents_dev + i * all, run->x + job * n, n); // the tail: conditioning
@@ -162,6 +163,8 @@ static br_status finish_micro(run_state *run, const run_micro *mb, int step, int
             for (int k = 0; k < p->n_passes; k++) pred[k] = v_job + k * n;
             run->recipe->guide(&run->model, &p->geom, &gs, p->sigma[step], x, v_job, pred);
         }
+        // The held tokens stay as the conditioning gave them, bit for bit.
+        memset(v_job, 0, (size_t)p->geom.held_tokens * p->C * sizeof(float));
         nn_euler_step(x, v_job, n, p->sigma[step], p->sigma_next[step]);
     }
     return BR_OK;

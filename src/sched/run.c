@@ -333,7 +333,8 @@ static br_status plan_geometry(run_state *run) {
 // transformer is loaded.
 static br_status encode_images(run_state *run) {
     const br_geometry *g = &run->plan.geom;
-    const size_t n = (size_t)(g->tokens - g->latent_tokens) * run->plan.C;
+    const size_t held = (size_t)g->held_tokens * run->plan.C;
+    const size_t n = held + (size_t)(g->tokens - g->latent_tokens) * run->plan.C;
     if (!n || !run->recipe->encode) return BR_OK;
     const br_run_opts *o = run->opts;
     const br_guidance gs = run_guidance(o);
@@ -343,8 +344,11 @@ static br_status encode_images(run_state *run) {
     const double t0 = br_now();
     BR_TRY(run->recipe->encode(&run->model, o->vae_dir, run->be, &req, g, run->cond));
     printf("encode: %d image(s), %d conditioning tokens, %.2f s\n", o->n_images,
-           g->tokens - g->latent_tokens, br_now() - t0);
+           g->held_tokens + g->tokens - g->latent_tokens, br_now() - t0);
     fflush(stdout);
+    // The held tokens start every job as the conditioning gives them.
+    const size_t job = (size_t)g->latent_tokens * run->plan.C;
+    for (int j = 0; j < run->plan.n_jobs; j++) memcpy(run->x + j * job, run->cond, held * sizeof(float));
     return BR_OK;
 }
 
@@ -416,8 +420,9 @@ static br_status alloc_buffers(run_state *run) {
         return BR_ENOMEM;
     if (run->rank == 0 && !(run->timestep_host = malloc(b * p->geom.step_values * sizeof(float))))
         return br_fail(BR_ENOMEM, "out of memory for the timesteps");
-    for (size_t i = 0; run->rank == 0 && run->cond && i < b; i++) // after each item's latents
-        be->upload(be, run->latents_dev + i * all + n, run->cond, all - n);
+    const size_t held = (size_t)p->geom.held_tokens * p->C;
+    for (size_t i = 0; run->rank == 0 && run->cond && all > n && i < b; i++) // after its latents
+        be->upload(be, run->latents_dev + i * all + n, run->cond + held, all - n);
     if (run->rank == run->last) {
         if (!(run->v_dev = be->alloc(be, b * all, "velocities"))) return BR_ENOMEM;
         if (!(run->v = malloc((size_t)p->n_items * n * sizeof(float))))

@@ -44,8 +44,9 @@ static void fingerprints(const run_state *run, double model[2], double prompts[2
         h = fnv(h, t->name, strlen(t->name));
         h = fnv(h, t->data, (size_t)br_numel(t->ndim, t->shape) * sizeof(float));
     }
-    if (run->cond) // an edit's conditioning tokens: its images
-        h = fnv(h, run->cond, (size_t)(run->plan.geom.tokens - run->plan.geom.latent_tokens) *
+    const br_geometry *g = &run->plan.geom;
+    if (run->cond) // the conditioning of the images: an edit's, an image-to-video's
+        h = fnv(h, run->cond, (size_t)(g->held_tokens + g->tokens - g->latent_tokens) *
                                   run->plan.C * sizeof(float));
     prompts[0] = (double)(h >> 32), prompts[1] = (double)(h & 0xffffffffu);
 }

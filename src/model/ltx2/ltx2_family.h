@@ -34,6 +34,11 @@ br_status ltx2_next_stage(const br_model *m, br_backend *be, const br_geometry *
                           const float *x_from, const br_geometry *to, float *x_to, int n,
                           float sigma, uint64_t seed, const float *noise, int noise_rows);
 
+// ltx2_image.c: image-to-video's conditioning (recipe.h's encode and step_values).
+br_status ltx2_encode_image(const br_model *m, const char *dir, br_backend *be,
+                            const br_run_request *req, const br_geometry *g, float *cond);
+void ltx2_step_values(const br_geometry *g, float timestep, float *values);
+
 // ltx2_sound.c: the recipe's sound (recipe.h): audio VAE and vocoder of the pipeline folder.
 br_status ltx2_sound_open(const br_model *m, const br_geometry *g, br_sound **s);
 br_status ltx2_sound(br_sound *s, const float *latents, float **wave, int *channels,

@@ -11,6 +11,7 @@
 //              audio-video attention); each on when a stream's scale asks for it
 //   guidance   in x0 space, per stream with its own scales, rescaled to the std of the
 //              conditional x0 (nn/guidance.h)
+//   image      --image: LTX2ImageToVideoPipeline's first frame, held (ltx2_image.c)
 //   stages     one (LTX2Pipeline), or the distilled recipe's two (ltx2_stages.c)
 //   decoders   the video's tokens through LTX-Video's decoder code, which takes LTX-2's VAE
 //              (model/ltx/ltx_decoder.c: tiles over the ranks); the audio's on rank 0
@@ -85,6 +86,10 @@ static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) 
                        .options = LTX2_CROSS_TIMESTEP, .perturbed_blocks = blocks};
     g->shift_tokens = g->grid[0][0] * g->grid[0][1] * g->grid[0][2];
     g->tokens = g->latent_tokens = g->shift_tokens + audio;
+    if (z->n_images) { // image to video: latent frame 0 held, a timestep per video token
+        g->held_tokens = g->grid[0][1] * g->grid[0][2];
+        g->step_values = g->shift_tokens + 3;
+    }
     return BR_OK;
 }
 
@@ -125,6 +130,7 @@ static void guide(const br_model *m, const br_geometry *g, const br_guidance *gs
 
 const br_recipe ltx2_recipe = {
     .default_steps = 30,
+    .max_images = 1, // image to video: the first frame
     .default_guidance = {.scale = 3, .rescale = 0.7f, .stg = 1, .modality = 3,
                          .audio_scale = 7, .audio_rescale = 0.7f, .audio_stg = 1,
                          .audio_modality = 3},
@@ -134,6 +140,8 @@ const br_recipe ltx2_recipe = {
     .next_stage = ltx2_next_stage,
     .geometry = geometry,
     .timestep = timestep,
+    .step_values = ltx2_step_values,
+    .encode = ltx2_encode_image,
     .passes = passes,
     .guide = guide,
     .decoder_open = ltx_decoder_open,

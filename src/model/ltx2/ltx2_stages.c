@@ -53,6 +53,9 @@ br_status ltx2_stage_request(const br_model *m, int s, br_run_request *req, floa
                              int *steps) {
     *steps = 0;
     if (!distilled(req)) return BR_OK;
+    if (req->n_images)
+        return br_fail(BR_EINPUT, "--image with --recipe distilled (image to video in two "
+                       "stages) is not implemented yet: run it with --recipe full");
     if (req->height % 64 || req->width % 64)
         return br_fail(BR_EINPUT, "--height %d --width %d: the distilled recipe's first stage "
                        "halves them: multiples of 64", req->height, req->width);
