@@ -44,7 +44,8 @@ const char br_run_help[] =
     "                       connectors' registers (128)\n"
 
     "  --image FILE         an 8-bit RGB PNG to edit (Qwen-Image; up to 7, the target's size from\n"
-    "                       the last one's aspect ratio)\n"
+    "                       the last one's aspect ratio); LTX-2: the first frame (image to video,\n"
+    "                       at the clip's --width x --height)\n"
     "  --image-area PIXELS  the area each --image is resized to for the VAE (1048576 = 1024^2)\n"
     "  --out DIR            outputs (default brigade-out): latents.h5, job-NNN/frame-NNNN.png and\n"
     "                       job-NNN.mp4 when ffmpeg is installed (LTX-Video), job-NNN.png\n"
