@@ -46,12 +46,20 @@ static void warn_unlike_blas(const br_placement *all, int n) {
     int unlike = 0;
     for (int r = 1; r < n; r++) unlike += strcmp(all[r].blas, all[0].blas) != 0;
     if (!unlike || strcmp(all[0].device, "CPU") != 0) return;
-    fprintf(stderr, "brigade: warning: the ranks' CPU products use different BLAS kernels, so the "
-                    "results depend on where each block runs: rank 0 %s", all[0].blas);
-    for (int r = 1; r < n; r++)
-        if (strcmp(all[r].blas, all[0].blas) != 0) fprintf(stderr, "; rank %d %s", r, all[r].blas);
-    fprintf(stderr, ". Set OPENBLAS_CORETYPE to one kernel every host can run (e.g. the oldest "
-                    "host's) for every rank; launch/mpirun.sh and launch/brigade.sbatch pass it on\n");
+    // One write: mpirun forwards each write of a rank on its own, and others' lines may come
+    // between two of them.
+    char line[4096];
+    size_t used = (size_t)snprintf(line, sizeof line, "brigade: warning: the ranks' CPU products "
+                                   "use different BLAS kernels, so the results depend on where "
+                                   "each block runs: rank 0 %s", all[0].blas);
+    for (int r = 1; r < n && used < sizeof line; r++)
+        if (strcmp(all[r].blas, all[0].blas) != 0)
+            used += (size_t)snprintf(line + used, sizeof line - used, "; rank %d %s", r, all[r].blas);
+    if (used < sizeof line)
+        snprintf(line + used, sizeof line - used, ". Set OPENBLAS_CORETYPE to one kernel every "
+                 "host can run (e.g. the oldest host's) for every rank; launch/mpirun.sh and "
+                 "launch/brigade.sbatch pass it on\n");
+    fputs(line, stderr);
     fflush(stderr);
 }
 
