@@ -23,27 +23,6 @@
 
 static const double BOUND = 1e-4;
 
-static double rel_error(const float *got, const float *want, size_t n) {
-    double err = 0, top = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        err = fmax(err, fabs((double)got[i] - want[i]));
-        top = fmax(top, fabs((double)want[i]));
-    }
-    return err / (top > 0 ? top : 1);
-}
-
-// got[n] against the case's tensor `name`, which must hold n values; prints the error.
-static void compare(const br_tensor_set *set, const char *name, const float *got, size_t n,
-                    double bound, const char *what) {
-    const br_tensor *want = br_set_find(set, name);
-    if (!CHECK(want && (size_t)br_numel(want->ndim, want->shape) == n)) return;
-    const double e = rel_error(got, want->data, n);
-    printf("%s %s: %s within %.3g of the reference (bound %.0e)\n", e <= bound ? "ok  " : "FAIL",
-           what, name, e, bound);
-    CHECK(e <= bound);
-}
-
 static const float *data(const br_tensor_set *set, const char *name) {
     const br_tensor *t = br_set_find(set, name);
     CHECK(t != NULL);
@@ -69,7 +48,7 @@ static void decode_case(const ltx2_audio_vae *vae, const char *fixtures, const c
         CHECK_OK(ltx2_audio_vae_decode(vae, lat->data, L, mel));
         char what[64];
         snprintf(what, sizeof what, "audio VAE, %s, %d latent frames", file, L);
-        compare(&set, "mel", mel, n, BOUND, what);
+        check_close(&set, "mel", mel, n, BOUND, what);
         free(mel);
     }
     br_set_free(&set);
@@ -85,7 +64,7 @@ static void unpack_case(const ltx2_audio_vae *vae, const char *fixtures) {
         const size_t n = (size_t)L * packed->shape[2];
         float *latents = malloc(n * sizeof(float));
         ltx2_audio_vae_unpack(vae, packed->data, L, latents);
-        compare(&set, "audio_latents_in", latents, n, 1e-6, "unpack of audio_latents_start");
+        check_close(&set, "audio_latents_in", latents, n, 1e-6, "unpack of audio_latents_start");
         free(latents);
     }
     br_set_free(&set);
@@ -116,19 +95,19 @@ static void test_vocoder_bwe(const char *fixtures, const br_tensor_set *set) {
     CHECK(N == 2080 && frames == 26 && out == 6240 && ltx2_vocoder_rate(&voc) == 48000);
     float *buf = malloc((size_t)S * out * sizeof(float));
     CHECK_OK(ltx2_generator_run(&voc.vocoder, mel, S, T, 16, buf));
-    compare(set, "vocoder_waveform_16k", buf, (size_t)S * N, BOUND, "vocoder/ first generator");
+    check_close(set, "vocoder_waveform_16k", buf, (size_t)S * N, BOUND, "vocoder/ first generator");
     for (int s = 0; s < S; s++)
         CHECK_OK(ltx2_mel_stft_run(&voc.stft, low + (size_t)s * N, N, buf + (size_t)s * frames * B));
-    compare(set, "bwe_mel", buf, (size_t)S * frames * B, BOUND, "vocoder/ mel STFT");
+    check_close(set, "bwe_mel", buf, (size_t)S * frames * B, BOUND, "vocoder/ mel STFT");
     CHECK_OK(ltx2_generator_run(&voc.bwe, bwe_mel, S, frames, B, buf));
-    compare(set, "bwe_residual", buf, (size_t)S * out, BOUND, "vocoder/ extender");
-    compare(set, "resampler_filter", voc.resampler.filter, (size_t)voc.resampler.taps, BOUND,
+    check_close(set, "bwe_residual", buf, (size_t)S * out, BOUND, "vocoder/ extender");
+    check_close(set, "resampler_filter", voc.resampler.filter, (size_t)voc.resampler.taps, BOUND,
             "vocoder/ x3 resampler");
     for (int s = 0; s < S; s++)
         ltx2_upsample(&voc.resampler, low + (size_t)s * N, N, 1, buf + (size_t)s * out);
-    compare(set, "resampler_skip", buf, (size_t)S * out, BOUND, "vocoder/ x3 resampler");
+    check_close(set, "resampler_skip", buf, (size_t)S * out, BOUND, "vocoder/ x3 resampler");
     CHECK_OK(ltx2_vocoder_run(&voc, mel, S, T, 16, buf));
-    compare(set, "waveform", buf, (size_t)S * out, BOUND, "vocoder/ 48 kHz");
+    check_close(set, "waveform", buf, (size_t)S * out, BOUND, "vocoder/ 48 kHz");
     free(buf);
     ltx2_vocoder_free(&voc);
 }
@@ -143,7 +122,7 @@ static void test_vocoder_2_0(const char *fixtures, const br_tensor_set *set) {
     CHECK(out == 3120 && ltx2_vocoder_rate(&voc) == 24000);
     float *wave = malloc((size_t)2 * out * sizeof(float));
     CHECK_OK(ltx2_vocoder_run(&voc, mel, 2, 13, 16, wave));
-    compare(set, "waveform_2_0", wave, (size_t)2 * out, BOUND, "vocoder-2.0/ 24 kHz");
+    check_close(set, "waveform_2_0", wave, (size_t)2 * out, BOUND, "vocoder-2.0/ 24 kHz");
     CHECK_FAILS(ltx2_vocoder_run(&voc, mel, 2, 13, 8, wave), "mel channels x bins = 32", "2 x 8");
     free(wave);
     ltx2_vocoder_free(&voc);

@@ -25,28 +25,6 @@
 
 static const double BOUND = 1e-4;
 
-// max |got - want| / max |want|; non-finite values give +inf.
-static double rel_error(const float *got, const float *want, size_t n) {
-    double err = 0, top = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i]) || !isfinite(want[i])) return INFINITY;
-        err = fmax(err, fabs((double)got[i] - want[i]));
-        top = fmax(top, fabs((double)want[i]));
-    }
-    return err / (top > 0 ? top : 1);
-}
-
-// got against tensor `name` of set (which must have n values), printed and counted.
-static void compare(const br_tensor_set *set, const char *name, const float *got, size_t n,
-                    const char *what) {
-    const br_tensor *want = br_set_find(set, name);
-    if (!CHECK(want && (size_t)br_numel(want->ndim, want->shape) == n)) return;
-    const double e = rel_error(got, want->data, n);
-    CHECK(e <= BOUND);
-    printf("%s %s: %s within %.3g of the reference (bound %g)\n", e <= BOUND ? "ok  " : "FAIL",
-           what, name, e, BOUND);
-}
-
 static int read_case(const char *fixtures, const char *name, br_tensor_set *set) {
     char path[4200];
     snprintf(path, sizeof path, "%s/ltx2-tiny/%s.safetensors", fixtures, name);
@@ -123,7 +101,7 @@ static void test_decode(br_backend *be, const char *fixtures, const br_tensor_se
         CHECK_OK(ltx_vae_decode_tile(be, &vae, lat->data, F, H, W, &whole, 0, 0, got));
         char what[400];
         snprintf(what, sizeof what, "decode %dx%dx%d on %s", F, H, W, be->device_name);
-        compare(set, "video", got, n, what);
+        check_close(set, "video", got, n, BOUND, what);
         free(got);
     }
     if (tiles)
@@ -148,10 +126,10 @@ static void encode_case(br_backend *be, const ltx2_vae_encoder *enc, const br_te
     CHECK_OK(ltx2_vae_encode(be, enc, video->data, F, H, W, mean, want_logvar ? logvar : NULL));
     char what[200];
     snprintf(what, sizeof what, "encode %dx%dx%d", F, H, W);
-    compare(set, want_mean, mean, n, what);
-    if (want_logvar) compare(set, want_logvar, logvar, n, what);
+    check_close(set, want_mean, mean, n, BOUND, what);
+    if (want_logvar) check_close(set, want_logvar, logvar, n, BOUND, what);
     ltx2_vae_normalize(enc, mean, cells);
-    compare(set, want_norm, mean, n, what);
+    check_close(set, want_norm, mean, n, BOUND, what);
     free(mean), free(logvar);
 }
 
@@ -194,7 +172,7 @@ static void upsample_case(br_backend *be, const ltx2_latent_upsampler *up, const
     const size_t n = (size_t)up->cfg.in_channels * F * H * W * 4;
     float *out = malloc(n * sizeof(float));
     CHECK_OK(ltx2_latent_upsample(be, up, latents, F, H, W, opt, out));
-    compare(set, want, out, n, what);
+    check_close(set, want, out, n, BOUND, what);
     free(out);
 }
 
@@ -217,7 +195,7 @@ static void test_upsample(const char *fixtures, const ltx2_vae_encoder *enc) {
         const size_t n = (size_t)cfg.in_channels * F * H * W;
         float *out = malloc(n * 4 * sizeof(float)), *normed = malloc(n * sizeof(float));
         CHECK_OK(ltx2_latent_upsampler_forward(be, &up, lat->data, F, H, W, out));
-        compare(&set, "upsampler_out", out, n * 4, "upsampler");
+        check_close(&set, "upsampler_out", out, n * 4, BOUND, "upsampler");
         ltx2_latent_upsample_options opt = {0};
         upsample_case(be, &up, &set, lat->data, F, H, W, &opt, "latents_out", "pipeline");
         opt.adain_factor = 1.0f;

@@ -15,16 +15,6 @@
 #include "io/tensor_file.h"
 #include "model/qwenimage/qwen_vae.h"
 
-static double rel_error(const float *got, const float *want, size_t n) {
-    double err = 0, top = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        err = fmax(err, fabs((double)got[i] - want[i]));
-        top = fmax(top, fabs((double)want[i]));
-    }
-    return err / (top > 0 ? top : 1);
-}
-
 static void test_case(const char *fixtures) {
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/qwenimage-tiny/vae", fixtures);

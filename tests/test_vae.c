@@ -25,17 +25,6 @@
 
 
 
-// max |got - want| / max |want|; non-finite values give +inf.
-static double rel_error(const float *got, const float *want, size_t n) {
-    double err = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i]) || !isfinite(want[i])) return INFINITY;
-        err = fmax(err, fabs((double)got[i] - want[i]));
-        scale = fmax(scale, fabs((double)want[i]));
-    }
-    return err / (scale > 0 ? scale : 1);
-}
-
 // --- config ----------------------------------------------------------------------------------
 
 static br_status parse_text(const char *text, ltx_vae_config *cfg) {
