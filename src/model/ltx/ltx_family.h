@@ -10,6 +10,10 @@
 extern const br_family br_family_ltx_video;
 extern const br_recipe ltx_recipe;
 
+// The sizes the LTX VAEs take (LTX-Video's and LTX-2's): frames 8k+1, sides multiples of 32 up
+// to 16384; else one line naming the setting.
+br_status ltx_check_video_size(const br_run_request *z);
+
 br_status ltx_decoder_open(const br_model *m, const char *dir, br_backend *be,
                            const br_geometry *g, const br_decode_settings *s, br_decoder **d,
                            br_decode_shape *shape);

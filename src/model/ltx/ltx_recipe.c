@@ -5,21 +5,26 @@
 #include "ltx_config.h"
 #include "nn/guidance.h"
 
-// LTXPipeline's defaults: 161 frames of 512 x 704.
-static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) {
-    const ltx_config *cfg = m->cfg;
-    z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 704;
-    z->frames = z->frames ? z->frames : 161;
-    z->frame_rate = z->frame_rate ? z->frame_rate : 25;
+br_status ltx_check_video_size(const br_run_request *z) {
     if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)
-        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 161): the VAE keeps "
-                       "the first frame and compresses the rest 8 to 1", z->frames);
+        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ...): the VAE keeps the "
+                       "first frame and compresses the rest 8 to 1", z->frames);
     if (z->height < 32 || z->height % 32 || z->height > 16384)
         return br_fail(BR_EINPUT, "--height %d: must be a multiple of 32 (the VAE's spatial "
                        "compression), at most 16384", z->height);
     if (z->width < 32 || z->width % 32 || z->width > 16384)
         return br_fail(BR_EINPUT, "--width %d: must be a multiple of 32 (the VAE's spatial "
                        "compression), at most 16384", z->width);
+    return BR_OK;
+}
+
+// LTXPipeline's defaults: 161 frames of 512 x 704.
+static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) {
+    const ltx_config *cfg = m->cfg;
+    z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 704;
+    z->frames = z->frames ? z->frames : 161;
+    z->frame_rate = z->frame_rate ? z->frame_rate : 25;
+    BR_TRY(ltx_check_video_size(z));
     if (cfg->patch_size != 1 || cfg->patch_size_t != 1)
         return br_fail(BR_EINPUT, "the transformer's patch_size and patch_size_t other than 1 are "
                        "not implemented");

@@ -28,19 +28,6 @@ static int cfg_on(const br_guidance *gs) { return gs->scale > 1 || gs->audio_sca
 static int stg_on(const br_guidance *gs) { return gs->stg > 0 || gs->audio_stg > 0; }
 static int modality_on(const br_guidance *gs) { return gs->modality > 1 || gs->audio_modality > 1; }
 
-static br_status check_sizes(const br_run_request *z) {
-    if (z->frames < 1 || z->frames > 8 * 1024 + 1 || (z->frames - 1) % 8)
-        return br_fail(BR_EINPUT, "--frames %d: must be 8k+1 (1, 9, 17, ..., 121): the VAE keeps "
-                       "the first frame and compresses the rest 8 to 1", z->frames);
-    if (z->height < 32 || z->height % 32 || z->height > 16384)
-        return br_fail(BR_EINPUT, "--height %d: must be a multiple of 32 (the VAE's spatial "
-                       "compression), at most 16384", z->height);
-    if (z->width < 32 || z->width % 32 || z->width > 16384)
-        return br_fail(BR_EINPUT, "--width %d: must be a multiple of 32 (the VAE's spatial "
-                       "compression), at most 16384", z->width);
-    return BR_OK;
-}
-
 // The blocks spatio-temporal guidance perturbs: those asked for, or the pipeline's default.
 static br_status stg_blocks(const br_model *m, const br_run_request *z, uint64_t *blocks) {
     const ltx2_config *cfg = &((const ltx2_family_config *)m->cfg)->t;
@@ -69,7 +56,7 @@ static br_status geometry(const br_model *m, br_run_request *z, br_geometry *g) 
     z->height = z->height ? z->height : 512, z->width = z->width ? z->width : 768;
     z->frames = z->frames ? z->frames : 121;
     z->frame_rate = z->frame_rate ? z->frame_rate : 24;
-    BR_TRY(check_sizes(z));
+    BR_TRY(ltx_check_video_size(z));
     uint64_t blocks;
     BR_TRY(stg_blocks(m, z, &blocks));
     // The audio's latent frames: round(seconds x rate / hop / 4), Python's round in double.
