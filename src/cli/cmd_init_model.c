@@ -179,10 +179,13 @@ static br_status write_vae(const char *dir, cJSON *config, uint64_t seed) {
     return st;
 }
 
-// Two jobs of 16 tokens (the first with 12 kept, the second with 9) and "" as negative prompt
-// (one token kept, as T5 encodes an empty string).
-static br_status write_embeddings(const char *dir, uint64_t seed) {
-    const int N = 2, L = 16, C = 64, kept[2] = {12, 9};
+// DIR/embeddings.h5: two jobs' random prompt embeddings [2, L, C] and negative prompts, drawn
+// from streams `stream` and stream + 1; the masks keep kept[0][j] tokens of job j's prompt and
+// kept[1][j] of its negative, at the start of the L tokens, or at the end where left_padded (as
+// Gemma's tokenizer pads).
+static br_status write_prompts(const char *dir, uint64_t seed, int L, int C, const int kept[2][2],
+                               int left_padded, uint64_t stream) {
+    const int N = 2;
     br_tensor_set set = {0};
     const char *embeds[] = {"prompt_embeds", "negative_prompt_embeds"};
     const char *masks[] = {"prompt_attention_mask", "negative_prompt_attention_mask"};
@@ -193,10 +196,11 @@ static br_status write_embeddings(const char *dir, uint64_t seed) {
             br_set_free(&set);
             return BR_ENOMEM;
         }
-        br_rng rng = br_rng_make(seed, 1000 + k);
+        br_rng rng = br_rng_make(seed, stream + (uint64_t)k);
         br_rng_normal(&rng, e->data, (size_t)N * L * C);
         for (int j = 0; j < N; j++)
-            for (int t = 0; t < L; t++) m->data[j * L + t] = t < (k ? 1 : kept[j]);
+            for (int t = 0; t < L; t++)
+                m->data[j * L + t] = left_padded ? t >= L - kept[k][j] : t < kept[k][j];
     }
     char path[4300];
     snprintf(path, sizeof path, "%s/embeddings.h5", dir);
@@ -212,48 +216,25 @@ static br_status write_ltx(const char *dir, uint64_t seed) {
     if (st == BR_OK) st = write_config(dir, "vae", "config.json", vae);
     if (st == BR_OK) st = write_vae(dir, vae, seed);
     if (st == BR_OK) st = write_config(dir, "scheduler", "scheduler_config.json", sched);
-    if (st == BR_OK) st = write_embeddings(dir, seed);
+    // Two jobs of 16 tokens (12 and 9 kept) and "" as negative prompt (one token kept, as T5
+    // encodes an empty string).
+    if (st == BR_OK)
+        st = write_prompts(dir, seed, 16, 64, (const int[2][2]){{12, 9}, {1, 1}}, 0, 1000);
     cJSON_Delete(vae), cJSON_Delete(sched);
     return st;
 }
 
-// LTX-2.3's text connectors at the tiny transformer's widths (the fixture's shapes).
-static cJSON *tiny_connectors_config(void) {
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "_class_name", "LTX2TextConnectors");
-    const char *keys[] = {"caption_channels", "text_proj_in_factor",
-                          "video_connector_num_attention_heads", "video_connector_attention_head_dim",
-                          "video_connector_num_layers", "video_connector_num_learnable_registers",
-                          "video_hidden_dim", "audio_connector_num_attention_heads",
-                          "audio_connector_attention_head_dim", "audio_connector_num_layers",
-                          "audio_connector_num_learnable_registers", "audio_hidden_dim"};
-    const int values[] = {24, 3, 2, 16, 2, 4, 32, 2, 8, 2, 4, 16};
-    for (size_t i = 0; i < sizeof values / sizeof *values; i++)
-        cJSON_AddNumberToObject(c, keys[i], values[i]);
-    const char *on[] = {"video_gated_attn", "audio_gated_attn", "per_modality_projections",
-                        "proj_bias", "rope_double_precision"};
-    for (size_t i = 0; i < sizeof on / sizeof *on; i++) cJSON_AddTrueToObject(c, on[i]);
-    cJSON_AddStringToObject(c, "rope_type", "split");
-    return c;
-}
-
-// The connectors through their loader and a recording random checkpoint.
-static br_status write_connectors(const char *dir, cJSON *config, uint64_t seed) {
-    br_checkpoint ck;
-    br_tensor_set record = {0};
-    BR_TRY(br_ckpt_open_random(&ck, config, seed));
-    ck.record = &record;
-    ltx2_connectors c;
-    br_status st = ltx2_connectors_load_from(br_backend_cpu(), &ck, "tiny connectors config", &c);
-    if (st == BR_OK) ltx2_connectors_free(br_backend_cpu(), &c);
-    if (st == BR_OK) st = write_record(dir, "connectors", &record);
-    ck.config = NULL; // the caller still writes it
-    br_ckpt_close(&ck);
-    br_set_free(&record);
-    return st;
-}
-
-// LTX-2.3's decoders and upsampler at the tiny transformer's widths (the fixture's layouts).
+// LTX-2.3's text connectors, decoders and upsampler at the tiny transformer's widths (the
+// fixture's layouts).
+static const char ltx2_connectors_json[] =
+    "{\"_class_name\": \"LTX2TextConnectors\", \"caption_channels\": 24,"
+    " \"text_proj_in_factor\": 3, \"video_connector_num_attention_heads\": 2, \"video_connector_attention_head_dim\": 16,"
+    " \"video_connector_num_layers\": 2, \"video_connector_num_learnable_registers\": 4,"
+    " \"video_hidden_dim\": 32, \"audio_connector_num_attention_heads\": 2,"
+    " \"audio_connector_attention_head_dim\": 8, \"audio_connector_num_layers\": 2,"
+    " \"audio_connector_num_learnable_registers\": 4, \"audio_hidden_dim\": 16,"
+    " \"video_gated_attn\": true, \"audio_gated_attn\": true, \"per_modality_projections\": true,"
+    " \"proj_bias\": true, \"rope_double_precision\": true, \"rope_type\": \"split\"}";
 static const char ltx2_vae_json[] =
     "{\"_class_name\": \"AutoencoderKLLTX2Video\", \"block_out_channels\": [8, 16, 32, 32],"
     " \"decoder_block_out_channels\": [8, 16, 16, 32], \"decoder_causal\": false,"
@@ -297,7 +278,11 @@ static const char ltx2_upsampler_json[] =
 static br_status load_ltx2_part(const char *part, br_checkpoint *ck) {
     br_backend *be = br_backend_cpu();
     const char *path = part;
-    if (!strcmp(part, "vae")) { // the decoder, then the encoder
+    if (!strcmp(part, "connectors")) {
+        ltx2_connectors c;
+        BR_TRY(ltx2_connectors_load_from(be, ck, path, &c));
+        ltx2_connectors_free(be, &c);
+    } else if (!strcmp(part, "vae")) { // the decoder, then the encoder
         ltx_vae_config cfg;
         ltx2_vae_encoder_config enc_cfg;
         ltx_vae vae = {0};
@@ -368,52 +353,26 @@ static br_status write_qwen(const char *dir, uint64_t seed) {
     return st == BR_OK ? write_forward_inputs(dir, "qwen-image-tiny", "random:2,4,6,9,2", seed) : st;
 }
 
-// Two jobs' text encoder states for the connectors, 8 tokens of 24 x 3 features (left-padded as
-// Gemma's tokenizer pads: 6 and 5 kept), and a negative prompt of 2 tokens.
-static br_status write_ltx2_embeddings(const char *dir, uint64_t seed) {
-    const int N = 2, L = 8, C = 72, kept[2][2] = {{6, 5}, {2, 2}};
-    br_tensor_set set = {0};
-    const char *embeds[] = {"prompt_embeds", "negative_prompt_embeds"};
-    const char *masks[] = {"prompt_attention_mask", "negative_prompt_attention_mask"};
-    br_status st = BR_OK;
-    for (int k = 0; k < 2 && st == BR_OK; k++) {
-        br_tensor *e = br_set_add(&set, embeds[k], 3, (int64_t[]){N, L, C});
-        br_tensor *m = br_set_add(&set, masks[k], 2, (int64_t[]){N, L});
-        if (!e || !m) {
-            st = BR_ENOMEM;
-            break;
-        }
-        br_rng rng = br_rng_make(seed, 2000 + k);
-        br_rng_normal(&rng, e->data, (size_t)N * L * C);
-        for (int j = 0; j < N; j++)
-            for (int t = 0; t < L; t++) m->data[j * L + t] = t >= L - kept[k][j];
-    }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/embeddings.h5", dir);
-    if (st == BR_OK) st = br_tensor_file_write(path, &set);
-    br_set_free(&set);
-    return st;
-}
-
 // LTX-2.3's: a pipeline folder (model_index.json, transformer/, connectors/, scheduler/), the
 // text encoder states of two prompts for `brigade run`, and the inputs of one forward (batch 2:
 // 3 x 4 x 6 video tokens, 18 audio tokens, 8 text tokens) for `brigade forward`.
 static br_status write_ltx2(const char *dir, uint64_t seed) {
-    cJSON *connectors = tiny_connectors_config(), *sched = scheduler_config();
+    cJSON *sched = scheduler_config();
     char path[4300];
     snprintf(path, sizeof path, "%s/model_index.json", dir);
     br_status st = write_text(path, "{\"_class_name\": \"LTX2Pipeline\"}\n");
     if (st == BR_OK) st = write_transformer(dir, "ltx-2.3-tiny", seed);
-    if (st == BR_OK) st = write_config(dir, "connectors", "config.json", connectors);
-    if (st == BR_OK) st = write_connectors(dir, connectors, seed);
     if (st == BR_OK) st = write_config(dir, "scheduler", "scheduler_config.json", sched);
-    const char *parts[] = {"vae", "audio_vae", "vocoder", "latent_upsampler"};
-    const char *jsons[] = {ltx2_vae_json, ltx2_audio_vae_json, ltx2_vocoder_json,
-                           ltx2_upsampler_json};
-    for (int i = 0; i < 4 && st == BR_OK; i++) st = write_ltx2_part(dir, parts[i], jsons[i], seed);
-    if (st == BR_OK) st = write_ltx2_embeddings(dir, seed);
+    const char *parts[] = {"connectors", "vae", "audio_vae", "vocoder", "latent_upsampler"};
+    const char *jsons[] = {ltx2_connectors_json, ltx2_vae_json, ltx2_audio_vae_json,
+                           ltx2_vocoder_json, ltx2_upsampler_json};
+    for (int i = 0; i < 5 && st == BR_OK; i++) st = write_ltx2_part(dir, parts[i], jsons[i], seed);
+    // The text encoder's states for the connectors: 8 tokens of 24 x 3 features, 6 and 5 kept,
+    // negative prompts of 2.
+    if (st == BR_OK)
+        st = write_prompts(dir, seed, 8, 72, (const int[2][2]){{6, 5}, {2, 2}}, 1, 2000);
     if (st == BR_OK) st = write_forward_inputs(dir, "ltx-2.3-tiny", "random:2,3,4,6,18,8", seed);
-    cJSON_Delete(connectors), cJSON_Delete(sched);
+    cJSON_Delete(sched);
     return st;
 }
 
