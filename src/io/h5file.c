@@ -16,6 +16,8 @@
 
 #include <hdf5.h>
 
+#include "atomic_file.h"
+
 // 2^34 elements (64 GiB of fp32): larger than any tensor brigade reads, small enough that a
 // corrupt header cannot make us ask for an absurd allocation.
 #define H5_MAX_NUMEL (1ull << 34)
@@ -467,28 +469,23 @@ static br_status write_contents(hid_t file, const char *path, const br_tensor_se
     return st;
 }
 
-// The bytes of image to the file tmp; errors name path, the file the caller asked for.
-static br_status write_image(const char *tmp, const char *path, const unsigned char *image,
-                             size_t size) {
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return br_fail(BR_EIO, "cannot create %s (as %s): %s", path, tmp, strerror(errno));
-    errno = 0;
-    int bad = fwrite(image, 1, size, f) != size, why = bad ? errno : 0;
-    if (fclose(f) != 0 && !bad) bad = 1, why = errno;
-    if (bad) remove(tmp);
-    return bad ? br_fail(BR_EIO, "cannot write %s: %s", path, why ? strerror(why) : "write error")
-               : BR_OK;
+// The bytes of image to path (PATH.tmp, renamed when complete; removed on failure).
+static br_status write_image(const char *path, const unsigned char *image, size_t size) {
+    br_atomic_file a;
+    BR_TRY(br_atomic_create(&a, path));
+    fwrite(image, 1, size, a.f); // a short write leaves the stream's error set: finish reports it
+    return br_atomic_finish(&a, path, BR_OK);
 }
 
-// The whole file built in memory (HDF5's core driver), sealed, then written at tmp with plain
-// stdio: a full disk is then an ordinary failed write, never one inside HDF5 (1.10.8 keeps a
-// file whose close failed in its tables and crashes on it at exit).
-static br_status write_file(const char *tmp, const char *path, const br_tensor_set *set) {
+// The whole file built in memory (HDF5's core driver), sealed, then written with plain stdio: a
+// full disk is then an ordinary failed write, never one inside HDF5 (1.10.8 keeps a file whose
+// close failed in its tables and crashes on it at exit).
+static br_status write_file(const char *path, const br_tensor_set *set) {
     hid_t create = H5Pcreate(H5P_FILE_CREATE), access = H5Pcreate(H5P_FILE_ACCESS);
     hid_t file = -1;
     if (create >= 0 && access >= 0 && H5Pset_userblock(create, H5_SEAL_BYTES) >= 0 &&
         H5Pset_fapl_core(access, 1 << 20, 0) >= 0)
-        file = H5Fcreate(tmp, H5F_ACC_TRUNC, create, access);
+        file = H5Fcreate(path, H5F_ACC_TRUNC, create, access); // (a name only: no file is made)
     if (create >= 0) H5Pclose(create);
     if (access >= 0) H5Pclose(access);
     if (file < 0) return br_fail(BR_EIO, "cannot create %s: HDF5 refused an in-memory file", path);
@@ -506,24 +503,15 @@ static br_status write_file(const char *tmp, const char *path, const br_tensor_s
     const int has_block = st == BR_OK && memcmp(image + H5_SEAL_BYTES, signature, 8) != 0;
     unsigned char *whole = has_block ? image + H5_SEAL_BYTES : image;
     const size_t bytes = has_block ? (size_t)size : (size_t)size + H5_SEAL_BYTES;
-    if (st == BR_OK) seal_image(whole, bytes), st = write_image(tmp, path, whole, bytes);
+    if (st == BR_OK) seal_image(whole, bytes), st = write_image(path, whole, bytes);
     free(image);
     return st;
 }
 
 br_status br_h5_write(const char *path, const br_tensor_set *set) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 5);
-    if (!tmp) return br_fail(BR_ENOMEM, "out of memory writing %s", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp", 5);
     h5_error_printing saved;
     errors_silence(&saved);
-    br_status st = write_file(tmp, path, set);
+    br_status st = write_file(path, set);
     errors_restore(&saved);
-    if (st == BR_OK && rename(tmp, path) != 0)
-        st = br_fail(BR_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (st != BR_OK) remove(tmp);
-    free(tmp);
     return st;
 }
