@@ -9,7 +9,7 @@
 #include "args.h"
 #include "commands.h"
 #include "device.h"
-#include "sched/run.h"
+#include "run_args.h"
 
 const char br_run_help[] =
     "usage: mpirun -np P brigade run --model DIR --embeddings FILE [--image REF.png] [--out DIR]\n"
@@ -182,72 +182,81 @@ static void join_words(char *buf, size_t size, int argc, char **argv) {
         used += (size_t)snprintf(buf + used, size - used, " %s", argv[i]);
 }
 
-br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
-    br_run_opts o = {0};
-    br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
+br_status br_run_parse(int argc, char **argv, br_run_args *a) {
+    memset(a, 0, sizeof *a);
+    br_run_opts *o = &a->opts;
+    a->dev = (br_cli_device)BR_CLI_DEVICE_DEFAULTS;
     const char *check = "first", *model = NULL;
     const char *schedule = "pipelined", *every = "0", *timeout = "0";
     const char *watts = "0", *price = "0.157"; // a residential rate
     // Sizes, steps and guidance: 0 / unset for the model family's defaults.
     const char *text[12] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, "0", NULL, "0", "1", "2"};
     const char *guidance[6] = {NULL}, *stg_blocks = NULL;
-    const char *images[8], *area = "1048576"; // the pipeline's VAE_IMAGE_SIZE, 1024^2
-    o.out_dir = "brigade-out";
+    const char *area = "1048576"; // the pipeline's VAE_IMAGE_SIZE, 1024^2
+    br_cli_device *dev = &a->dev;
+    o->out_dir = "brigade-out";
     const br_option options[] = {
-        {"model", &model, NULL}, {"transformer", &o.transformer_dir, NULL},
-        {"vae", &o.vae_dir, NULL}, {"scheduler", &o.scheduler_dir, NULL},
-        {"embeddings", &o.embeddings_path, NULL}, {"latents", &o.latents_path, NULL},
-        {"out", &o.out_dir, NULL}, {"height", &text[0], NULL}, {"width", &text[1], NULL},
+        {"model", &model, NULL}, {"transformer", &o->transformer_dir, NULL},
+        {"vae", &o->vae_dir, NULL}, {"scheduler", &o->scheduler_dir, NULL},
+        {"embeddings", &o->embeddings_path, NULL}, {"latents", &o->latents_path, NULL},
+        {"out", &o->out_dir, NULL}, {"height", &text[0], NULL}, {"width", &text[1], NULL},
         {"frames", &text[2], NULL}, {"frame-rate", &text[3], NULL}, {"steps", &text[4], NULL},
         {"guidance", &text[5], NULL}, {"guidance-rescale", &text[6], NULL},
         {"decode-timestep", &text[7], NULL}, {"decode-noise-scale", &text[8], NULL},
         {"seed", &text[9], NULL}, {"microbatch", &text[10], NULL},
         {"decode-tile", &text[11], NULL}, {"check", &check, NULL},
-        {"backend", &dev.backend, NULL}, {"compute", &dev.compute, NULL},
-        {"schedule", &schedule, NULL}, {"trace", &o.trace_path, NULL},
-        {"checkpoint-every", &every, NULL}, {"resume", NULL, &o.resume},
-        {"timeout", &timeout, NULL}, {"share-gpus", NULL, &dev.share_gpus},
-        {"split", &o.split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
-        {"storage", &dev.storage, NULL}, {"true-cfg-scale", &text[5], NULL},
-        {"image", images, NULL, &o.n_images, 8}, {"image-area", &area, NULL},
+        {"backend", &dev->backend, NULL}, {"compute", &dev->compute, NULL},
+        {"schedule", &schedule, NULL}, {"trace", &o->trace_path, NULL},
+        {"checkpoint-every", &every, NULL}, {"resume", NULL, &o->resume},
+        {"timeout", &timeout, NULL}, {"share-gpus", NULL, &dev->share_gpus},
+        {"split", &o->split, NULL}, {"host-watts", &watts, NULL}, {"price-kwh", &price, NULL},
+        {"storage", &dev->storage, NULL}, {"true-cfg-scale", &text[5], NULL},
+        {"image", a->images, NULL, &o->n_images, 8}, {"image-area", &area, NULL},
         {"stg-scale", &guidance[0], NULL}, {"modality-scale", &guidance[1], NULL},
         {"audio-guidance", &guidance[2], NULL}, {"audio-guidance-rescale", &guidance[3], NULL},
         {"audio-stg-scale", &guidance[4], NULL}, {"audio-modality-scale", &guidance[5], NULL},
-        {"stg-blocks", &stg_blocks, NULL}, {"recipe", &o.recipe, NULL},
+        {"stg-blocks", &stg_blocks, NULL}, {"recipe", &o->recipe, NULL},
     };
-    char dirs[3][4096], command[8192];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
-    if (st == BR_OK) st = parse_numbers(text, &o, check);
-    if (st == BR_OK) st = parse_guidance(guidance, &o);
-    if (st == BR_OK) st = parse_blocks(stg_blocks, &o.stg_blocks);
-    if (st == BR_OK) st = br_parse_double(area, "image-area", &o.image_area);
-    o.images = images;
+    if (st == BR_OK) st = parse_numbers(text, o, check);
+    if (st == BR_OK) st = parse_guidance(guidance, o);
+    if (st == BR_OK) st = parse_blocks(stg_blocks, &o->stg_blocks);
+    if (st == BR_OK) st = br_parse_double(area, "image-area", &o->image_area);
+    o->images = a->images;
     // A pipeline folder's model_index.json names the family: the transformer opens through it.
     struct stat sb;
     char index[4200];
     snprintf(index, sizeof index, "%s/model_index.json", model ? model : "");
-    if (st == BR_OK && model && !o.transformer_dir && stat(index, &sb) == 0)
-        o.transformer_dir = model;
-    if (st == BR_OK) st = component(model, o.transformer_dir, "transformer", dirs[0], 4096, &o.transformer_dir);
-    if (st == BR_OK) st = component(model, o.vae_dir, "vae", dirs[1], 4096, &o.vae_dir);
-    if (st == BR_OK) st = component(model, o.scheduler_dir, "scheduler", dirs[2], 4096, &o.scheduler_dir);
-    if (st == BR_OK) st = br_parse_int(every, "checkpoint-every", 0, 1 << 20, &o.checkpoint_every);
-    if (st == BR_OK) st = br_parse_double(timeout, "timeout", &o.timeout_seconds);
-    if (st == BR_OK && !(o.timeout_seconds >= 0))
+    if (st == BR_OK && model && !o->transformer_dir && stat(index, &sb) == 0)
+        o->transformer_dir = model;
+    if (st == BR_OK) st = component(model, o->transformer_dir, "transformer", a->dirs[0], 4096, &o->transformer_dir);
+    if (st == BR_OK) st = component(model, o->vae_dir, "vae", a->dirs[1], 4096, &o->vae_dir);
+    if (st == BR_OK) st = component(model, o->scheduler_dir, "scheduler", a->dirs[2], 4096, &o->scheduler_dir);
+    if (st == BR_OK) st = br_parse_int(every, "checkpoint-every", 0, 1 << 20, &o->checkpoint_every);
+    if (st == BR_OK) st = br_parse_double(timeout, "timeout", &o->timeout_seconds);
+    if (st == BR_OK && !(o->timeout_seconds >= 0))
         st = br_fail(BR_EINPUT, "brigade run: --timeout must be a number of seconds (0: automatic)");
-    if (st == BR_OK) st = br_parse_double(watts, "host-watts", &o.host_watts);
-    if (st == BR_OK) st = br_parse_double(price, "price-kwh", &o.price_kwh);
-    if (st == BR_OK && !(o.host_watts >= 0 && o.price_kwh >= 0))
+    if (st == BR_OK) st = br_parse_double(watts, "host-watts", &o->host_watts);
+    if (st == BR_OK) st = br_parse_double(price, "price-kwh", &o->price_kwh);
+    if (st == BR_OK && !(o->host_watts >= 0 && o->price_kwh >= 0))
         st = br_fail(BR_EINPUT, "brigade run: --host-watts and --price-kwh must be >= 0");
     if (st == BR_OK && strcmp(schedule, "pipelined") && strcmp(schedule, "sequential"))
         st = br_fail(BR_EINPUT, "brigade run: --schedule must be pipelined or sequential");
-    o.pipelined = strcmp(schedule, "sequential") != 0;
-    if (st == BR_OK && !o.embeddings_path)
+    o->pipelined = strcmp(schedule, "sequential") != 0;
+    if (st == BR_OK && !o->embeddings_path)
         st = br_fail(BR_EINPUT, "brigade run: --embeddings FILE is required (see --help)");
-    join_words(command, sizeof command, argc, argv);
-    o.command_line = command;
+    join_words(a->command, sizeof a->command, argc, argv);
+    o->command_line = a->command;
+    return st;
+}
+
+br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
+    br_run_args *a = malloc(sizeof *a); // its paths' buffers are large
+    if (!a) return br_fail(BR_ENOMEM, "out of memory");
+    br_status st = br_run_parse(argc, argv, a);
     br_backend *be;
-    if ((st = br_cli_open_device(comm, st, &dev, &be)) == BR_OK) st = br_run(comm, be, &o);
+    if ((st = br_cli_open_device(comm, st, &a->dev, &be)) == BR_OK) st = br_run(comm, be, &a->opts);
     br_backend_close(be);
+    free(a);
     return st;
 }

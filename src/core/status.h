@@ -12,6 +12,7 @@ typedef enum {
     BR_ENOMEM,    // an allocation failed
     BR_ECOMM,     // MPI (later NCCL) failed or a peer is gone
     BR_EINTERNAL, // a broken invariant of brigade itself
+    BR_ECANCELED, // stopped on request (`brigade serve`: a job cancelled)
 } br_status;
 
 // Records the message (printf-style) for this rank and returns code. A later call overwrites

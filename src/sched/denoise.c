@@ -204,6 +204,10 @@ static br_status step_done(run_state *run, int step) {
     const int every = run->opts->checkpoint_every;
     const int last = step + 1 == loop_end(&run->plan); // the end of a stage
     if (!run->failed_seen) run_stop_step(run, step + 1);
+    const br_run_hooks *h = run->opts->hooks;
+    if (h && h->cancelled && !run->failed_seen && h->cancelled(h->ctx)) // the rest skips
+        run->own_failure = br_fail(BR_ECANCELED, "cancelled after step %d", step + 1),
+        run->failed_seen = 1;
     if (every > 0 && ((step + 1) % every == 0 || last) && !run->failed_seen) {
         // The other ranks wait on batons: the loop goes on to its end with skipping batons, and
         // the failure is agreed on after it.

@@ -104,10 +104,69 @@ static br_status check_settings(const br_run_opts *o) {
     return BR_OK;
 }
 
+struct br_run_keep {
+    int open, loaded;             // the model opened; this rank's blocks loaded (stage)
+    char dir[4200];               // what the model was opened from (--transformer)
+    br_model model;
+    br_stage stage;               // its model points at model
+    int first[RUN_MAX_RANKS + 1]; // the split the blocks were loaded for
+};
+
+br_run_keep *br_run_keep_new(void) { return calloc(1, sizeof(br_run_keep)); }
+
+static void keep_clear(br_run_keep *k) {
+    if (k->loaded) br_stage_free(&k->stage);
+    if (k->open) br_model_close(&k->model);
+    k->open = k->loaded = 0;
+}
+
+void br_run_keep_free(br_run_keep *k) {
+    if (k) keep_clear(k);
+    free(k);
+}
+
+// The model: the kept one when it was opened from the same folder (another is closed first).
+static br_status open_model(run_state *run, const char *dir) {
+    br_run_keep *k = run->opts->keep;
+    if (k && k->open && !strcmp(k->dir, dir)) {
+        run->model = k->model, k->open = 0; // the run's until keep_store
+        return BR_OK;
+    }
+    if (k) keep_clear(k);
+    return br_model_open(dir, &run->model);
+}
+
+// This rank's blocks: the kept ones when they were loaded for the same split.
+static br_status load_stage(run_state *run) {
+    br_run_keep *k = run->opts->keep;
+    if (k && k->loaded &&
+        !memcmp(k->first, run->first, (size_t)(run->n_ranks + 1) * sizeof *run->first)) {
+        run->stage = k->stage, run->stage.model = &run->model;
+        k->loaded = 0; // the run owns them until it hands them back (keep_store)
+        return BR_OK;
+    }
+    if (k && k->loaded) br_stage_free(&k->stage), k->loaded = 0;
+    return br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first);
+}
+
+// At the run's end: the model and the blocks (when they loaded whole) go back to the keeper.
+static void keep_store(run_state *run, int loaded) {
+    br_run_keep *k = run->opts->keep;
+    if (!run->model.family) return; // never opened
+    snprintf(k->dir, sizeof k->dir, "%s", run->opts->transformer_dir);
+    k->model = run->model, k->open = 1;
+    if (loaded) {
+        k->stage = run->stage, k->stage.model = &k->model, k->loaded = 1;
+        memcpy(k->first, run->first, sizeof k->first);
+    } else {
+        br_stage_free(&run->stage);
+    }
+}
+
 static br_status open_models(run_state *run) {
     br_run_opts *o = &run->settings;
     const br_model *m = &run->model;
-    BR_TRY(br_model_open(o->transformer_dir, &run->model));
+    BR_TRY(open_model(run, o->transformer_dir));
     if (!(run->recipe = m->family->recipe))
         return br_fail(BR_EINPUT, "%s: brigade runs %s's transformer (brigade forward), not yet "
                        "its pipeline", m->config_path, m->family->name);
@@ -433,7 +492,7 @@ static br_status alloc_buffers(run_state *run) {
 
 // The weights of this rank's blocks, once for every stage; the buffers of the whole run.
 static br_status load_weights(run_state *run) {
-    BR_TRY(br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first));
+    BR_TRY(load_stage(run));
     if (!run->x && (run->rank == 0 || run->rank == run->last) &&
         !(run->x = malloc(run_latent_bytes(&run->plan))))
         return br_fail(BR_ENOMEM, "out of host memory for the latents");
@@ -477,13 +536,16 @@ static void free_buffers(run_state *run) {
     run->returns = NULL, run->return_req = NULL, run->v = NULL, run->timestep_host = NULL;
 }
 
+// Before the decode: its memory (`brigade serve` keeps the blocks for the next job).
 static void free_transformer(run_state *run) {
     free_buffers(run);
-    br_stage_free(&run->stage);
+    if (!run->opts->keep) br_stage_free(&run->stage);
 }
 
 static void run_free(run_state *run) {
-    free_transformer(run);
+    free_buffers(run);
+    if (run->opts->keep) keep_store(run, run->stage_loaded);
+    else br_stage_free(&run->stage), br_model_close(&run->model);
     free(run->events);
     free(run->placement);
     free(run->x);
@@ -493,7 +555,6 @@ static void run_free(run_state *run) {
     for (int i = 0; run->images && i < run->opts->n_images; i++) br_image_free(&run->images[i]);
     free(run->images);
     free(run->cond);
-    br_model_close(&run->model);
 }
 
 // The stage whose latents the run starts from: 0, or a resumed run's, the stage of its last
@@ -561,6 +622,7 @@ static br_status run_phases(run_state *run) {
                  step = p->n_items * item + p->n_micro * sizeof(float);
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
+    run->stage_loaded = 1;
     for (int s = run_first_stage(p);; s++) {
         BR_TRY(run_stage(run, s)); // (an empty loop where a resumed run had done the stage)
         if (s == p->n_stages - 1) break;

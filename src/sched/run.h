@@ -11,6 +11,22 @@
 #include "comm/comm.h"
 #include "core/backend.h"
 
+// What `brigade serve` keeps between the runs of its jobs: the transformer opened and this
+// rank's blocks loaded, so that a job costs its steps and not a reload. Opaque; NULL in
+// `brigade run`, which frees the blocks before its decode.
+typedef struct br_run_keep br_run_keep;
+br_run_keep *br_run_keep_new(void);
+void br_run_keep_free(br_run_keep *k);
+
+// A caller's view of a run in progress, called on rank 0 only (from its main thread).
+typedef struct {
+    void *ctx;
+    // After each step: steps done of the whole run, and its mean seconds per step so far.
+    void (*on_step)(void *ctx, int done, int steps, double step_seconds);
+    // Nonzero: stop at the next step boundary; the run then fails with BR_ECANCELED.
+    int (*cancelled)(void *ctx);
+} br_run_hooks;
+
 typedef struct {
     const char *transformer_dir, *vae_dir, *scheduler_dir; // diffusers folders
     const char *embeddings_path; // HDF5 or safetensors: prompt_embeds, prompt_attention_mask, ...
@@ -41,6 +57,8 @@ typedef struct {
     double host_watts;           // each host's power besides its GPUs, for the cost estimate
     double price_kwh;            // price of a kWh, for the cost
     const char *command_line;    // for the report
+    br_run_keep *keep;           // NULL, or what the run takes its weights from and leaves them in
+    const br_run_hooks *hooks;   // NULL, or rank 0's watcher
 } br_run_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).

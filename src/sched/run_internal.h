@@ -96,6 +96,7 @@ typedef struct {
     int first[RUN_MAX_RANKS + 1]; // block split
     br_placement *placement;      // rank 0: [P] where each stage runs (run.json, the cost)
     br_stage stage;
+    int stage_loaded;             // every rank loaded its blocks (whole: they may be kept)
     void *ws;                     // the family's workspace
     float *tables[BR_MAX_SLOTS];  // device: the family's tables (RoPE)
     run_micro *micro;             // [M]

@@ -18,6 +18,8 @@ void run_progress(const run_state *run, int step) {
     printf("step %d/%d  %.3f s/step  ETA %d:%02d\n", done, steps, per_step, (int)eta / 60,
            (int)eta % 60);
     fflush(stdout);
+    const br_run_hooks *h = run->opts->hooks;
+    if (h && h->on_step) h->on_step(h->ctx, done, steps, per_step);
 }
 
 // The settings, as attributes of latents.h5 and as the "settings" of run.json.
