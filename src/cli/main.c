@@ -21,6 +21,8 @@ static const char usage[] =
     "              sound and mp4 out (LTX-Video, Qwen-Image-Edit, LTX-2.3)\n"
     "  forward     one transformer forward pass of a checkpoint (LTX-Video, Qwen-Image, LTX-2)\n"
     "              on given inputs\n"
+    "  serve       a job server: the model loaded once, jobs over HTTP, a queue that\n"
+    "              survives a restart\n"
     "  init-model  write a tiny model with random weights (a diffusers folder)\n"
     "\n"
     "Run 'brigade COMMAND --help' for a command's options.\n";
@@ -38,14 +40,15 @@ int main(int argc, char **argv) {
         const char *name;
         br_status (*run)(br_comm *, int, char **);
         const char *help;
-    } commands[] = {{"forward", br_cmd_forward, br_forward_help}, {"run", br_cmd_run, br_run_help}};
+    } commands[] = {{"forward", br_cmd_forward, br_forward_help}, {"run", br_cmd_run, br_run_help},
+                    {"serve", br_cmd_serve, br_serve_help}};
     if (strcmp(argv[1], "init-model") == 0) {
         if (br_wants_help(argc - 2, argv + 2)) return fputs(br_init_model_help, stdout), 0;
         return br_cmd_init_model(argc - 2, argv + 2);
     }
     int c = 0;
-    while (c < 2 && strcmp(argv[1], commands[c].name) != 0) c++;
-    if (c == 2) {
+    while (c < 3 && strcmp(argv[1], commands[c].name) != 0) c++;
+    if (c == 3) {
         fprintf(stderr, "brigade: unknown command '%s' (see brigade --help)\n", argv[1]);
         return 2;
     }

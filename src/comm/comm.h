@@ -60,6 +60,8 @@ br_status br_comm_wait(br_comm *c, br_comm_request *req);
 br_status br_comm_irecv_bytes(br_comm *c, void *buf, size_t bytes, int peer,
                               br_comm_request **req);
 void br_comm_cancel(br_comm *c, br_comm_request *req);
+// Whether req completed, without waiting (*done; when 1, req is freed as by br_comm_wait).
+br_status br_comm_test(br_comm *c, br_comm_request *req, int *done);
 // Gathers `bytes` from every rank into all[rank * bytes] on root (small control data).
 br_status br_comm_gather_bytes(br_comm *c, const void *mine, void *all, size_t bytes, int root);
 

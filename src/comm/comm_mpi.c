@@ -113,6 +113,20 @@ br_status br_comm_wait(br_comm *c, br_comm_request *r) {
     return err == MPI_SUCCESS ? BR_OK : mpi_failed(c, err, what, peer);
 }
 
+br_status br_comm_test(br_comm *c, br_comm_request *r, int *done) {
+    *done = 0;
+    const int err = MPI_Test(&r->request, done, MPI_STATUS_IGNORE);
+    if (err != MPI_SUCCESS) {
+        *done = 1;
+        const int peer = r->peer;
+        const char *what = r->what;
+        free(r);
+        return mpi_failed(c, err, what, peer);
+    }
+    if (*done) free(r);
+    return BR_OK;
+}
+
 void br_comm_cancel(br_comm *c, br_comm_request *r) {
     (void)c;
     if (!r) return;

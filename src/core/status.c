@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char error_message[1024];
+static _Thread_local char error_message[1024]; // each thread its own (serve's HTTP thread)
 
 br_status br_fail(br_status code, const char *fmt, ...) {
     if (error_message[0] == '\0') {
