@@ -200,7 +200,7 @@ static br_status step_done(run_state *run, int step) {
     double prev = run->t_loop;
     for (int k = loop_first(&run->plan); k < step; k++) prev += run->step_seconds[k];
     run->step_seconds[step] = br_now() - prev;
-    run_progress(run, step);
+    if (!run->failed_seen) run_progress(run, step); // (after a failure the steps only skip)
     const int every = run->opts->checkpoint_every;
     const int last = step + 1 == loop_end(&run->plan); // the end of a stage
     if (!run->failed_seen) run_stop_step(run, step + 1);

@@ -295,6 +295,7 @@ br_status br_serve(br_comm *comm, br_backend *be, const serve_config *cfg) {
     if (br_comm_rank(comm) == 0 && stop_signal && st == BR_OK)
         printf("serve: stopped by %s; queued jobs stay in %s/queue.db\n",
                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", cfg->state_dir);
+    fflush(stdout);
     serve_http_stop(s);
     serve_db_close(db);
     sigaction(SIGINT, &old_int, NULL);
