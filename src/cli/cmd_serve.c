@@ -13,7 +13,7 @@ const char br_serve_help[] =
     "                                 [options]\n"
     "\n"
     "A job server: every rank loads its blocks of DIR's transformer once and keeps them; rank 0\n"
-    "answers HTTP and keeps the queue and every job's state in DIR/queue.db (SQLite). Jobs run\n"
+    "answers HTTP and keeps the queue and every job's state in SQLite (--state's queue.db). Jobs run\n"
     "one after another through the pipeline of ranks, each as `brigade run` would run it alone\n"
     "(the same bits), checkpointed as they go: a server started again on the same --state\n"
     "resumes the job that was running and runs the queued ones. The API (docs/serve.md):\n"

@@ -114,7 +114,10 @@ static br_status order_for(serve_state *s, serve_db *db, long id, serve_order *o
 // Rank 0: waits for a queued job (or a stop); *o is the order to hand out.
 static br_status next_order(serve_state *s, serve_db *db, serve_order *o) {
     for (;;) {
-        if (stop_signal) {
+        if (stop_signal) { // said before the others hear it: launchers end a job's ranks
+            printf("serve: stopped by %s; queued jobs stay in %s/queue.db\n", // when one ends
+                   stop_signal == SIGINT ? "SIGINT" : "SIGTERM", s->cfg.state_dir);
+            fflush(stdout);
             o->kind = ORDER_QUIT;
             return BR_OK;
         }
@@ -127,7 +130,7 @@ static br_status next_order(serve_state *s, serve_db *db, serve_order *o) {
         }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L; // also a signal's latency
+        until.tv_nsec += 50 * 1000000L; // also a signal's latency
         if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
         pthread_mutex_lock(&s->lock);
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
@@ -292,10 +295,6 @@ br_status br_serve(br_comm *comm, br_backend *be, const serve_config *cfg) {
     serve_db *db = NULL;
     br_status st = br_comm_agree(comm, br_comm_rank(comm) == 0 ? start_rank0(s, &db) : BR_OK);
     if (st == BR_OK) st = serve_jobs(comm, be, s, db);
-    if (br_comm_rank(comm) == 0 && stop_signal && st == BR_OK)
-        printf("serve: stopped by %s; queued jobs stay in %s/queue.db\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", cfg->state_dir);
-    fflush(stdout);
     serve_http_stop(s);
     serve_db_close(db);
     sigaction(SIGINT, &old_int, NULL);
