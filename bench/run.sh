@@ -4,7 +4,8 @@
 # tokens, fp32 and bf16, on 1 GPU and split over 2, and the PyTorch baseline of the same shapes
 # in the same run. On the device machine (2 GPUs):
 #   bash bench/run.sh [BUILD_DIR] [OUT_DIR] [SIZES]
-# Prints one JSON line per configuration, with the ratio of brigade's time to the baseline's,
+# Each side: a warm-up, then the median of 3 and its spread (seconds_min, seconds_max). Prints
+# one JSON line per configuration, with the ratio of brigade's median to the baseline's,
 # and the cost of the numeric guard (--check all against none, bf16 on 1 GPU).
 set -u
 cd "$(dirname "$0")/.."
@@ -50,7 +51,8 @@ for path in sorted(glob.glob(f"{out}/brigade-*.json")):
     if b:
         r["baseline_seconds"] = b["seconds"]
         r["baseline_peak_bytes"] = b["peak_bytes"]
-        r["ratio_to_baseline"] = round(r["seconds"] / b["seconds"], 3)
+        r["baseline_seconds_spread"] = [b.get("seconds_min"), b.get("seconds_max")]
+        r["ratio_to_baseline"] = round(r["seconds"] / b["seconds"], 3)  # of the medians
     r.pop("seconds_all", None)
     print(json.dumps(r))
 for path in sorted(glob.glob(f"{out}/check-all-*.json")):

@@ -99,7 +99,8 @@ def run(size, dtype, a):
     times.sort()
     print(json.dumps({"baseline": "pytorch", "model": size, "dtype": dtype, "batch": a.batch,
                       "tokens": a.frames * a.height * a.width, "prompt_tokens": a.prompt,
-                      "seconds": times[len(times) // 2],
+                      "seconds": times[len(times) // 2], "runs": len(times),
+                      "seconds_min": times[0], "seconds_max": times[-1],
                       "peak_bytes": torch.cuda.max_memory_allocated(),
                       "device": torch.cuda.get_device_name()}), flush=True)
     del forward  # the weights and inputs go with it

@@ -345,12 +345,12 @@ static br_status report_timing(forward_run *run) {
     fprintf(f, "{\"model\": \"%s\", \"family\": \"%s\", \"ranks\": %d, \"device\": \"%s\", "
             "\"compute\": \"%s\", \"weights\": \"%s\", "
             "\"batch\": %d, \"tokens\": %d, \"prompt_tokens\": %d, \"seconds\": %.6f, "
-            "\"runs\": %d, \"tflops\": %.3f, \"flop\": %.6g, \"bytes_per_hop\": %.0f, "
-            "\"peak_bytes_per_rank\": [",
+            "\"runs\": %d, \"seconds_min\": %.6f, \"seconds_max\": %.6f, \"tflops\": %.3f, "
+            "\"flop\": %.6g, \"bytes_per_hop\": %.0f, \"peak_bytes_per_rank\": [",
             run->opts->transformer_dir, run->model.family->name, n, run->be->device_name,
             run->be->compute == BR_COMPUTE_BF16 ? "bf16" : "fp32",
             br_storage_name(run->be->storage), sh->B, sh->geom.tokens, sh->geom.text_tokens,
-            median, runs - 1, flops / median / 1e12, flops, n > 1 ? hop : 0.0);
+            median, runs - 1, t[0], t[runs - 2], flops / median / 1e12, flops, n > 1 ? hop : 0.0);
     // The CPU backend does not track its memory: null, not a made-up 0.
     for (int r = 0; r < n; r++)
         peaks[r] > 0 ? fprintf(f, "%s%.0f", r ? ", " : "", peaks[r])
