@@ -83,3 +83,14 @@ br_status br_parse_u64(const char *text, const char *option, uint64_t *out) {
     *out = (uint64_t)v;
     return BR_OK;
 }
+
+br_status br_parse_size(const char *text, const char *option, double *out) {
+    char *end;
+    const double v = strtod(text, &end);
+    const double unit = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 1;
+    if (unit > 1) end++;
+    if (end == text || *end || !(v > 0) || v * unit > 1e18)
+        return br_fail(BR_EINPUT, "--%s %s: a size, e.g. 512M or 22.5G", option, text);
+    *out = v * unit;
+    return BR_OK;
+}

@@ -22,6 +22,8 @@ br_status br_parse_options(int argc, char **argv, const br_option *opts, int n_o
 br_status br_parse_int(const char *text, const char *option, long lo, long hi, int *out);
 br_status br_parse_double(const char *text, const char *option, double *out);
 br_status br_parse_u64(const char *text, const char *option, uint64_t *out);
+// A size in bytes: a number with an optional K, M or G (powers of 1024), e.g. 512M, 22.5G.
+br_status br_parse_size(const char *text, const char *option, double *out);
 
 // 1 when any word is --help or -h.
 int br_wants_help(int argc, char **argv);

@@ -84,6 +84,10 @@ const char br_run_help[] =
     "  --microbatch B       CFG halves per micro-batch (1: each half of each job alone)\n"
     "  --trace FILE         every rank's timeline as Chrome-trace JSON (chrome://tracing)\n"
     "  --decode-tile GIB    memory budget of one decode tile in GiB (default 2; 0: whole video)\n"
+    "  --mem-limit SIZE     memory a rank may hold, e.g. 24G (default: its GPU's free memory; on\n"
+    "                       the CPU, the host's available memory shared by its ranks): every\n"
+    "                       rank plans each phase before loading (rank 0 prints the table) and\n"
+    "                       a plan over the limit is refused, with what would fit\n"
     "  --checkpoint-every K write OUT/checkpoint.h5 every K steps (the jobs' latents and step),\n"
     "                       after the last step, and on Ctrl-C or SIGTERM (the last completed\n"
     "                       step); it is removed once every output is written\n"
@@ -193,6 +197,7 @@ br_status br_run_parse(int argc, char **argv, br_run_args *a) {
     const char *text[12] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, "0", NULL, "0", "1", "2"};
     const char *guidance[6] = {NULL}, *stg_blocks = NULL;
     const char *area = "1048576"; // the pipeline's VAE_IMAGE_SIZE, 1024^2
+    const char *mem_limit = NULL;
     br_cli_device *dev = &a->dev;
     o->out_dir = "brigade-out";
     const br_option options[] = {
@@ -216,12 +221,14 @@ br_status br_run_parse(int argc, char **argv, br_run_args *a) {
         {"audio-guidance", &guidance[2], NULL}, {"audio-guidance-rescale", &guidance[3], NULL},
         {"audio-stg-scale", &guidance[4], NULL}, {"audio-modality-scale", &guidance[5], NULL},
         {"stg-blocks", &stg_blocks, NULL}, {"recipe", &o->recipe, NULL},
+        {"mem-limit", &mem_limit, NULL},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
     if (st == BR_OK) st = parse_numbers(text, o, check);
     if (st == BR_OK) st = parse_guidance(guidance, o);
     if (st == BR_OK) st = parse_blocks(stg_blocks, &o->stg_blocks);
     if (st == BR_OK) st = br_parse_double(area, "image-area", &o->image_area);
+    if (st == BR_OK && mem_limit) st = br_parse_size(mem_limit, "mem-limit", &o->mem_limit);
     o->images = a->images;
     // A pipeline folder's model_index.json names the family: the transformer opens through it.
     struct stat sb;

@@ -35,24 +35,12 @@ const char br_serve_help[] =
     "  --checkpoint-every K a running job's latents are saved every K steps (5)\n"
     "  --max-attempts N     a job that ended the server N times fails instead of starting (3)\n"
     "  --vae DIR|none, --split LIST, --schedule S, --timeout SEC, --host-watts W,\n"
-    "  --price-kwh P        as brigade run, for every job\n"
+    "  --price-kwh P, --mem-limit SIZE   as brigade run, for every job\n"
     "  --backend B, --compute C, --storage S, --share-gpus   the devices, as brigade run\n"
     "A job's settings are brigade run's options: height, width, frames, frame-rate, steps,\n"
     "recipe, guidance, guidance-rescale, stg-scale, stg-blocks, modality-scale, audio-guidance,\n"
     "audio-guidance-rescale, audio-stg-scale, audio-modality-scale, decode-timestep,\n"
     "decode-noise-scale, seed, microbatch, decode-tile, check, image-area.\n";
-
-// "512M", "4G", "1000": bytes.
-static br_status parse_size(const char *text, long *out) {
-    char *end;
-    double v = strtod(text, &end);
-    const double unit = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 1;
-    if (unit > 1) end++;
-    if (end == text || *end || !(v > 0) || v * unit > 1e15)
-        return br_fail(BR_EINPUT, "--max-upload %s: a size, e.g. 512M or 4G", text);
-    *out = (long)(v * unit);
-    return BR_OK;
-}
 
 br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
     serve_config c = {.listen = "127.0.0.1:8585"};
@@ -60,8 +48,8 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
     const char *every = "5", *upload = "2G", *attempts = "3";
     // The options every job's run gets, as brigade run's words.
     static const char *const passed[] = {"vae", "split", "schedule", "timeout", "host-watts",
-                                         "price-kwh"};
-    const char *pass_value[6] = {NULL};
+                                         "price-kwh", "mem-limit"};
+    const char *pass_value[7] = {NULL};
     const br_option options[] = {
         {"model", &c.model, NULL}, {"state", &c.state_dir, NULL}, {"inputs", &c.inputs_dir, NULL},
         {"listen", &c.listen, NULL}, {"token-file", &c.token_file, NULL},
@@ -71,16 +59,18 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
         {"share-gpus", NULL, &dev.share_gpus}, {"vae", &pass_value[0], NULL},
         {"split", &pass_value[1], NULL}, {"schedule", &pass_value[2], NULL},
         {"timeout", &pass_value[3], NULL}, {"host-watts", &pass_value[4], NULL},
-        {"price-kwh", &pass_value[5], NULL},
+        {"price-kwh", &pass_value[5], NULL}, {"mem-limit", &pass_value[6], NULL},
     };
-    char words[6][80];
+    char words[7][80];
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "serve");
     if (st == BR_OK && (!c.model || !c.state_dir))
         st = br_fail(BR_EINPUT, "brigade serve: --model DIR and --state DIR are required (see --help)");
     if (st == BR_OK) st = br_parse_int(every, "checkpoint-every", 1, 1 << 20, &c.checkpoint_every);
     if (st == BR_OK) st = br_parse_int(attempts, "max-attempts", 1, 1000, &c.max_attempts);
-    if (st == BR_OK) st = parse_size(upload, &c.max_upload);
-    for (int i = 0; i < 6; i++) {
+    double upload_bytes = 0;
+    if (st == BR_OK) st = br_parse_size(upload, "max-upload", &upload_bytes);
+    c.max_upload = (long)upload_bytes;
+    for (int i = 0; i < 7; i++) {
         if (!pass_value[i]) continue;
         snprintf(words[i], sizeof words[i], "--%s", passed[i]);
         c.run_words[c.n_run_words++] = words[i];

@@ -122,6 +122,9 @@ struct br_backend {
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
+    int counts_only;       // a counting backend (the memory plan): loaders read no weights
+    // Bytes this device could still give (the default --mem-limit); NULL: unknown.
+    size_t (*free_bytes)(br_backend *be);
     void *impl; // the backend's own state
 };
 
@@ -129,6 +132,11 @@ struct br_backend {
 static inline void *br_alloc_operand(br_backend *be, size_t n, const char *purpose) {
     return be->alloc(be, (n * be->operand_size + sizeof(float) - 1) / sizeof(float), purpose);
 }
+
+// A backend that only counts the bytes of what is allocated and adopted through it, as `like`
+// would hold them (its storage type), and moves no data (backend_count.c): the memory plan.
+br_backend *br_backend_counting(const br_backend *like);
+void br_backend_counting_free(br_backend *be);
 
 // The CPU backend (OpenBLAS + kernels/*.c). Static: it has no state.
 br_backend *br_backend_cpu(void);

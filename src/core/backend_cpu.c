@@ -1,27 +1,81 @@
 // backend_cpu.c: the CPU backend: host memory and the kernels of kernels/*.c behind the op table.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "kernels_cpu.h"
 
+// Sizes of live buffers, so that release keeps bytes_in_use and peak_bytes (the memory plan's
+// measure on the CPU). The main thread alone allocates; a rank holds a few hundred buffers.
+static struct {
+    void **p;
+    size_t *bytes, n, cap;
+} live;
+
+static void remember(br_backend *be, void *p, size_t bytes) {
+    if (!p) return;
+    if (live.n == live.cap) {
+        const size_t cap = live.cap ? 2 * live.cap : 256;
+        void **np = realloc(live.p, cap * sizeof *np);
+        if (np) live.p = np;
+        size_t *nb = realloc(live.bytes, cap * sizeof *nb);
+        if (nb) live.bytes = nb;
+        if (!np || !nb) return; // not counted: the count runs low, the run goes on
+        live.cap = cap;
+    }
+    live.p[live.n] = p, live.bytes[live.n++] = bytes;
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+}
+
+static void forget(br_backend *be, void *p) {
+    for (size_t i = live.n; p && i-- > 0;)
+        if (live.p[i] == p) {
+            be->bytes_in_use -= live.bytes[i];
+            live.p[i] = live.p[--live.n], live.bytes[i] = live.bytes[live.n];
+            return;
+        }
+}
+
 static float *cpu_alloc(br_backend *be, size_t n, const char *purpose) {
     float *p = malloc((n ? n : 1) * sizeof(float));
     if (!p) br_fail(BR_ENOMEM, "out of host memory for %s (%zu MiB)", purpose, n * 4 >> 20);
+    remember(be, p, n * sizeof(float));
     return p;
 }
-static void cpu_release(br_backend *be, float *p) { free(p); }
+static void cpu_release(br_backend *be, float *p) {
+    forget(be, p);
+    free(p);
+}
 static void cpu_copy(br_backend *be, float *dst, const float *src, size_t n) {
     memcpy(dst, src, n * sizeof(float));
 }
 static float *cpu_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
+    remember(be, host, n * sizeof(float));
     return host;
 }
 static void *cpu_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
+    remember(be, host, n * sizeof(float));
     return host;
 }
-static void cpu_release_matrix(br_backend *be, void *p) { free(p); }
+static void cpu_release_matrix(br_backend *be, void *p) {
+    forget(be, p);
+    free(p);
+}
 static void cpu_sync(br_backend *be) {}
+
+// The host's MemAvailable (/proc/meminfo): what a CPU rank could still take (shared by the
+// host's ranks); 0 when unknown.
+static size_t cpu_free_bytes(br_backend *be) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return (size_t)kib * 1024;
+}
 
 static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *b,
                       int rows, int n_in, int n_out) {
@@ -140,6 +194,7 @@ static br_backend cpu_backend = {
     .adopt_matrix = cpu_adopt_matrix,
     .release_matrix = cpu_release_matrix,
     .sync = cpu_sync,
+    .free_bytes = cpu_free_bytes,
     .linear = op_linear,
     .silu = op_silu,
     .gelu_tanh = op_gelu_tanh,

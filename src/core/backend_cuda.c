@@ -400,8 +400,17 @@ static void op_upsample_nearest2(br_backend *be, float *y, const float *x, int H
     CUDA_OK(be, cuda_upsample_nearest2(y, x, H, W, C, state(be)->stream));
 }
 
+// What the GPU could still give: cudaMemGetInfo's free bytes (other processes' and the context's
+// memory already taken out).
+static size_t cuda_free_bytes(br_backend *be) {
+    size_t free_b = 0, total = 0;
+    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) cudaGetLastError(), free_b = 0;
+    return free_b;
+}
+
 static const br_backend cuda_template = {
     .name = "cuda",
+    .free_bytes = cuda_free_bytes,
     .alloc = cuda_alloc,
     .release = cuda_release,
     .upload = cuda_upload,

@@ -8,7 +8,7 @@ br_status nn_load_vector(br_backend *be, br_checkpoint *ck, const char *name, in
                          float **out) {
     int64_t shape[2] = {n0, n1};
     float *host = NULL;
-    BR_TRY(br_ckpt_load(ck, name, n1 ? 2 : 1, shape, &host));
+    if (!be->counts_only) BR_TRY(br_ckpt_load(ck, name, n1 ? 2 : 1, shape, &host));
     *out = be->adopt_vector(be, host, (size_t)n0 * (n1 ? n1 : 1), name);
     return *out ? BR_OK : BR_ENOMEM;
 }
@@ -18,7 +18,7 @@ static br_status load_matrix(br_backend *be, br_checkpoint *ck, const char *name
                              int n_in, void **out) {
     int64_t shape[2] = {n_out, n_in};
     float *host = NULL;
-    BR_TRY(br_ckpt_load(ck, name, 2, shape, &host));
+    if (!be->counts_only) BR_TRY(br_ckpt_load(ck, name, 2, shape, &host)); // (a plan: no read)
     *out = be->adopt_matrix(be, host, (size_t)n_out * n_in, name);
     return *out ? BR_OK : BR_ENOMEM;
 }

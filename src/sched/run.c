@@ -502,7 +502,7 @@ static br_status load_weights(run_state *run) {
 }
 
 // Stage s's layout, buffers and tables.
-static br_status plan_buffers(run_state *run, int s) {
+br_status run_plan_buffers(run_state *run, int s) {
     run->plan.stage = s, run->plan.geom = run->plan.stage_geom[s];
     run->model.family->layout(&run->model, &run->plan.geom, &run->layout);
     BR_TRY(alloc_buffers(run));
@@ -511,7 +511,7 @@ static br_status plan_buffers(run_state *run, int s) {
     return run->model.family->tables(&run->model, run->be, &tables);
 }
 
-static void free_buffers(run_state *run) {
+void run_free_buffers(run_state *run) {
     br_backend *be = run->be;
     for (int m = 0; run->micro && m < run->plan.n_micro; m++)
         for (int k = 0; k < BR_MAX_SLOTS; k++) be->release(be, run->micro[m].prompt[k]);
@@ -538,16 +538,17 @@ static void free_buffers(run_state *run) {
 
 // Before the decode: its memory (`brigade serve` keeps the blocks for the next job).
 static void free_transformer(run_state *run) {
-    free_buffers(run);
+    run_free_buffers(run);
     if (!run->opts->keep) br_stage_free(&run->stage);
 }
 
 static void run_free(run_state *run) {
-    free_buffers(run);
+    run_free_buffers(run);
     if (run->opts->keep) keep_store(run, run->stage_loaded);
     else br_stage_free(&run->stage), br_model_close(&run->model);
     free(run->events);
     free(run->placement);
+    free(run->mem_all);
     free(run->x);
     free(run->step_seconds);
     br_set_free(&run->inputs);
@@ -591,7 +592,7 @@ static br_status next_stage(run_state *run, int s) {
 // applies the Euler steps), the prompts, the loop.
 static br_status run_stage(run_state *run, int s) {
     br_comm *comm = run->comm;
-    br_status st = br_comm_agree(comm, plan_buffers(run, s));
+    br_status st = br_comm_agree(comm, run_plan_buffers(run, s));
     if (st != BR_OK) return st;
     const run_plan *p = &run->plan;
     const size_t x_bytes = (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float);
@@ -614,6 +615,9 @@ static br_status run_phases(run_state *run) {
     run->settings.frames = run->plan.frames, run->settings.frame_rate = run->plan.frame_rate;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
+    // Before any load (agreed inside); without --split it may move blocks off a rank that
+    // the balanced split does not fit.
+    if ((st = run_plan_memory(run)) != BR_OK) return st;
     // A baton per item (the family's slots) and its flag, in the last (largest) stage.
     run_plan *p = &run->plan;
     run->model.family->layout(&run->model, &p->stage_geom[p->n_stages - 1], &run->layout);
@@ -623,17 +627,24 @@ static br_status run_phases(run_state *run) {
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
     run->stage_loaded = 1;
+    br_backend *be = run->be;
     for (int s = run_first_stage(p);; s++) {
+        be->peak_bytes = be->bytes_in_use; // each phase's peak counts from its start's holdings
         BR_TRY(run_stage(run, s)); // (an empty loop where a resumed run had done the stage)
+        run->stats.peak_denoise = fmax(run->stats.peak_denoise, (double)be->peak_bytes);
         if (s == p->n_stages - 1) break;
-        free_buffers(run);
+        run_free_buffers(run);
+        be->peak_bytes = be->bytes_in_use;
         if ((st = br_comm_agree(comm, first ? next_stage(run, s) : BR_OK)) != BR_OK) return st;
+        run->stats.peak_between = fmax(run->stats.peak_between, (double)be->peak_bytes);
     }
     if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
 
     free_transformer(run);
     if ((st = br_comm_agree(comm, run_write_trace(run))) != BR_OK) return st;
+    run->be->peak_bytes = run->be->bytes_in_use; // the decode's peak from here
     BR_TRY(run_decode(run)); // agreed inside, after each job
+    run->stats.peak_decode = (double)run->be->peak_bytes;
     if ((st = br_comm_agree(comm, run_write_report(run))) != BR_OK) return st;
     if (first) run_remove_checkpoint(run); // every output is written: nothing to resume
     return BR_OK;

@@ -53,6 +53,7 @@ typedef struct {
     double timeout_seconds;      // watchdog limit without progress (0: automatic)
     int check;                   // 0 none, 1 first step, 2 every step: test each block's output
     double decode_tile_gib;      // memory budget of one tile's decode, GiB (0: whole video)
+    double mem_limit;            // bytes a rank may hold (0: the device's free memory)
     const char *split;           // --split: blocks (or weights) per rank; NULL: balanced
     double host_watts;           // each host's power besides its GPUs, for the cost estimate
     double price_kwh;            // price of a kWh, for the cost

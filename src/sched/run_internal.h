@@ -48,6 +48,19 @@ typedef struct {
     unsigned flags;              // what the family said of these prompts (br_batch.flags)
 } run_micro;
 
+// A phase's memory on one rank (bytes), as planned before loading (run_memory.c).
+typedef struct {
+    double weights, activations, workspace, total;
+} run_mem_row;
+
+typedef struct {
+    run_mem_row denoise, decode; // decode: the decoder's weights and a tile (at most
+                                 // --decode-tile; activations 0 when untiled: not planned)
+    double limit;                // --mem-limit (or the device's free bytes)
+    double block;                // the weights of one of its blocks (the automatic split's unit)
+    int blocks;                  // how many it holds
+} run_mem_plan;
+
 // Per-rank accounting for the report.
 typedef struct {
     double busy;          // seconds computing (ops issued and synchronised)
@@ -55,7 +68,9 @@ typedef struct {
     double decode;        // seconds of the decode phase
     double bytes_sent;    // data-plane bytes this rank sent (batons)
     double hop_seconds;   // seconds in the baton's send and receive calls (waits included)
-    double peak_bytes;    // device memory peak (0 on the CPU: not tracked)
+    double peak_bytes;    // device memory peak (alloc and adopt through the backend)
+    double peak_denoise, peak_decode; // the peak of each phase (from its start's holdings)
+    double peak_between;  // between stages (a recipe's upsampler, rank 0): measured, not planned
     double link_in_gbps;  // the link from the previous rank: one baton timed before the loop
 } run_stats;
 
@@ -126,6 +141,8 @@ typedef struct {
     br_run_opts settings;         // the options, the family's defaults filled in (opts points here)
     double *step_seconds;         // rank 0: [steps]
     run_stats stats;
+    run_mem_plan mem;             // this rank's plan (rank 0: also every rank's, mem_all)
+    run_mem_plan *mem_all;        // rank 0: [P]
     double t_start;
     br_energy_meter *meter;       // this rank's GPU energy since the run started
 } run_state;
@@ -144,6 +161,15 @@ size_t run_latent_bytes(const run_plan *p);
 // The guidance settings of the options (their defaults filled in).
 br_guidance run_guidance(const br_run_opts *o);
 
+// run.c: stage s's buffers (the layout, micro-batches, workspace, baton, tables) and their end.
+br_status run_plan_buffers(run_state *run, int s);
+void run_free_buffers(run_state *run);
+// run_memory.c (collective): every rank's plan of every phase, before anything is loaded;
+// rank 0 prints the table; a plan over a rank's limit is refused with it and what would fit.
+// Without --split, a balanced split that does not fit moves blocks (run->first) to ranks with
+// room first.
+br_status run_plan_memory(run_state *run);
+cJSON *run_memory_json(const run_mem_plan *plan, const run_stats *stats);
 // denoise.c
 br_status run_project_prompts(run_state *run);
 br_status run_denoise(run_state *run);

@@ -1,6 +1,7 @@
 // run_report.c: what a run tells its user: progress on rank 0 while it works, latents.h5 when the
 // denoising is done, and run.json at the end (settings, timesteps, per-step seconds, and per rank
 // its place in the pipeline, busy and idle seconds, bytes sent and peak device memory).
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,9 +119,8 @@ static cJSON *ranks_json(const run_state *run, const run_rank_report *all) {
         cJSON_AddNumberToObject(o, "bytes_sent", x->stats.bytes_sent);
         cJSON_AddNumberToObject(o, "hop_seconds", x->stats.hop_seconds);
         if (r > 0) cJSON_AddNumberToObject(o, "link_in_gbps", x->stats.link_in_gbps);
-        // The CPU backend does not track its memory: null, not a made-up 0.
-        if (x->stats.peak_bytes > 0) cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
-        else cJSON_AddNullToObject(o, "peak_bytes");
+        cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
+        if (run->mem_all) cJSON_AddItemToObject(o, "memory", run_memory_json(&run->mem_all[r], &x->stats));
         if (e->measured) cJSON_AddNumberToObject(o, "gpu_joules", e->joules);
         else cJSON_AddNullToObject(o, "gpu_joules");
         cJSON_AddStringToObject(o, "energy_method", e->method);
@@ -237,7 +237,9 @@ static br_status write_report(run_state *run, const run_rank_report *all) {
 
 br_status run_write_report(run_state *run) {
     run_rank_report mine = {.stats = run->stats}, *all = NULL;
-    mine.stats.peak_bytes = (double)run->be->peak_bytes;
+    // The run's peak: the larger phase's (each phase's peak counts from its start's holdings).
+    mine.stats.peak_bytes = fmax(fmax(run->stats.peak_denoise, run->stats.peak_decode),
+                                 run->stats.peak_between);
     br_energy_stop(run->meter, &mine.energy); // this rank's energy since the run started
     run->meter = NULL;
     if (run->rank == 0 && !(all = calloc((size_t)run->n_ranks, sizeof *all)))
