@@ -8,51 +8,23 @@
 #include <string.h>
 
 #include "backend.h"
-
-typedef struct {
-    void **p;
-    size_t *bytes, n, cap;
-} count_state;
-
-static void remember(br_backend *be, void *p, size_t bytes) {
-    count_state *s = be->impl;
-    if (s->n == s->cap) {
-        const size_t cap = s->cap ? 2 * s->cap : 256;
-        void **np = realloc(s->p, cap * sizeof *np);
-        size_t *nb = np ? realloc(s->bytes, cap * sizeof *nb) : NULL;
-        if (np) s->p = np;
-        if (!nb) br_fatal("out of host memory for the memory plan");
-        s->bytes = nb, s->cap = cap;
-    }
-    s->p[s->n] = p, s->bytes[s->n++] = bytes;
-    be->bytes_in_use += bytes;
-    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
-}
-
-static void forget(br_backend *be, void *p) {
-    count_state *s = be->impl;
-    for (size_t i = s->n; p && i-- > 0;)
-        if (s->p[i] == p) {
-            be->bytes_in_use -= s->bytes[i];
-            s->p[i] = s->p[--s->n], s->bytes[i] = s->bytes[s->n];
-            free(p);
-            return;
-        }
-}
+#include "live_table.h"
 
 // A buffer of `bytes` as counted: real (zeroed) memory where the caller may write (alloc), a
 // one-byte token where no one will (adopted weights).
 static void *counted(br_backend *be, size_t real, size_t bytes, const char *purpose) {
     void *p = calloc(real ? real : 1, 1);
+    if (p && !br_live_add(be->impl, be, p, bytes)) free(p), p = NULL;
     if (!p) br_fail(BR_ENOMEM, "out of host memory to plan %s", purpose);
-    else remember(be, p, bytes);
     return p;
 }
 
 static float *count_alloc(br_backend *be, size_t n, const char *purpose) {
     return counted(be, n * sizeof(float), n * sizeof(float), purpose);
 }
-static void count_release(br_backend *be, float *p) { forget(be, p); }
+static void count_release(br_backend *be, float *p) {
+    if (p && br_live_remove(be->impl, be, p)) free(p);
+}
 static void count_move(br_backend *be, float *dst, const float *src, size_t n) {}
 static float *count_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
     free(host);
@@ -63,12 +35,12 @@ static void *count_adopt_matrix(br_backend *be, float *host, size_t n, const cha
     const size_t size = be->storage == BR_STORAGE_FP32 ? 4 : 2;
     return counted(be, 1, n * size, purpose);
 }
-static void count_release_matrix(br_backend *be, void *p) { forget(be, p); }
+static void count_release_matrix(br_backend *be, void *p) { count_release(be, p); }
 static void count_sync(br_backend *be) {}
 
 br_backend *br_backend_counting(const br_backend *like) {
     br_backend *be = calloc(1, sizeof *be);
-    count_state *s = calloc(1, sizeof *s);
+    br_live_table *s = calloc(1, sizeof *s);
     if (!be || !s) {
         free(be), free(s);
         br_fail(BR_ENOMEM, "out of memory");
@@ -87,8 +59,9 @@ br_backend *br_backend_counting(const br_backend *like) {
 
 void br_backend_counting_free(br_backend *be) {
     if (!be) return;
-    count_state *s = be->impl;
-    for (size_t i = 0; i < s->n; i++) free(s->p[i]);
-    free(s->p), free(s->bytes), free(s);
+    br_live_table *t = be->impl;
+    for (size_t i = 0; i < t->n; i++) free(t->p[i]);
+    br_live_free(t);
+    free(t);
     free(be);
 }

@@ -5,64 +5,33 @@
 
 #include "backend.h"
 #include "kernels_cpu.h"
+#include "live_table.h"
 
-// Sizes of live buffers, so that release keeps bytes_in_use and peak_bytes (the memory plan's
-// measure on the CPU). The main thread alone allocates; a rank holds a few hundred buffers.
-static struct {
-    void **p;
-    size_t *bytes, n, cap;
-} live;
-
-static void remember(br_backend *be, void *p, size_t bytes) {
-    if (!p) return;
-    if (live.n == live.cap) {
-        const size_t cap = live.cap ? 2 * live.cap : 256;
-        void **np = realloc(live.p, cap * sizeof *np);
-        if (np) live.p = np;
-        size_t *nb = realloc(live.bytes, cap * sizeof *nb);
-        if (nb) live.bytes = nb;
-        if (!np || !nb) return; // not counted: the count runs low, the run goes on
-        live.cap = cap;
-    }
-    live.p[live.n] = p, live.bytes[live.n++] = bytes;
-    be->bytes_in_use += bytes;
-    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
-}
-
-static void forget(br_backend *be, void *p) {
-    for (size_t i = live.n; p && i-- > 0;)
-        if (live.p[i] == p) {
-            be->bytes_in_use -= live.bytes[i];
-            live.p[i] = live.p[--live.n], live.bytes[i] = live.bytes[live.n];
-            return;
-        }
-}
+// Its buffers' sizes, for bytes_in_use and peak_bytes (the main thread alone allocates). A
+// buffer the table could not take goes uncounted: the count runs low, the run goes on.
+static br_live_table live;
 
 static float *cpu_alloc(br_backend *be, size_t n, const char *purpose) {
     float *p = malloc((n ? n : 1) * sizeof(float));
     if (!p) br_fail(BR_ENOMEM, "out of host memory for %s (%zu MiB)", purpose, n * 4 >> 20);
-    remember(be, p, n * sizeof(float));
+    if (p) br_live_add(&live, be, p, n * sizeof(float));
     return p;
 }
 static void cpu_release(br_backend *be, float *p) {
-    forget(be, p);
+    if (p) br_live_remove(&live, be, p);
     free(p);
 }
 static void cpu_copy(br_backend *be, float *dst, const float *src, size_t n) {
     memcpy(dst, src, n * sizeof(float));
 }
 static float *cpu_adopt_vector(br_backend *be, float *host, size_t n, const char *purpose) {
-    remember(be, host, n * sizeof(float));
+    if (host) br_live_add(&live, be, host, n * sizeof(float));
     return host;
 }
 static void *cpu_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
-    remember(be, host, n * sizeof(float));
-    return host;
+    return cpu_adopt_vector(be, host, n, purpose);
 }
-static void cpu_release_matrix(br_backend *be, void *p) {
-    forget(be, p);
-    free(p);
-}
+static void cpu_release_matrix(br_backend *be, void *p) { cpu_release(be, p); }
 static void cpu_sync(br_backend *be) {}
 
 // The host's MemAvailable (/proc/meminfo): what a CPU rank could still take (shared by the

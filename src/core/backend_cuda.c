@@ -20,16 +20,11 @@
 #include "backend.h"
 #include "io/dtype.h" // br_f32_to_f16: fp16 storage converts on the host
 #include "kernels_cuda.h"
-
-typedef struct {
-    void *p;
-    size_t bytes;
-} live_alloc;
+#include "live_table.h"
 
 typedef struct {
     int device;
-    live_alloc *live; // allocations not yet released
-    size_t n_live, cap_live;
+    br_live_table live; // allocations not yet released
     cudaStream_t stream;
     cublasHandle_t blas;
     cublasLtHandle_t blas_lt; // the bf16 products, with the bias in their epilogue
@@ -70,29 +65,13 @@ int br_cuda_device_count(void) {
 
 // --- memory ----------------------------------------------------------------------------------
 
-// Sizes of live allocations, so that release can keep bytes_in_use (a rank holds a few hundred
-// buffers: a linear search on release is nothing next to cudaFree).
 static void remember(br_backend *be, void *p, size_t bytes) {
-    cuda_state *s = state(be);
-    if (s->n_live == s->cap_live) {
-        s->cap_live = s->cap_live ? 2 * s->cap_live : 256;
-        s->live = realloc(s->live, s->cap_live * sizeof *s->live);
-        if (!s->live) br_fatal("out of host memory");
-    }
-    s->live[s->n_live++] = (live_alloc){p, bytes};
-    be->bytes_in_use += bytes;
-    if (be->bytes_in_use > be->peak_bytes) be->peak_bytes = be->bytes_in_use;
+    if (!br_live_add(&state(be)->live, be, p, bytes)) br_fatal("out of host memory");
 }
 
 static void forget(br_backend *be, void *p) {
-    cuda_state *s = state(be);
-    for (size_t i = 0; i < s->n_live; i++)
-        if (s->live[i].p == p) {
-            be->bytes_in_use -= s->live[i].bytes;
-            s->live[i] = s->live[--s->n_live];
-            return;
-        }
-    br_fatal("release of a buffer that %s did not allocate", be->device_name);
+    if (!br_live_remove(&state(be)->live, be, p))
+        br_fatal("release of a buffer that %s did not allocate", be->device_name);
 }
 
 static void *device_alloc(br_backend *be, size_t bytes, const char *purpose) {
@@ -502,7 +481,7 @@ void br_backend_cuda_destroy(br_backend *be) {
     cublasLtDestroy(s->blas_lt);
     cublasDestroy(s->blas);
     cudaStreamDestroy(s->stream);
-    free(s->live);
+    br_live_free(&s->live);
     free(s);
     free(be);
 }
