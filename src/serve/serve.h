@@ -75,6 +75,8 @@ void serve_words_argv(serve_words *w, char **argv);
 br_status serve_file_inside(const char *dir, const char *name, char *path, size_t size);
 // The job's folder: STATE/jobs/ID.
 void serve_job_dir(const serve_state *s, long id, char *path, size_t size);
+// A job that ended needs its uploads no more: they are removed (files under --inputs stay).
+void serve_drop_uploads(const serve_state *s, serve_db *db, long id);
 
 // serve_http.c
 br_status serve_http_start(serve_state *s);

@@ -2,6 +2,7 @@
 // name ([A-Za-z0-9._-], not starting with '.'), and the real path (links resolved) inside the
 // folder it is meant for. A client never gives a path of its own.
 #define _DEFAULT_SOURCE // realpath
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,4 +47,18 @@ br_status serve_file_inside(const char *dir, const char *name, char *path, size_
 
 void serve_job_dir(const serve_state *s, long id, char *path, size_t size) {
     snprintf(path, size, "%s/jobs/%ld", s->cfg.state_dir, id);
+}
+
+void serve_drop_uploads(const serve_state *s, serve_db *db, long id) {
+    serve_job j;
+    int found;
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/uploads/", s->cfg.state_dir);
+    if (serve_db_get(db, id, &j, &found) != BR_OK || !found) return;
+    cJSON *images = cJSON_Parse(j.images ? j.images : "[]"), *item;
+    if (j.embeddings && !strncmp(j.embeddings, dir, strlen(dir))) remove(j.embeddings);
+    cJSON_ArrayForEach(item, images)
+        if (cJSON_IsString(item) && !strncmp(item->valuestring, dir, strlen(dir))) remove(item->valuestring);
+    cJSON_Delete(images);
+    serve_job_free(&j);
 }

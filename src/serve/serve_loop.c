@@ -223,6 +223,7 @@ static br_status record_end(serve_state *s, serve_db *db, long id, br_status st,
     br_clear_error();
     br_status rec = serve_db_finish(db, id, state, state == SERVE_FAILED ? error : NULL, cost);
     free(cost);
+    if (rec == BR_OK) serve_drop_uploads(s, db, id);
     return rec;
 }
 

@@ -221,6 +221,7 @@ static enum MHD_Result cancel_job(serve_state *s, struct MHD_Connection *c, long
     if (state < 0) return serve_reply_error(c, 404, "no job %ld", id);
     if (state != SERVE_QUEUED && state != SERVE_RUNNING)
         return serve_reply_error(c, 409, "job %ld is already %s", id, serve_state_names[state]);
+    if (state == SERVE_QUEUED) serve_drop_uploads(s, s->http_db, id);
     if (state == SERVE_RUNNING) {
         pthread_mutex_lock(&s->lock);
         if (s->running_id == id) s->cancel_running = 1;
