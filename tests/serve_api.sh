@@ -1,7 +1,7 @@
 # serve_api.sh: `brigade serve` on 2 ranks, every route of the API with curl, on loopback: jobs
 # as JSON naming a file under --inputs and as a form with uploads; each job's latents equal to
-# `brigade run` of that job alone (bits); progress, files, cancel (queued and running), a job
-# that fails while the server goes on, /health, /metrics, the page; and every refusal: malformed
+# `brigade run` of that job alone (bits); progress, files, cancel (queued and running), settings
+# the model cannot take refused at once, a job that fails while the server goes on, /health, /metrics, the page; and every refusal: malformed
 # JSON, unknown or bad settings, '../' in a name, an oversize upload, unknown jobs and routes,
 # the bearer token (missing, wrong), listening beyond loopback without a token.
 . "$(dirname "$0")/lib.sh"
@@ -51,31 +51,31 @@ expect "GET a frame: the PNG itself" cmp "$WORK/frame.png" "$WORK/state/jobs/1/j
 call GET /jobs/1/files/run.json
 expect "GET run.json: JSON" test "$CODE" = 200 -a -n "$(field settings)"
 
-# A job that fails (a size the VAE cannot take): failed with brigade run's line; the next runs.
+# What brigade run checks against the model before any work is refused at once (400, its line);
+# what only the run finds (the embeddings file's contents) fails the job; the next job runs.
 call POST /jobs -d "{\"embeddings\": \"prompts.safetensors\", $JOB, \"height\": 100, \"steps\": 4}"
-wait_job 3 "done|failed"
-expect "a bad size: job failed with one line naming it" test "$STATE" = failed -a -n "$(field error | grep height)"
+expect "a size the VAE cannot take: 400 at once, naming --height" test "$CODE" = 400 -a -n "$(field error | grep -- '--height 100')"
 call POST /jobs -d "{\"embeddings\": \"junk.h5\", \"steps\": 2}"
-wait_job 4 "done|failed"
+wait_job 3 "done|failed"
 expect "a junk embeddings file: job failed naming the file" test "$STATE" = failed -a -n "$(field error | grep junk.h5)"
 
 # Cancel: a long job (1000 steps) once running, and a job queued behind it.
 call POST /jobs -d "{\"embeddings\": \"prompts.safetensors\", $JOB, \"height\": 128, \"steps\": 1000}"
 call POST /jobs -d "{\"embeddings\": \"prompts.safetensors\", $JOB, \"height\": 128, \"steps\": 4}"
-wait_job 5 running
-call DELETE /jobs/6
+wait_job 4 running
+call DELETE /jobs/5
 expect "DELETE a queued job: 200 cancelled" test "$CODE" = 200 -a "$(field state)" = cancelled
 sleep 0.5
-call DELETE /jobs/5
+call DELETE /jobs/4
 expect "DELETE the running job: 202 cancelling" test "$CODE" = 202 -a "$(field state)" = cancelling
-wait_job 5 "cancelled|done|failed" 60
-call GET /jobs/5
+wait_job 4 "cancelled|done|failed" 60
+call GET /jobs/4
 expect "the running job stopped early: cancelled at step $(field step) of 1000" test "$STATE" = cancelled -a "$(field step)" -lt 1000
-call DELETE /jobs/5
+call DELETE /jobs/4
 expect "DELETE a cancelled job: 409" test "$CODE" = 409
 call POST /jobs -d "{\"embeddings\": \"prompts.safetensors\", $JOB, \"height\": 128, \"steps\": 4, \"seed\": 3}"
-wait_job 7 done
-expect "after cancels the server goes on: job 7 = job 1" "$TCOMPARE" --exact "$WORK/state/jobs/7/latents.h5:latents" "$WORK/state/jobs/1/latents.h5:latents"
+wait_job 6 done
+expect "after cancels the server goes on: job 6 = job 1" "$TCOMPARE" --exact "$WORK/state/jobs/6/latents.h5:latents" "$WORK/state/jobs/1/latents.h5:latents"
 
 # Refusals: each a 4xx with one line of JSON, nothing queued.
 refuse() { # CODE WHAT METHOD PATH [curl args]
@@ -93,6 +93,8 @@ refuse 400 "not an object" POST /jobs -d '[1, 2]'
 refuse 400 "unknown setting" POST /jobs -d '{"embeddings": "prompts.safetensors", "out": "/tmp/x"}'
 refuse 400 "bad number" POST /jobs -d '{"embeddings": "prompts.safetensors", "steps": "many"}'
 refuse 400 "steps 0" POST /jobs -d '{"embeddings": "prompts.safetensors", "steps": 0}'
+refuse 400 "guidance out of range" POST /jobs -d '{"embeddings": "prompts.safetensors", "guidance": 500}'
+refuse 400 "frames the VAE cannot take" POST /jobs -d '{"embeddings": "prompts.safetensors", "frames": 10}'
 refuse 400 "a setting as an option word" POST /jobs -d '{"embeddings": "prompts.safetensors", "recipe": "--resume"}'
 refuse 400 "no embeddings" POST /jobs -d '{"steps": 2}'
 refuse 400 "../ in a file name" POST /jobs -d '{"embeddings": "../inputs/prompts.safetensors"}'
@@ -111,7 +113,7 @@ refuse 404 "a missing file" GET /jobs/1/files/nothing.png
 refuse 404 "an unknown route" GET /nothing
 refuse 405 "PUT /jobs" PUT /jobs
 call GET /jobs
-expect "nothing refused was queued (7 jobs)" python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["jobs"]) == 7' "$BODY"
+expect "nothing refused was queued (6 jobs)" python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["jobs"]) == 6' "$BODY"
 
 call GET /metrics
 expect "GET /metrics: Prometheus text" grep -q '^brigade_jobs{state="done"} 3$' <<<"$BODY"

@@ -163,10 +163,11 @@ static void keep_store(run_state *run, int loaded) {
     }
 }
 
-static br_status open_models(run_state *run) {
+// The settings against the opened model: its recipe, the family's defaults filled in, the
+// ranges, the decoder and images, the scheduler's config.
+static br_status check_model_settings(run_state *run) {
     br_run_opts *o = &run->settings;
     const br_model *m = &run->model;
-    BR_TRY(open_model(run, o->transformer_dir));
     if (!(run->recipe = m->family->recipe))
         return br_fail(BR_EINPUT, "%s: brigade runs %s's transformer (brigade forward), not yet "
                        "its pipeline", m->config_path, m->family->name);
@@ -198,6 +199,11 @@ static br_status open_models(run_state *run) {
     br_status st = nn_flow_config_parse(&run->sched, json, path);
     cJSON_Delete(json);
     return st;
+}
+
+static br_status open_models(run_state *run) {
+    BR_TRY(open_model(run, run->settings.transformer_dir));
+    return check_model_settings(run);
 }
 
 // Rank 0: tensor name of the inputs with shape [rows (any of allowed), want1, want2...].
@@ -648,6 +654,18 @@ static br_status run_phases(run_state *run) {
     if ((st = br_comm_agree(comm, run_write_report(run))) != BR_OK) return st;
     if (first) run_remove_checkpoint(run); // every output is written: nothing to resume
     return BR_OK;
+}
+
+br_status br_run_check(const br_model *model, const br_run_opts *opts) {
+    run_state *run = calloc(1, sizeof *run);
+    if (!run) return br_fail(BR_ENOMEM, "out of memory");
+    run->settings = *opts, run->opts = &run->settings, run->model = *model; // (not closed here)
+    br_status st = check_model_settings(run);
+    if (st == BR_OK) st = plan_geometry(run);
+    for (int i = 0; run->images && i < opts->n_images; i++) br_image_free(&run->images[i]);
+    free(run->images);
+    free(run);
+    return st;
 }
 
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {

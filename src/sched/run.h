@@ -10,6 +10,7 @@
 
 #include "comm/comm.h"
 #include "core/backend.h"
+#include "model/family.h"
 
 // What `brigade serve` keeps between the runs of its jobs: the transformer opened and this
 // rank's blocks loaded, so that a job costs its steps and not a reload. Opaque; NULL in
@@ -64,5 +65,11 @@ typedef struct {
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts);
+
+// One thread, no ranks: the checks br_run makes of the settings before any file but the images
+// and the scheduler's config is read (the family's defaults, ranges, sizes, images), on a model
+// opened by br_model_open: how `brigade serve` refuses a job at once instead of failing it.
+br_status br_run_check(const br_model *model, const br_run_opts *opts);
+
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "comm/comm.h"
 #include "core/backend.h"
+#include "model/family.h"
 #include "serve_db.h"
 
 enum { SERVE_MAX_WORDS = 96, SERVE_WORDS_BYTES = 16384, SERVE_MAX_RANKS = 256 };
@@ -46,6 +47,8 @@ typedef struct {
     char token[256];          // "" when none is required
     char db_path[4200];
     serve_db *http_db;        // the HTTP thread's connection
+    br_model check_model;     // the HTTP thread's: the model's checks of a job at POST (opened
+    int check_model_open;     // at the first POST)
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;     // what follows
     pthread_cond_t wake;      // a job was queued, or the server is stopping

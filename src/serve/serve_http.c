@@ -262,4 +262,6 @@ void serve_http_stop(serve_state *s) {
     s->daemon = NULL;
     serve_db_close(s->http_db);
     s->http_db = NULL;
+    if (s->check_model_open) br_model_close(&s->check_model);
+    s->check_model_open = 0;
 }

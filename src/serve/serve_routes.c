@@ -162,14 +162,19 @@ static br_status read_job(const serve_state *s, const serve_request *r, const cJ
     return st;
 }
 
-// The settings as `brigade run` would take them (its parser, its one-line errors).
-static br_status check_words(const serve_state *s, const serve_job *job) {
+// The settings as `brigade run` would take them: its parser, then its checks against the model
+// (sizes, ranges, images), with its one-line errors.
+static br_status check_words(serve_state *s, const serve_job *job) {
     serve_words *w = malloc(sizeof *w);
     br_run_args *a = malloc(sizeof *a);
     char *argv[SERVE_MAX_WORDS + 1];
     br_status st = w && a ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
     if (st == BR_OK) st = serve_job_words(&s->cfg, job, "unused", 0, w);
     if (st == BR_OK) serve_words_argv(w, argv), st = br_run_parse(w->argc, argv, a);
+    if (st == BR_OK && !s->check_model_open &&
+        (st = br_model_open(a->opts.transformer_dir, &s->check_model)) == BR_OK)
+        s->check_model_open = 1;
+    if (st == BR_OK) st = br_run_check(&s->check_model, &a->opts);
     free(w), free(a);
     return st;
 }
