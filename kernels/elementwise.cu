@@ -67,6 +67,13 @@ __global__ void widen_16_kernel(float *dst, const uint16_t *src, size_t n, int f
     }
 }
 
+// int8 weights widened to fp32, a chunk of rows at a time (q[rows, cols] * scale[row]): the CPU
+// twin is the widening in cpu_linear_q8 (kernels/linear.c); integer times float, exact as there.
+__global__ void dequant_q8_kernel(float *dst, const int8_t *q, const float *scale, size_t n,
+                                  int cols) {
+    GRID_STRIDE(i, n) { dst[i] = q[i] * scale[i / cols]; }
+}
+
 // Sinusoid of the timestep with the CPU twin's rounding: fp32 frequency and argument, cos and
 // sin of that fp32 argument evaluated in double (a [B, 256] tensor: the cost is nothing).
 __global__ void timestep_kernel(float *emb, const float *t, int B, int channels, float scale) {
@@ -119,6 +126,13 @@ cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cuda
 
 cudaError_t cuda_widen_16(float *dst, const void *src, size_t n, int f16, cudaStream_t s) {
     widen_16_kernel<<<blocks_for(n), THREADS, 0, s>>>(dst, (const uint16_t *)src, n, f16);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_dequant_q8(float *dst, const int8_t *q, const float *scale, int rows, int cols,
+                            cudaStream_t s) {
+    const size_t n = (size_t)rows * cols;
+    dequant_q8_kernel<<<blocks_for(n), THREADS, 0, s>>>(dst, q, scale, n, cols);
     return cudaGetLastError();
 }
 

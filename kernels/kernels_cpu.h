@@ -6,12 +6,20 @@
 #define BR_KERNELS_CPU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qk_shape.h"
 
 // y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T + bias[n_out] (bias may be NULL).
 void cpu_linear(float *y, const float *x, const float *w, const float *bias, int rows, int n_in,
                 int n_out);
+// The same product with int8 weights: w[o][i] = q[o][i] * scale[o] (per output channel),
+// widened into fp32 a tile of rows at a time for SGEMM.
+void cpu_linear_q8(float *y, const float *x, const int8_t *q, const float *scale,
+                   const float *bias, int rows, int n_in, int n_out);
+// Symmetric per-row int8 of w[rows, cols]: scale[r] = max|w[r]| / 127, q = round(w / scale);
+// returns the max relative error, max |w - q·scale| / max |w|.
+float cpu_quantize_q8(const float *w, int rows, int cols, int8_t *q, float *scale);
 // The BLAS and the kernel it picked for this CPU, e.g. "OpenBLAS 0.3.21 Haswell": ranks whose
 // names differ round their products differently (OPENBLAS_CORETYPE picks the kernel).
 void cpu_blas_name(char *out, size_t size);

@@ -87,6 +87,9 @@ cudaError_t cuda_add_bias(float *y, const float *bias, int rows, int n_out, cuda
 cudaError_t cuda_f32_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStream_t s);
 // 16-bit weights (fp16 when f16, else bf16) to fp32.
 cudaError_t cuda_widen_16(float *dst, const void *src, size_t n, int f16, cudaStream_t s);
+// dst[rows, cols] = q * scale[row]: int8 weights (per output channel) in fp32, for SGEMM.
+cudaError_t cuda_dequant_q8(float *dst, const int8_t *q, const float *scale, int rows, int cols,
+                            cudaStream_t s);
 // The numeric guard's scan: count (device) = NaN/Inf values of x[n]; max_bits (device) = the bits
 // of the largest finite |x|. Both are reset first.
 cudaError_t cuda_count_non_finite(const float *x, size_t n, unsigned long long *count,

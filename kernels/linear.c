@@ -1,7 +1,12 @@
 // linear.c: the matrix product of every nn.Linear, through OpenBLAS SGEMM (never our own GEMM),
 // cut into output tiles of a fixed size that brigade's threads share (parallel.h says why).
 #include <cblas.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "core/status.h"
 
 #include "kernels_cpu.h"
 #include "parallel.h"
@@ -13,6 +18,8 @@ enum { TILE_ROWS = 256, TILE_COLS = 256 };
 typedef struct {
     float *y;
     const float *x, *w, *bias;
+    const int8_t *q;     // int8 weights (w NULL): q[n_out, n_in] ~ w / scale[row]
+    const float *scale;
     int rows, n_in, n_out, col_tiles;
 } linear_job;
 
@@ -23,10 +30,21 @@ static void linear_tile(void *ctx, int task, int worker) {
     const int rows = j->rows - r0 < TILE_ROWS ? j->rows - r0 : TILE_ROWS;
     const int cols = j->n_out - c0 < TILE_COLS ? j->n_out - c0 : TILE_COLS;
     float *y = j->y + (size_t)r0 * j->n_out + c0;
+    const float *w = j->w ? j->w + (size_t)c0 * j->n_in : NULL;
+    float *wide = NULL;
+    if (!w) { // int8: this tile's rows of w in fp32, for SGEMM (1/(2 x TILE_ROWS) of its work)
+        if (!(wide = malloc((size_t)cols * j->n_in * sizeof(float))))
+            br_fatal("out of host memory widening int8 weights");
+        for (int c = 0; c < cols; c++)
+            for (int k = 0; k < j->n_in; k++)
+                wide[(size_t)c * j->n_in + k] =
+                    j->q[(size_t)(c0 + c) * j->n_in + k] * j->scale[c0 + c];
+        w = wide;
+    }
     // torch stores w as [out, in]: y = x . w^T, i.e. a row-major product with w transposed.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, j->n_in, 1.0f,
-                j->x + (size_t)r0 * j->n_in, j->n_in, j->w + (size_t)c0 * j->n_in, j->n_in, 0.0f,
-                y, j->n_out);
+                j->x + (size_t)r0 * j->n_in, j->n_in, w, j->n_in, 0.0f, y, j->n_out);
+    free(wide);
     if (!j->bias) return;
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) y[(size_t)r * j->n_out + c] += j->bias[c0 + c];
@@ -35,8 +53,33 @@ static void linear_tile(void *ctx, int task, int worker) {
 void cpu_linear(float *y, const float *x, const float *w, const float *bias, int rows, int n_in,
                 int n_out) {
     if (rows <= 0 || n_out <= 0) return;
-    linear_job j = {y, x, w, bias, rows, n_in, n_out, (n_out + TILE_COLS - 1) / TILE_COLS};
+    linear_job j = {y, x, w, bias, NULL, NULL, rows, n_in, n_out, (n_out + TILE_COLS - 1) / TILE_COLS};
     br_parallel_for((rows + TILE_ROWS - 1) / TILE_ROWS * j.col_tiles, linear_tile, &j);
+}
+
+void cpu_linear_q8(float *y, const float *x, const int8_t *q, const float *scale,
+                   const float *bias, int rows, int n_in, int n_out) {
+    if (rows <= 0 || n_out <= 0) return;
+    linear_job j = {y, x, NULL, bias, q, scale, rows, n_in, n_out, (n_out + TILE_COLS - 1) / TILE_COLS};
+    br_parallel_for((rows + TILE_ROWS - 1) / TILE_ROWS * j.col_tiles, linear_tile, &j);
+}
+
+float cpu_quantize_q8(const float *w, int rows, int cols, int8_t *q, float *scale) {
+    float most = 0, worst = 0;
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * cols;
+        float m = 0;
+        for (int c = 0; c < cols; c++) m = fabsf(row[c]) > m ? fabsf(row[c]) : m;
+        scale[r] = m > 0 ? m / 127.0f : 1.0f; // (an all-zero row stays zero)
+        for (int c = 0; c < cols; c++) {
+            const float v = nearbyintf(row[c] / scale[r]);
+            q[(size_t)r * cols + c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+            const float e = fabsf(row[c] - q[(size_t)r * cols + c] * scale[r]);
+            worst = e > worst ? e : worst;
+        }
+        most = m > most ? m : most;
+    }
+    return most > 0 ? worst / most : 0;
 }
 
 void cpu_blas_name(char *out, size_t size) {

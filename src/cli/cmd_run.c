@@ -107,7 +107,10 @@ const char br_run_help[] =
     "  --compute C          auto (default), fp32 or bf16\n"
     "  --storage S          the weights on the GPU: auto (the compute's type), fp32, bf16 or\n"
     "                       fp16 (with --compute fp32: half the memory, fp32 arithmetic; fp16\n"
-    "                       refuses weights beyond 65504, bf16 holds any bf16 checkpoint exactly)\n";
+    "                       refuses weights beyond 65504, bf16 holds any bf16 checkpoint exactly)\n"
+    "                       or int8 (also on the CPU: per-output-channel symmetric int8, a\n"
+    "                       quarter of the memory, fp32 arithmetic; each matrix's max relative\n"
+    "                       error, at most 1/254, goes into the log and run.json)\n";
 
 // The guidance scales of LTX-2's other terms (NaN when not given: the family's defaults).
 static br_status parse_guidance(const char *const *text, br_run_opts *o) {

@@ -22,7 +22,17 @@ typedef enum {
 // compute takes any: 16-bit weights are widened to fp32 one matrix at a time before each product
 // (half the memory, the same fp32 arithmetic: how a 13B model fits on 24 GB Pascal cards). fp16
 // storage refuses weights beyond its range (|x| > 65504) instead of turning them into inf.
-typedef enum { BR_STORAGE_FP32, BR_STORAGE_BF16, BR_STORAGE_FP16 } br_storage;
+// int8: per-output-channel symmetric int8 (w ~ q * scale[row]), dequantised into fp32 a few
+// hundred rows at a time inside the product (never a widened copy of a whole matrix), fp32
+// arithmetic: a quarter of fp32's memory, sm_61-safe; each matrix's error is recorded at load.
+typedef enum { BR_STORAGE_FP32, BR_STORAGE_BF16, BR_STORAGE_FP16, BR_STORAGE_INT8 } br_storage;
+
+// --storage int8: a matrix's max relative error against the checkpoint (max |w - q·scale| over
+// max |w|), recorded as it is adopted.
+typedef struct {
+    char name[96];
+    float error;
+} br_q8_error;
 
 struct br_backend {
     const char *name; // "cpu", "cuda"
@@ -38,7 +48,9 @@ struct br_backend {
     // br_fail(). Vectors (biases, norm weights, modulation tables) stay fp32; matrices (the
     // linears' weights) are stored in the backend's storage dtype, which only its linear op reads.
     float *(*adopt_vector)(br_backend *be, float *host, size_t n_floats, const char *purpose);
-    void *(*adopt_matrix)(br_backend *be, float *host, size_t n_floats, const char *purpose);
+    // matrices are [rows, cols] row-major (a linear's [n_out, n_in]: a row per output channel).
+    void *(*adopt_matrix)(br_backend *be, float *host, size_t rows, size_t cols,
+                          const char *purpose);
     void (*release_matrix)(br_backend *be, void *p);
     // Waits until every op issued so far has finished (before a host reads or sends a buffer).
     void (*sync)(br_backend *be);
@@ -123,10 +135,19 @@ struct br_backend {
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt
     int counts_only;       // a counting backend (the memory plan): loaders read no weights
+    br_q8_error *q8_errors; // --storage int8: every matrix adopted, its error (br_q8_record)
+    int n_q8_errors, cap_q8_errors;
     // Bytes this device could still give (the default --mem-limit); NULL: unknown.
     size_t (*free_bytes)(br_backend *be);
     void *impl; // the backend's own state
 };
+
+// Bytes of a [rows, cols] matrix in storage s (int8: the bytes and a scale per row).
+size_t br_matrix_bytes(br_storage s, size_t rows, size_t cols);
+// Quantises host[rows, cols] into blob (br_matrix_bytes of int8: scale[rows] fp32, then q
+// int8 row-major) and records its error on be under name.
+void br_q8_adopt(br_backend *be, const float *host, size_t rows, size_t cols, void *blob,
+                 const char *name);
 
 // An operand buffer of n elements (released with be->release).
 static inline void *br_alloc_operand(br_backend *be, size_t n, const char *purpose) {

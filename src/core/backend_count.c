@@ -30,10 +30,10 @@ static float *count_adopt_vector(br_backend *be, float *host, size_t n, const ch
     free(host);
     return counted(be, 1, n * sizeof(float), purpose);
 }
-static void *count_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
+static void *count_adopt_matrix(br_backend *be, float *host, size_t rows, size_t cols,
+                                const char *purpose) {
     free(host);
-    const size_t size = be->storage == BR_STORAGE_FP32 ? 4 : 2;
-    return counted(be, 1, n * size, purpose);
+    return counted(be, 1, br_matrix_bytes(be->storage, rows, cols), purpose);
 }
 static void count_release_matrix(br_backend *be, void *p) { count_release(be, p); }
 static void count_sync(br_backend *be) {}

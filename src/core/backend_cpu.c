@@ -28,8 +28,20 @@ static float *cpu_adopt_vector(br_backend *be, float *host, size_t n, const char
     if (host) br_live_add(&live, be, host, n * sizeof(float));
     return host;
 }
-static void *cpu_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
-    return cpu_adopt_vector(be, host, n, purpose);
+static void *cpu_adopt_matrix(br_backend *be, float *host, size_t rows, size_t cols,
+                              const char *purpose) {
+    if (be->storage != BR_STORAGE_INT8) return cpu_adopt_vector(be, host, rows * cols, purpose);
+    const size_t bytes = br_matrix_bytes(BR_STORAGE_INT8, rows, cols);
+    void *blob = host ? malloc(bytes) : NULL;
+    if (!blob) {
+        free(host);
+        br_fail(BR_ENOMEM, "out of host memory for %s (int8)", purpose);
+        return NULL;
+    }
+    br_q8_adopt(be, host, rows, cols, blob, purpose);
+    free(host);
+    br_live_add(&live, be, blob, bytes);
+    return blob;
 }
 static void cpu_release_matrix(br_backend *be, void *p) { cpu_release(be, p); }
 static void cpu_sync(br_backend *be) {}
@@ -46,9 +58,12 @@ static size_t cpu_free_bytes(br_backend *be) {
     return (size_t)kib * 1024;
 }
 
+// A product with the stored weights: fp32, or int8 (scale[n_out], then q[n_out, n_in]).
 static void op_linear(br_backend *be, float *y, const float *x, const void *w, const float *b,
                       int rows, int n_in, int n_out) {
-    cpu_linear(y, x, w, b, rows, n_in, n_out);
+    if (be->storage != BR_STORAGE_INT8) return cpu_linear(y, x, w, b, rows, n_in, n_out);
+    const float *scale = w;
+    cpu_linear_q8(y, x, (const int8_t *)(scale + n_out), scale, b, rows, n_in, n_out);
 }
 static void op_silu(br_backend *be, float *x, size_t n) { cpu_silu(x, n); }
 static void op_gelu_tanh(br_backend *be, float *x, size_t n) { cpu_gelu_tanh(x, n); }
@@ -92,7 +107,7 @@ static void op_head_gate_op(br_backend *be, void *x, const float *logits, int ro
 
 static void op_linear_op(br_backend *be, float *y, const void *x, const void *w, const float *b,
                          int rows, int n_in, int n_out) {
-    cpu_linear(y, x, w, b, rows, n_in, n_out);
+    op_linear(be, y, x, w, b, rows, n_in, n_out); // an operand of the CPU backend is fp32
 }
 static void op_rms_norm_mod_op(br_backend *be, void *y, const float *x, const float *shift,
                                const float *scale, int stride, int B, int S, int D, float eps) {

@@ -154,8 +154,26 @@ static void *adopt_fp16(br_backend *be, float *host, size_t n, const char *purpo
     return d;
 }
 
-static void *cuda_adopt_matrix(br_backend *be, float *host, size_t n, const char *purpose) {
+// int8 storage: quantised on the host (its error recorded), uploaded as scale[rows], q[rows,
+// cols].
+static void *adopt_int8(br_backend *be, float *host, size_t rows, size_t cols, const char *purpose) {
+    const size_t bytes = br_matrix_bytes(BR_STORAGE_INT8, rows, cols);
+    void *blob = malloc(bytes), *d = blob ? device_alloc(be, bytes, purpose) : NULL;
+    if (!blob) br_fail(BR_ENOMEM, "out of host memory quantising %s", purpose);
+    if (d) {
+        br_q8_adopt(be, host, rows, cols, blob, purpose);
+        CUDA_OK(be, cudaMemcpy(d, blob, bytes, cudaMemcpyHostToDevice));
+    }
+    free(blob);
+    free(host);
+    return d;
+}
+
+static void *cuda_adopt_matrix(br_backend *be, float *host, size_t rows, size_t cols,
+                               const char *purpose) {
+    const size_t n = rows * cols;
     if (be->storage == BR_STORAGE_FP32) return cuda_adopt_vector(be, host, n, purpose);
+    if (be->storage == BR_STORAGE_INT8) return adopt_int8(be, host, rows, cols, purpose);
     if (be->storage == BR_STORAGE_FP16) return adopt_fp16(be, host, n, purpose);
     // bf16 storage: upload fp32 once, convert on the device (round to nearest even).
     float *staging = cuda_adopt_vector(be, host, n, purpose);
@@ -194,10 +212,32 @@ enum { LT_WORKSPACE = 32 << 20 }; // what cuBLASLt may use for split-K and the l
 
 // Row-major y[rows, n_out] = x[rows, n_in] . w[n_out, n_in]^T (+ bias) is, column-major,
 // y^T = w^T(as stored) x^T: matmul(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
+enum { Q8_CHUNK_ROWS = 1024 }; // int8 rows widened per product (not the whole matrix)
+
+// The product on int8 weights: a chunk of output channels widened into scratch, then SGEMM into
+// those columns of y (column-major: rows o0.. of y^T, leading dimension n_out).
+static void sgemm_q8(br_backend *be, float *y, const float *x, const void *w, const float *bias,
+                     int rows, int n_in, int n_out) {
+    cuda_state *s = state(be);
+    const float one = 1.0f, zero = 0.0f, *scale = w;
+    const int8_t *q = (const int8_t *)(scale + n_out);
+    const int chunk = n_out < Q8_CHUNK_ROWS ? n_out : Q8_CHUNK_ROWS;
+    float *wide = scratch(be, (void **)&s->w_f32, &s->w_f32_cap,
+                          (size_t)chunk * n_in * sizeof(float), "widened weights");
+    for (int o0 = 0; o0 < n_out; o0 += chunk) {
+        const int k = n_out - o0 < chunk ? n_out - o0 : chunk;
+        CUDA_OK(be, cuda_dequant_q8(wide, q + (size_t)o0 * n_in, scale + o0, k, n_in, s->stream));
+        BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, k, rows, n_in, &one, wide,
+                                n_in, x, n_in, &zero, y + o0, n_out));
+    }
+    if (bias) CUDA_OK(be, cuda_add_bias(y, bias, rows, n_out, s->stream));
+}
+
 static void sgemm(br_backend *be, float *y, const float *x, const void *w, const float *bias,
                   int rows, int n_in, int n_out) {
     cuda_state *s = state(be);
     const float one = 1.0f, zero = 0.0f;
+    if (be->storage == BR_STORAGE_INT8) return sgemm_q8(be, y, x, w, bias, rows, n_in, n_out);
     const float *w32 = weights_f32(be, w, (size_t)n_out * n_in);
     BLAS_OK(be, cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, n_out, rows, n_in, &one, w32,
                             n_in, x, n_in, &zero, y, n_out));
@@ -482,6 +522,7 @@ void br_backend_cuda_destroy(br_backend *be) {
     cublasDestroy(s->blas);
     cudaStreamDestroy(s->stream);
     br_live_free(&s->live);
+    free(be->q8_errors);
     free(s);
     free(be);
 }

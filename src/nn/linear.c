@@ -19,7 +19,7 @@ static br_status load_matrix(br_backend *be, br_checkpoint *ck, const char *name
     int64_t shape[2] = {n_out, n_in};
     float *host = NULL;
     if (!be->counts_only) BR_TRY(br_ckpt_load(ck, name, 2, shape, &host)); // (a plan: no read)
-    *out = be->adopt_matrix(be, host, (size_t)n_out * n_in, name);
+    *out = be->adopt_matrix(be, host, (size_t)n_out, (size_t)n_in, name);
     return *out ? BR_OK : BR_ENOMEM;
 }
 

@@ -146,6 +146,7 @@ static br_status load_stage(run_state *run) {
         return BR_OK;
     }
     if (k && k->loaded) br_stage_free(&k->stage), k->loaded = 0;
+    run->be->n_q8_errors = 0; // a fresh load: its own matrices' errors
     return br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first);
 }
 
@@ -550,11 +551,15 @@ static void free_transformer(run_state *run) {
 
 static void run_free(run_state *run) {
     run_free_buffers(run);
+    // The blocks' errors stay with the blocks a server keeps; the decoder's go with it.
+    if (run->stage_loaded && run->be->n_q8_errors > run->q8_after_load)
+        run->be->n_q8_errors = run->q8_after_load;
     if (run->opts->keep) keep_store(run, run->stage_loaded);
     else br_stage_free(&run->stage), br_model_close(&run->model);
     free(run->events);
     free(run->placement);
     free(run->mem_all);
+    cJSON_Delete(run->int8_tables);
     free(run->x);
     free(run->step_seconds);
     br_set_free(&run->inputs);
@@ -633,6 +638,8 @@ static br_status run_phases(run_state *run) {
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
     run->stage_loaded = 1;
+    run->q8_after_load = run->be->n_q8_errors; // (a decoder's matrices come after)
+    BR_TRY(run_int8_say(run));
     br_backend *be = run->be;
     for (int s = run_first_stage(p);; s++) {
         be->peak_bytes = be->bytes_in_use; // each phase's peak counts from its start's holdings

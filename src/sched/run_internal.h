@@ -112,6 +112,7 @@ typedef struct {
     br_placement *placement;      // rank 0: [P] where each stage runs (run.json, the cost)
     br_stage stage;
     int stage_loaded;             // every rank loaded its blocks (whole: they may be kept)
+    int q8_after_load;            // --storage int8: the errors recorded by then (the blocks')
     void *ws;                     // the family's workspace
     float *tables[BR_MAX_SLOTS];  // device: the family's tables (RoPE)
     run_micro *micro;             // [M]
@@ -143,6 +144,7 @@ typedef struct {
     run_stats stats;
     run_mem_plan mem;             // this rank's plan (rank 0: also every rank's, mem_all)
     run_mem_plan *mem_all;        // rank 0: [P]
+    cJSON *int8_tables;           // rank 0, --storage int8: every rank's errors (run_int8.c)
     double t_start;
     br_energy_meter *meter;       // this rank's GPU energy since the run started
 } run_state;
@@ -170,6 +172,10 @@ void run_free_buffers(run_state *run);
 // room first.
 br_status run_plan_memory(run_state *run);
 cJSON *run_memory_json(const run_mem_plan *plan, const run_stats *stats);
+// run_int8.c (collective): --storage int8's errors: one line per rank after the load (rank 0);
+// every rank's table for run.json (*tables on rank 0).
+br_status run_int8_say(run_state *run);
+br_status run_int8_tables(run_state *run, cJSON **tables);
 // denoise.c
 br_status run_project_prompts(run_state *run);
 br_status run_denoise(run_state *run);

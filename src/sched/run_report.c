@@ -121,6 +121,8 @@ static cJSON *ranks_json(const run_state *run, const run_rank_report *all) {
         if (r > 0) cJSON_AddNumberToObject(o, "link_in_gbps", x->stats.link_in_gbps);
         cJSON_AddNumberToObject(o, "peak_bytes", x->stats.peak_bytes);
         if (run->mem_all) cJSON_AddItemToObject(o, "memory", run_memory_json(&run->mem_all[r], &x->stats));
+        if (run->int8_tables)
+            cJSON_AddItemToObject(o, "int8", cJSON_Duplicate(cJSON_GetArrayItem(run->int8_tables, r), 1));
         if (e->measured) cJSON_AddNumberToObject(o, "gpu_joules", e->joules);
         else cJSON_AddNullToObject(o, "gpu_joules");
         cJSON_AddStringToObject(o, "energy_method", e->method);
@@ -237,6 +239,7 @@ static br_status write_report(run_state *run, const run_rank_report *all) {
 
 br_status run_write_report(run_state *run) {
     run_rank_report mine = {.stats = run->stats}, *all = NULL;
+    BR_TRY(run_int8_tables(run, &run->int8_tables));
     // The run's peak: the larger phase's (each phase's peak counts from its start's holdings).
     mine.stats.peak_bytes = fmax(fmax(run->stats.peak_denoise, run->stats.peak_decode),
                                  run->stats.peak_between);

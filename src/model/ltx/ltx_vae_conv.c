@@ -43,7 +43,7 @@ br_status ltx_vae_conv_adopt(br_backend *be, const char *name, int c_in, int c_o
     char key[256];
     cv->c_in = c_in, cv->c_out = c_out, cv->taps = taps;
     snprintf(key, sizeof key, "%s.weight", name);
-    if (!(cv->weight = be->adopt_matrix(be, w, (size_t)c_out * taps * c_in, key))) {
+    if (!(cv->weight = be->adopt_matrix(be, w, (size_t)c_out, (size_t)taps * c_in, key))) {
         free(b);
         return BR_ENOMEM;
     }

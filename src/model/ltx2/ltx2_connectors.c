@@ -94,7 +94,7 @@ static br_status load_proj_in(br_backend *be, br_checkpoint *ck, const ltx2_conn
                 reordered[(o * K + k) * C + c] = w[(o * C + c) * K + k] * scale;
     free(w);
     l->n_in = C * K, l->n_out = dim;
-    if (!(l->weight = be->adopt_matrix(be, reordered, (size_t)dim * C * K, key))) return BR_ENOMEM;
+    if (!(l->weight = be->adopt_matrix(be, reordered, (size_t)dim, (size_t)C * K, key))) return BR_ENOMEM;
     snprintf(key, sizeof key, "%s_text_proj_in.bias", name);
     return nn_load_vector(be, ck, key, dim, 0, &l->bias);
 }

@@ -124,7 +124,7 @@ static br_status load_conv(br_backend *be, br_checkpoint *ck, const char *prefix
         }
     free(w);
     cv->taps = taps, cv->l.n_in = taps * c_in, cv->l.n_out = c_out;
-    if (!(cv->l.weight = be->adopt_matrix(be, m, (size_t)c_out * taps * c_in, name)))
+    if (!(cv->l.weight = be->adopt_matrix(be, m, (size_t)c_out, (size_t)taps * c_in, name)))
         return BR_ENOMEM;
     snprintf(name, sizeof name, "%s.bias", prefix);
     return nn_load_vector(be, ck, name, c_out, 0, &cv->l.bias);
@@ -192,7 +192,7 @@ static br_status load_qkv(br_backend *be, br_checkpoint *ck, const char *prefix,
         memcpy(wi, w + (size_t)i * C * C, (size_t)C * C * sizeof(float));
         memcpy(bi, b + (size_t)i * C, (size_t)C * sizeof(float));
         dst[i]->n_in = dst[i]->n_out = C;
-        if (!(dst[i]->weight = be->adopt_matrix(be, wi, (size_t)C * C, name)) ||
+        if (!(dst[i]->weight = be->adopt_matrix(be, wi, (size_t)C, (size_t)C, name)) ||
             !(dst[i]->bias = be->adopt_vector(be, bi, (size_t)C, name)))
             st = BR_ENOMEM;
     }
