@@ -58,3 +58,12 @@ wait_job() {
     return 1
 }
 AUTH=()
+# gone PATTERN [SECONDS]: no process matches PATTERN within SECONDS (10): a launcher may return
+# while its ranks still exit (a sanitizer's leak check, a rank lingering after a signal).
+gone() {
+    local end=$((SECONDS + ${2:-10}))
+    while pgrep -f "$1" >/dev/null; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.1
+    done
+}

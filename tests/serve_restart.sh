@@ -40,7 +40,7 @@ wait_job 1 done
 wait_step 2 250
 at=$(step_of 2)
 kill_rank 1
-expect "kill -9 of rank 1 at step $at of the long job: the server ended" test -z "$(pgrep -f "brigade serve .*$WORK/state")"
+expect "kill -9 of rank 1 at step $at of the long job: the server ended" gone "brigade serve .*$WORK/state"
 
 start_server 2 "$WORK/serve2.log" "${SERVER[@]}" || fail "server up again"
 expect "started again: the running job is queued again" grep -q "1 job(s) a stopped server was running are queued again" "$WORK/serve2.log"
@@ -50,7 +50,7 @@ expect "a finished job's files are still there" test "$CODE" = 200
 wait_step 2 650
 at=$(step_of 2)
 kill_rank 0
-expect "kill -9 of rank 0 at step $at: the server ended" test -z "$(pgrep -f "brigade serve .*$WORK/state")"
+expect "kill -9 of rank 0 at step $at: the server ended" gone "brigade serve .*$WORK/state"
 
 start_server 2 "$WORK/serve3.log" "${SERVER[@]}" || fail "server up a third time"
 for id in 2 3 4; do
