@@ -22,13 +22,14 @@ int main(void) {
     CHECK(br_backend_open("cpu", "auto", "auto", 7, 0, &be) == BR_OK && be && !strcmp(be->name, "cpu"));
     CHECK(be && be->storage == BR_STORAGE_FP32 && be->pci_bus_id[0] == 0);
     CHECK(br_backend_open("cpu", "auto", "fp16", 0, 0, &be) == BR_EINPUT);
-    CHECK(strstr(br_error(), "--storage fp16: the CPU backend keeps fp32 weights"));
+    CHECK(strstr(br_error(), "--storage fp16: the CPU backend keeps fp32 (or int8) weights"));
     br_clear_error();
-    br_clear_error();
+    CHECK(br_backend_open("cpu", "auto", "int8", 0, 0, &be) == BR_OK && be->storage == BR_STORAGE_INT8);
+    CHECK(br_backend_open("cpu", "auto", "auto", 0, 0, &be) == BR_OK && be->storage == BR_STORAGE_FP32);
     CHECK(br_backend_open("cpu", "bf16", "auto", 0, 0, &be) == BR_EINPUT);
     br_clear_error();
     CHECK(br_backend_open("cpu", "auto", "fp8", 0, 0, &be) == BR_EINPUT);
-    CHECK(strstr(br_error(), "--storage must be auto, fp32, bf16 or fp16, not 'fp8'"));
+    CHECK(strstr(br_error(), "--storage must be auto, fp32, bf16, fp16 or int8, not 'fp8'"));
     CHECK(br_backend_open("tpu", "auto", "auto", 0, 0, &be) == BR_EINPUT);
     br_clear_error();
     return check_summary();
