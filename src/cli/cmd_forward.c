@@ -75,7 +75,8 @@ const char br_forward_help[] =
     "                     below and on the CPU), fp32 (how a Pascal card such as a P40 computes),\n"
     "                     or bf16\n"
     "  --storage S        the weights on the GPU: auto (the compute's type), fp32, bf16 or fp16\n"
-    "                     (16-bit weights with --compute fp32: half the memory, fp32 arithmetic)\n"
+    "                     (16-bit weights with --compute fp32: half the memory, fp32 arithmetic),\n"
+    "                     or int8 (also on the CPU: per-output-channel, a quarter of the memory)\n"
     "\n"
     "The CPU backend computes in fp32 (OpenBLAS); set OPENBLAS_NUM_THREADS to the cores per rank.\n";
 
