@@ -4,5 +4,7 @@
 #define BR_CLOCK_H
 
 double br_now(void);
+// Seconds since 1970 (the wall clock): for timestamps that outlive the process (a job's times).
+double br_wall_time(void);
 
 #endif

@@ -59,7 +59,7 @@ typedef struct {
     // For /metrics, over the jobs this server ran.
     int jobs_run;
     double busy_seconds[SERVE_MAX_RANKS], loop_seconds[SERVE_MAX_RANKS];
-    double gpu_joules, seconds_running, started;
+    double gpu_joules, seconds_running, started; // started: br_now() (uptime)
 } serve_state;
 
 // serve_settings.c

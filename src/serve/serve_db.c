@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+
+#include "core/clock.h"
 
 const char *const serve_state_names[SERVE_N_STATES] = {SERVE_STATES};
 
@@ -26,12 +27,6 @@ static const char schema[] =
     " created REAL NOT NULL, started REAL NOT NULL DEFAULT 0, finished REAL NOT NULL DEFAULT 0,"
     " steps_done INTEGER NOT NULL DEFAULT 0, steps INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0, step_seconds REAL NOT NULL DEFAULT 0);";
-
-static double now(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return tv.tv_sec + tv.tv_usec * 1e-6;
-}
 
 static br_status failed(serve_db *d, const char *what) {
     return br_fail(BR_EIO, "%s: %s: %s", d->path, what, sqlite3_errmsg(d->db));
@@ -88,7 +83,7 @@ br_status serve_db_add(serve_db *d, const char *settings, const char *embeddings
     sqlite3_stmt *s;
     BR_TRY(prepare(d, &s, "INSERT INTO jobs(state, settings, embeddings, images, created) "
                           "VALUES(?, ?, ?, ?, ?)", "itttd", SERVE_QUEUED, settings, embeddings,
-                   images, now()));
+                   images, br_wall_time()));
     BR_TRY(exec_done(d, s, "cannot queue the job"));
     *id = (long)sqlite3_last_insert_rowid(d->db);
     return BR_OK;
@@ -99,7 +94,7 @@ br_status serve_db_take(serve_db *d, long *id) {
     *id = 0;
     BR_TRY(prepare(d, &s, "UPDATE jobs SET state = ?, started = ?, attempts = attempts + 1 "
                           "WHERE id = (SELECT min(id) FROM jobs WHERE state = ?) RETURNING id",
-                   "idi", SERVE_RUNNING, now(), SERVE_QUEUED));
+                   "idi", SERVE_RUNNING, br_wall_time(), SERVE_QUEUED));
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) *id = (long)sqlite3_column_int64(s, 0), rc = sqlite3_step(s);
     sqlite3_finalize(s);
@@ -181,7 +176,7 @@ br_status serve_db_progress(serve_db *d, long id, int done, int steps, double st
 br_status serve_db_finish(serve_db *d, long id, int state, const char *error, const char *cost) {
     sqlite3_stmt *s;
     BR_TRY(prepare(d, &s, "UPDATE jobs SET state = ?, error = ?, cost = ?, finished = ? "
-                          "WHERE id = ?", "ittdl", state, error, cost, now(), id));
+                          "WHERE id = ?", "ittdl", state, error, cost, br_wall_time(), id));
     return exec_done(d, s, "cannot record a job's end");
 }
 
@@ -197,7 +192,7 @@ br_status serve_db_cancel(serve_db *d, long id, int *state) {
     sqlite3_stmt *s;
     // Only while still queued: the loop may have taken it meanwhile (then it is cancelled there).
     BR_TRY(prepare(d, &s, "UPDATE jobs SET state = ?, finished = ? WHERE id = ? AND state = ?",
-                   "idli", SERVE_CANCELLED, now(), id, SERVE_QUEUED));
+                   "idli", SERVE_CANCELLED, br_wall_time(), id, SERVE_QUEUED));
     BR_TRY(exec_done(d, s, "cannot cancel a job"));
     if (sqlite3_changes(d->db) == 0) *state = SERVE_RUNNING;
     return BR_OK;

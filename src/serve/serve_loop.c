@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "cli/run_args.h"
+#include "core/clock.h"
 #include "io/checkpoint.h"
 #include "serve_http.h"
 
@@ -29,12 +29,6 @@ typedef struct {
 static volatile sig_atomic_t stop_signal; // SIGINT or SIGTERM between jobs
 
 static void on_stop(int sig) { stop_signal = sig; }
-
-static double now(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return tv.tv_sec + tv.tv_usec * 1e-6;
-}
 
 static br_status make_dir(const char *path) {
     if (mkdir(path, 0777) != 0 && errno != EEXIST)
@@ -148,8 +142,8 @@ static br_status receive_order(br_comm *comm, serve_order *o) {
         int done;
         BR_TRY(br_comm_test(comm, req, &done));
         if (done) return BR_OK;
-        if (stop_signal && !stopped_at) stopped_at = now();
-        if (stopped_at && now() - stopped_at > QUIT_WAIT_S) {
+        if (stop_signal && !stopped_at) stopped_at = br_now();
+        if (stopped_at && br_now() - stopped_at > QUIT_WAIT_S) {
             br_comm_cancel(comm, req);
             return br_fail(BR_ECOMM, "stopped by a signal; rank 0 sent no quit");
         }
@@ -212,13 +206,13 @@ static br_status record_end(serve_state *s, serve_db *db, long id, br_status st,
     snprintf(error, sizeof error, "%s", br_error());
     char *cost = state == SERVE_DONE ? job_cost(s, dir) : NULL;
     if (state == SERVE_CANCELLED) snprintf(ck, sizeof ck, "%s/checkpoint.h5", dir), remove(ck);
-    printf("serve: job %ld %s in %.2f s%s%s\n", id, serve_state_names[state], now() - t0,
+    printf("serve: job %ld %s in %.2f s%s%s\n", id, serve_state_names[state], br_now() - t0,
            state == SERVE_FAILED ? ": " : "", state == SERVE_FAILED ? error : "");
     fflush(stdout);
     pthread_mutex_lock(&s->lock);
     s->running_id = 0, s->cancel_running = 0;
     s->jobs_run += state == SERVE_DONE;
-    s->seconds_running += now() - t0;
+    s->seconds_running += br_now() - t0;
     pthread_mutex_unlock(&s->lock);
     br_clear_error();
     br_status rec = serve_db_finish(db, id, state, state == SERVE_FAILED ? error : NULL, cost);
@@ -264,7 +258,7 @@ static br_status serve_jobs(br_comm *comm, br_backend *be, serve_state *s, serve
         if (o->kind == ORDER_QUIT) break;
         watch_ctx w = {s, db, o->id};
         const br_run_hooks hooks = {&w, on_step, cancelled};
-        const double t0 = now();
+        const double t0 = br_now();
         if (rank == 0) {
             pthread_mutex_lock(&s->lock);
             s->running_id = o->id, s->cancel_running = 0;
@@ -285,7 +279,7 @@ static br_status serve_jobs(br_comm *comm, br_backend *be, serve_state *s, serve
 br_status br_serve(br_comm *comm, br_backend *be, const serve_config *cfg) {
     serve_state *s = calloc(1, sizeof *s);
     if (!s) return br_fail(BR_ENOMEM, "out of memory");
-    s->cfg = *cfg, s->n_ranks = br_comm_size(comm), s->started = now();
+    s->cfg = *cfg, s->n_ranks = br_comm_size(comm), s->started = br_now();
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     struct sigaction sa = {0}, old_int, old_term;

@@ -7,17 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli/run_args.h"
+#include "core/clock.h"
 #include "serve_http.h"
-
-static double now(void) {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return tv.tv_sec + tv.tv_usec * 1e-6;
-}
 
 // The job's files: NAME and DIR/NAME one folder deep (frames), hidden and temporary ones left out.
 static void list_files(const char *dir, const char *prefix, cJSON *out, int depth) {
@@ -79,7 +73,7 @@ static cJSON *job_json(const serve_state *s, const serve_job *j, int with_files)
     cJSON_AddNumberToObject(o, "created", j->created);
     cJSON_AddNumberToObject(o, "started", j->started);
     cJSON_AddNumberToObject(o, "finished", j->finished);
-    const double end = j->finished ? j->finished : running ? now() : 0;
+    const double end = j->finished ? j->finished : running ? br_wall_time() : 0;
     cJSON_AddNumberToObject(o, "seconds", j->started && end ? end - j->started : 0);
     cJSON_AddNumberToObject(o, "attempts", j->attempts);
     if (j->error) cJSON_AddStringToObject(o, "error", j->error);
@@ -309,7 +303,7 @@ static enum MHD_Result metrics(serve_state *s, struct MHD_Connection *c) {
         "# TYPE brigade_job_seconds_total counter\nbrigade_job_seconds_total %.3f\n",
         s->seconds_running);
     OUT("# HELP brigade_uptime_seconds Seconds since the server started.\n"
-        "# TYPE brigade_uptime_seconds gauge\nbrigade_uptime_seconds %.1f\n", now() - s->started);
+        "# TYPE brigade_uptime_seconds gauge\nbrigade_uptime_seconds %.1f\n", br_now() - s->started);
     pthread_mutex_unlock(&s->lock);
 #undef OUT
     const enum MHD_Result ok = serve_reply(c, 200, "text/plain; version=0.0.4", text,
