@@ -47,21 +47,22 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
     br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
     const char *every = "5", *upload = "2G", *attempts = "3";
     // The options every job's run gets, as brigade run's words.
-    static const char *const passed[] = {"vae", "split", "schedule", "timeout", "host-watts",
-                                         "price-kwh", "mem-limit"};
-    const char *pass_value[7] = {NULL};
+    static const char *const passed[] = {"--vae", "--split", "--schedule", "--timeout",
+                                         "--host-watts", "--price-kwh", "--mem-limit"};
+    enum { N_PASSED = sizeof passed / sizeof *passed };
+    const char *pass_value[N_PASSED] = {NULL};
     const br_option options[] = {
         {"model", &c.model, NULL}, {"state", &c.state_dir, NULL}, {"inputs", &c.inputs_dir, NULL},
         {"listen", &c.listen, NULL}, {"token-file", &c.token_file, NULL},
         {"max-upload", &upload, NULL}, {"checkpoint-every", &every, NULL},
         {"max-attempts", &attempts, NULL}, {"backend", &dev.backend, NULL},
         {"compute", &dev.compute, NULL}, {"storage", &dev.storage, NULL},
-        {"share-gpus", NULL, &dev.share_gpus}, {"vae", &pass_value[0], NULL},
-        {"split", &pass_value[1], NULL}, {"schedule", &pass_value[2], NULL},
-        {"timeout", &pass_value[3], NULL}, {"host-watts", &pass_value[4], NULL},
-        {"price-kwh", &pass_value[5], NULL}, {"mem-limit", &pass_value[6], NULL},
+        {"share-gpus", NULL, &dev.share_gpus}, {passed[0] + 2, &pass_value[0], NULL},
+        {passed[1] + 2, &pass_value[1], NULL}, {passed[2] + 2, &pass_value[2], NULL},
+        {passed[3] + 2, &pass_value[3], NULL}, {passed[4] + 2, &pass_value[4], NULL},
+        {passed[5] + 2, &pass_value[5], NULL}, {passed[6] + 2, &pass_value[6], NULL},
     };
-    char words[7][80];
+    _Static_assert(N_PASSED == 7, "one option above per passed word");
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "serve");
     if (st == BR_OK && (!c.model || !c.state_dir))
         st = br_fail(BR_EINPUT, "brigade serve: --model DIR and --state DIR are required (see --help)");
@@ -70,10 +71,9 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
     double upload_bytes = 0;
     if (st == BR_OK) st = br_parse_size(upload, "max-upload", &upload_bytes);
     c.max_upload = (long)upload_bytes;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < N_PASSED; i++) {
         if (!pass_value[i]) continue;
-        snprintf(words[i], sizeof words[i], "--%s", passed[i]);
-        c.run_words[c.n_run_words++] = words[i];
+        c.run_words[c.n_run_words++] = passed[i];
         c.run_words[c.n_run_words++] = pass_value[i];
     }
     br_backend *be;
