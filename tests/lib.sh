@@ -25,6 +25,17 @@ mpi() {
         "$BRIGADE" "$cmd" $BRIGADE_ARGS "$@" >"$WORK/log" 2>&1
 }
 
+# ltx2_pipeline DIR: the ltx2-tiny fixture as a pipeline folder, as users download one:
+# model_index.json beside its components (links).
+ltx2_pipeline() {
+    mkdir "$1"
+    local part
+    for part in transformer connectors scheduler vae audio_vae vocoder latent_upsampler; do
+        ln -s "$FIXTURES/ltx2-tiny/$part" "$1/$part"
+    done
+    echo '{"_class_name": "LTX2Pipeline"}' >"$1/model_index.json"
+}
+
 pass() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; sed 's/^/    | /' "$WORK/log" 2>/dev/null | tail -20; }
 

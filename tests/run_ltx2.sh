@@ -9,13 +9,8 @@
 LTX2=$FIXTURES/ltx2-tiny
 CASE=$LTX2/case_pipeline.safetensors
 LATENTS="python3 $(dirname "$0")/ltx2_latents.py"
-# A pipeline folder as users download it: model_index.json beside the components.
 MODEL=$WORK/ltx2
-mkdir "$MODEL"
-for part in transformer connectors scheduler vae audio_vae vocoder latent_upsampler; do
-    ln -s "$LTX2/$part" "$MODEL/$part"
-done
-echo '{"_class_name": "LTX2Pipeline"}' >"$MODEL/model_index.json"
+ltx2_pipeline "$MODEL"
 $LATENTS join "$CASE" "$WORK/start.safetensors" latents_start audio_latents_start latents
 $LATENTS final "$CASE" "$LTX2/audio_vae/diffusion_pytorch_model.safetensors" "$WORK/want.safetensors"
 ARGS=(--model "$MODEL" --embeddings "$CASE" --latents "$WORK/start.safetensors" --vae none

@@ -10,11 +10,7 @@
 LTX2=$FIXTURES/ltx2-tiny
 QWEN=$FIXTURES/qwenimage-tiny
 MODEL2=$WORK/ltx2
-mkdir "$MODEL2"
-for part in transformer connectors scheduler vae audio_vae vocoder latent_upsampler; do
-    ln -s "$LTX2/$part" "$MODEL2/$part"
-done
-echo '{"_class_name": "LTX2Pipeline"}' >"$MODEL2/model_index.json"
+ltx2_pipeline "$MODEL2"
 LTXV=(--model "$LTX" --embeddings "$LTX/case_pipeline.safetensors" --height 128 --width 192 --frames 17 --steps 3)
 QWEN_EDIT=(--transformer "$QWEN/transformer-edit" --vae "$QWEN/vae" --scheduler "$QWEN/scheduler"
     --embeddings "$QWEN/case_edit_pipeline.safetensors" --image "$QWEN/reference.png"
