@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 B=${1:-build-gpu}
 OUT=${2:-bench-out}
 mkdir -p "$OUT"
+rm -f "$OUT"/p40-*.json # a configuration that fails must not report an earlier run's figures
 export NCCL_NVLS_ENABLE=0
 STAGE1=random:1,16,8,12,121,1024
 STAGE2=random:1,16,16,24,121,1024
