@@ -1,5 +1,6 @@
 // checkpoint.c: a diffusers model folder: config.json, and the weights as one safetensors file
-// or as shards named by an index. Opening reads only the JSON files; a shard is mapped and
+// or as shards named by an index (diffusers' names, or transformers' model.safetensors for a
+// text encoder). Opening reads only the JSON files; a shard is mapped and
 // validated the first time a tensor in it is asked for. Every error names the folder or file
 // and the tensor.
 #define _POSIX_C_SOURCE 200809L // stat, strdup
@@ -13,8 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SINGLE_FILE "diffusion_pytorch_model.safetensors"
-#define INDEX_FILE "diffusion_pytorch_model.safetensors.index.json"
+// The weights' file names: diffusers' models', then transformers' (a pipeline's text encoder).
+static const char *const SINGLE_FILES[] = {"diffusion_pytorch_model.safetensors", "model.safetensors"};
+static const char *const INDEX_FILES[] = {"diffusion_pytorch_model.safetensors.index.json",
+                                          "model.safetensors.index.json"};
+enum { N_NAMINGS = 2 };
 #define MAX_JSON_FILE (64u << 20) // config and index files are kilobytes; this bounds a bad one
 
 // dir + "/" + name (no doubled slash), malloc'd; NULL when out of memory.
@@ -219,27 +223,34 @@ static int exists(const char *path) {
     return -1;
 }
 
-static br_status find_weights(br_checkpoint *c) {
-    char *single = join(c->dir, SINGLE_FILE), *index = join(c->dir, INDEX_FILE);
+// Finds the weights under one naming: *found 1 when its single file or its index is there.
+static br_status find_named(br_checkpoint *c, int naming, int *found) {
+    char *single = join(c->dir, SINGLE_FILES[naming]), *index = join(c->dir, INDEX_FILES[naming]);
     br_status st = BR_OK;
     int have_single = 0, have_index = 0;
     if (!single || !index) st = br_fail(BR_ENOMEM, "%s: out of memory", c->dir);
     if (st == BR_OK && (have_single = exists(single)) < 0) st = BR_EIO;
     if (st == BR_OK && !have_single && (have_index = exists(index)) < 0) st = BR_EIO;
-    if (st == BR_OK) {
-        if (have_single) {
-            st = use_single_file(c, single);
-            single = NULL; // owned by c now
-        } else if (have_index) {
-            st = read_index(c, index);
-        } else {
-            st = br_fail(BR_EINPUT, "%s: neither %s nor %s found", c->dir, SINGLE_FILE,
-                         INDEX_FILE);
-        }
+    if (st == BR_OK && have_single) {
+        st = use_single_file(c, single);
+        single = NULL; // owned by c now
+    } else if (st == BR_OK && have_index) {
+        st = read_index(c, index);
     }
+    *found = have_single || have_index;
     free(single);
     free(index);
     return st;
+}
+
+static br_status find_weights(br_checkpoint *c) {
+    for (int naming = 0; naming < N_NAMINGS; naming++) {
+        int found;
+        BR_TRY(find_named(c, naming, &found));
+        if (found) return BR_OK;
+    }
+    return br_fail(BR_EINPUT, "%s: neither %s nor %s found", c->dir, SINGLE_FILES[0],
+                   INDEX_FILES[0]);
 }
 
 br_status br_ckpt_open(br_checkpoint *c, const char *dir) {
@@ -287,8 +298,8 @@ static br_status locate(br_checkpoint *c, const char *name, br_st_file **file,
     if (!f->map) BR_TRY(br_st_open(f, c->shard_paths[shard]));
     const br_st_entry *e = br_st_find(f, name);
     if (!e && c->n_map > 0)
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" is listed in %s but absent from this shard",
-                       f->path, name, INDEX_FILE);
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" is listed in the index but absent from this shard",
+                       f->path, name);
     if (!e)
         return br_fail(BR_EINPUT, "%s: tensor \"%s\" not found (checkpoint has %d tensors)",
                        c->dir, name, f->n_entries);
@@ -300,6 +311,16 @@ static br_status locate(br_checkpoint *c, const char *name, br_st_file **file,
 // locate() for the queries below: they answer yes or no and leave the recorded error as they
 // found it, so that a later, real failure is the one reported. (A shard that fails to open
 // reads as "absent" here; loading from it reports why.)
+int br_ckpt_has(br_checkpoint *c, const char *name) {
+    if (c->random_seed) return 1; // every name a loader asks for is made
+    const int had_error = br_error()[0] != '\0'; // br_fail keeps the first message
+    br_st_file *f;
+    const br_st_entry *e;
+    const int found = locate(c, name, &f, &e) == BR_OK;
+    if (!had_error) br_clear_error();
+    return found;
+}
+
 // A negative wanted dimension matches any size (br_shape_str prints it as "*").
 static int shape_matches(const br_st_entry *e, int ndim, const int64_t *want) {
     if (e->ndim != ndim) return 0;

@@ -38,6 +38,9 @@ void br_ckpt_close(br_checkpoint *c);
 br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64_t *want_shape,
                        float **out);
 
+// Whether the checkpoint holds tensor name (a random one: always); the recorded error stays.
+int br_ckpt_has(br_checkpoint *c, const char *name);
+
 // A checkpoint of random weights for config (taken over), made on demand: for benchmarks.
 br_status br_ckpt_open_random(br_checkpoint *c, cJSON *config, uint64_t seed);
 br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int ndim,
