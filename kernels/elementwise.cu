@@ -32,6 +32,24 @@ template <typename T> __global__ void gelu_tanh4_kernel(T *y, const float4 *x, s
     }
 }
 
+// y[r, c] = GELU(x[r, c]) * x[r, F + c], x [rows, 2F] (a fused gate/up projection), y [rows, F].
+template <typename T> __global__ void gelu_gate_kernel(T *y, const float *x, int F, size_t n) {
+    GRID_STRIDE(i, n) {
+        const float *gate = x + i / F * F + i; // row r's gate: x + 2rF, and i = rF + c
+        store(y + i, gelu_tanh(gate[0]) * gate[F]);
+    }
+}
+
+// The same by float4 (F a multiple of 4, aligned buffers): Gemma 3's MLP, 2 x B*S*F values read.
+template <typename T>
+__global__ void gelu_gate4_kernel(T *y, const float4 *x, int F4, size_t n4) {
+    GRID_STRIDE(i, n4) {
+        const float4 g = x[i / F4 * F4 + i], u = x[i / F4 * F4 + i + F4];
+        store4(y + 4 * i, make_float4(gelu_tanh(g.x) * u.x, gelu_tanh(g.y) * u.y,
+                                      gelu_tanh(g.z) * u.z, gelu_tanh(g.w) * u.w));
+    }
+}
+
 // h[r, i] += x[r, i] * gate[(r / S) * stride + i]; gate NULL: plain add; h_bf16 (may be NULL)
 // gets the new h rounded to bf16. One block per row: no index division per element.
 __global__ void add_gated_kernel(float *h, const float *x, const float *gate, int stride, int S,
@@ -102,6 +120,19 @@ cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaSt
     else if (by4) gelu_tanh4_kernel<<<blocks_for(n / 4), THREADS, 0, s>>>((float *)y, x4, n / 4);
     else if (y_bf16) gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((uint16_t *)y, x, n);
     else gelu_tanh_kernel<<<blocks_for(n), THREADS, 0, s>>>((float *)y, x, n);
+    return cudaGetLastError();
+}
+
+cudaError_t cuda_gelu_gate(void *y, int y_bf16, const float *x, int rows, int F, cudaStream_t s) {
+    const size_t n = (size_t)rows * F;
+    const bool by4 = F % 4 == 0 && ((uintptr_t)x & 15) == 0 && ((uintptr_t)y & 15) == 0;
+    const float4 *x4 = (const float4 *)x;
+    if (n == 0) return cudaSuccess;
+    const unsigned grid = blocks_for(by4 ? n / 4 : n);
+    if (by4 && y_bf16) gelu_gate4_kernel<<<grid, THREADS, 0, s>>>((uint16_t *)y, x4, F / 4, n / 4);
+    else if (by4) gelu_gate4_kernel<<<grid, THREADS, 0, s>>>((float *)y, x4, F / 4, n / 4);
+    else if (y_bf16) gelu_gate_kernel<<<grid, THREADS, 0, s>>>((uint16_t *)y, x, F, n);
+    else gelu_gate_kernel<<<grid, THREADS, 0, s>>>((float *)y, x, F, n);
     return cudaGetLastError();
 }
 

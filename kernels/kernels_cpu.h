@@ -26,6 +26,9 @@ void cpu_blas_name(char *out, size_t size);
 
 void cpu_silu(float *x, size_t n);      // x * sigmoid(x), in place
 void cpu_gelu_tanh(float *x, size_t n); // GELU, tanh approximation, in place
+// y[r, c] = gelu_tanh(x[r, c]) * x[r, F + c] for x [rows, 2F] (a fused gate and up projection's
+// output) -> y [rows, F] (not overlapping x); the gate is cpu_gelu_tanh's value bit for bit.
+void cpu_gelu_gate(float *y, const float *x, int rows, int F);
 
 // emb[B, channels]: [cos(t*f_i*scale), sin(t*f_i*scale)], f_i = exp(-ln(10000) * i / (channels/2)).
 void cpu_timestep_embedding(float *emb, const float *t, int B, int channels, float scale);
@@ -64,6 +67,12 @@ void cpu_modulate(float *y, const float *x, const float *shift, const float *sca
 // (may be NULL) is added to every query's scores.
 void cpu_attention(float *out, const float *q, const float *k, const float *v, const float *bias,
                    int B, int Sq, int Sk, int H, int dh);
+// out[B, S, H*dh] = softmax(q k^T / sqrt(dh)) v per batch element and query head, where q is
+// [B, S, H*dh] and k, v are [B, S, Hkv*dh] (heads interleaved in the channel axis; H a multiple
+// of Hkv: query head h reads key/value head h / (H / Hkv)); query i sees key j when j <= i and,
+// with window > 0, i - j < window (Gemma 3's sliding layers). Every query sees at least itself.
+void cpu_attention_causal(float *out, const float *q, const float *k, const float *v, int B,
+                          int S, int H, int Hkv, int dh, int window);
 
 // h += x * gate_b (gate may be NULL: plain add), rows of D, row r in batch r / S.
 void cpu_add_gated(float *h, const float *x, const float *gate, int gate_stride, int B, int S,

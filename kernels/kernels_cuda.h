@@ -43,6 +43,19 @@ cudaError_t cuda_attention_any_bf16(uint16_t *out, const uint16_t *q, const uint
                                     int H, int dh, cudaStream_t stream);
 // The widest head the launchers above take (512), for refusing a model before loading it.
 int cuda_attention_max_head_dim(void);
+// Causal self-attention with grouped key/value heads and an optional sliding window (the twin of
+// cpu_attention_causal, kernels/attention_causal.cu): q and out [B, S, H*dh], k and v
+// [B, S, Hkv*dh]. fp32 arithmetic and an online softmax for both operand types (bf16 widened
+// exactly, the output rounded to nearest even), sm_60 and newer, any alignment. dh 1 ..
+// cuda_attention_causal_max_head_dim() (256), H a multiple of Hkv, window >= 0 (0: none),
+// B <= 65535 and S <= 65535 * 32 (cudaErrorInvalidValue otherwise).
+cudaError_t cuda_attention_causal_f32(float *out, const float *q, const float *k, const float *v,
+                                      int B, int S, int H, int Hkv, int dh, int window,
+                                      cudaStream_t stream);
+cudaError_t cuda_attention_causal_bf16(uint16_t *out, const uint16_t *q, const uint16_t *k,
+                                       const uint16_t *v, int B, int S, int H, int Hkv, int dh,
+                                       int window, cudaStream_t stream);
+int cuda_attention_causal_max_head_dim(void);
 
 // Element-wise ops, norms and RoPE: the twins of kernels/*.c, same arguments plus the stream.
 // An output y with a flag y_bf16 is fp32, or bf16 bits (round to nearest even) when the flag is
@@ -50,6 +63,9 @@ int cuda_attention_max_head_dim(void);
 cudaError_t cuda_silu(float *x, size_t n, cudaStream_t s);
 // y = GELU(x): y == x in place (fp32), or a bf16 operand.
 cudaError_t cuda_gelu_tanh(void *y, int y_bf16, const float *x, size_t n, cudaStream_t s);
+// y[rows, F] = GELU(x[:, :F]) * x[:, F:] of x [rows, 2F] (cpu_gelu_gate): fp32, or a bf16
+// operand; y must not overlap x.
+cudaError_t cuda_gelu_gate(void *y, int y_bf16, const float *x, int rows, int F, cudaStream_t s);
 cudaError_t cuda_timestep_embedding(float *emb, const float *t, int B, int channels,
                                     float scale, cudaStream_t s);
 cudaError_t cuda_rms_norm_mod(void *y, int y_bf16, const float *x, const float *shift,

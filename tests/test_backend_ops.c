@@ -171,9 +171,23 @@ static void test_gelu(size_t n, double store) {
     drop(x), drop(xo);
 }
 
+// The gated GELU of a fused gate/up projection x [rows, 2F] into an operand y [rows, F]; F a
+// multiple of 4 takes the float4 kernels.
+static void test_gelu_gate(int rows, int F, double store) {
+    pair x = make((size_t)rows * 2 * F, 12), y = make_operand((size_t)rows * F, 0);
+    cpu->gelu_gate_op(cpu, y.cpu, x.cpu, rows, F), gpu->gelu_gate_op(gpu, y.gpu, x.gpu, rows, F);
+    char what[64];
+    snprintf(what, sizeof what, "gelu_gate_op rows %d F %d", rows, F);
+    compare(what, y, store);
+    drop(x), drop(y);
+}
+
 static void test_elementwise(double store) {
     test_gelu(10007, store);
     test_gelu(3 * 4096, store);
+    test_gelu_gate(37, 29, store);
+    test_gelu_gate(300, 256, store);
+    test_gelu_gate(1, 15360, store); // Gemma 3 12B's MLP width
     pair x = make(10007, 12), xo = make_operand(10007, 0);
     cpu->silu(cpu, x.cpu, x.n), gpu->silu(gpu, x.gpu, x.n);
     compare("silu", x, 1e-5);
@@ -353,6 +367,22 @@ static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, in
     drop(q), drop(k), drop(v), drop(o), drop(bias);
 }
 
+// Causal self-attention (Gemma 3's text encoder): H query heads over Hkv key/value heads, a
+// sliding window when window > 0. Bounds as for attention.
+static void test_attention_causal(int B, int S, int H, int Hkv, int dh, int window, float scale,
+                                  double tol) {
+    const size_t nq = (size_t)B * S * H * dh, nkv = (size_t)B * S * Hkv * dh;
+    pair q = make_operand(nq, scale), k = make_operand(nkv, scale);
+    pair v = make_operand(nkv, 1), o = make_operand(nq, 0);
+    cpu->attention_causal(cpu, o.cpu, q.cpu, k.cpu, v.cpu, B, S, H, Hkv, dh, window);
+    gpu->attention_causal(gpu, o.gpu, q.gpu, k.gpu, v.gpu, B, S, H, Hkv, dh, window);
+    char what[96];
+    snprintf(what, sizeof what, "attention_causal B%d S%d H%d Hkv%d dh%d window %d scale %g", B,
+             S, H, Hkv, dh, window, scale);
+    compare(what, o, tol);
+    drop(q), drop(k), drop(v), drop(o);
+}
+
 // The numeric guard: the same count of NaN/Inf and the same largest finite magnitude (exact:
 // both are order-independent).
 static void test_non_finite(size_t n, int planted) {
@@ -477,6 +507,13 @@ static void run_all(void) {
     test_attention(1, 130, 130, 4, 10, 1, 0, prod);
     test_attention(2, 100, 77, 3, 72, 2, 5, prod);
     test_attention(1, 64, 64, 2, 256, 1, 0, prod);
+    test_attention_causal(1, 7, 2, 1, 16, 0, 1, prod);
+    test_attention_causal(2, 33, 4, 2, 16, 4, 1, prod);  // grouped heads, a window of 4
+    test_attention_causal(1, 300, 2, 1, 64, 0, 4, prod); // large scores
+    test_attention_causal(1, 129, 4, 4, 128, 50, 1, prod);
+    test_attention_causal(2, 75, 3, 1, 40, 0, 1, prod);  // dh not a multiple of 32
+    test_attention_causal(1, 520, 16, 8, 256, 0, 1, prod);  // Gemma 3 12B's heads
+    test_attention_causal(1, 260, 4, 2, 256, 128, 1, prod); // ... in a sliding layer
     test_non_finite(1, 0);
     test_non_finite(1000003, 5);
     test_vae_ops(3, 5, 7, 32, 0);

@@ -252,6 +252,66 @@ static void test_attention(int B, int Sq, int Sk, int H, int dh, float scale, in
     free(q), free(k), free(v), free(out), free(bias), free(want);
 }
 
+// Causal attention in double, straight from its definition: query i of head h sees key j of
+// key/value head h / (H / Hkv) when j <= i and (window > 0) i - j < window.
+static void naive_attention_causal(double *out, const float *q, const float *k, const float *v,
+                                   int B, int S, int H, int Hkv, int dh, int window) {
+    const int D = H * dh, Dkv = Hkv * dh;
+    double *p = zeros(S);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < S; i++) {
+                const int hkv = h / (H / Hkv), j0 = window > 0 && i >= window ? i - window + 1 : 0;
+                const float *qi = q + ((size_t)b * S + i) * D + h * dh;
+                double mx = -INFINITY, sum = 0;
+                for (int j = j0; j <= i; j++) {
+                    const float *kj = k + ((size_t)b * S + j) * Dkv + hkv * dh;
+                    double s = 0;
+                    for (int d = 0; d < dh; d++) s += (double)qi[d] * kj[d];
+                    p[j] = s / sqrt((double)dh);
+                    mx = fmax(mx, p[j]);
+                }
+                for (int j = j0; j <= i; j++) sum += p[j] = exp(p[j] - mx);
+                for (int d = 0; d < dh; d++) {
+                    double o = 0;
+                    for (int j = j0; j <= i; j++)
+                        o += p[j] * v[((size_t)b * S + j) * Dkv + hkv * dh + d];
+                    out[((size_t)b * S + i) * D + h * dh + d] = o / sum;
+                }
+            }
+    free(p);
+}
+
+static void test_attention_causal(int B, int S, int H, int Hkv, int dh, int window, float scale) {
+    const size_t nq = (size_t)B * S * H * dh, nkv = (size_t)B * S * Hkv * dh;
+    float *q = randoms(nq, scale), *k = randoms(nkv, scale), *v = randoms(nkv, 1);
+    float *out = malloc(nq * sizeof(float));
+    double *want = zeros(nq);
+    naive_attention_causal(want, q, k, v, B, S, H, Hkv, dh, window);
+    cpu_attention_causal(out, q, k, v, B, S, H, Hkv, dh, window);
+    char what[96];
+    snprintf(what, sizeof what, "attention_causal B%d S%d H%d Hkv%d dh%d window %d scale %g", B,
+             S, H, Hkv, dh, window, scale);
+    check(what, out, want, nq, 1e-5);
+    free(q), free(k), free(v), free(out), free(want);
+}
+
+// The gated GELU is cpu_gelu_tanh's value times the up half, bit for bit (one formula).
+static void test_gelu_gate(int rows, int F) {
+    float *x = randoms((size_t)rows * 2 * F, 12), *y = malloc((size_t)rows * F * sizeof(float));
+    float *want = malloc((size_t)rows * F * sizeof(float));
+    for (int r = 0; r < rows; r++) memcpy(want + (size_t)r * F, x + (size_t)r * 2 * F, F * 4);
+    cpu_gelu_tanh(want, (size_t)rows * F);
+    for (size_t r = 0; r < (size_t)rows; r++)
+        for (int c = 0; c < F; c++) want[r * F + c] *= x[r * 2 * F + F + c];
+    cpu_gelu_gate(y, x, rows, F);
+    const int same = !memcmp(y, want, (size_t)rows * F * sizeof(float));
+    same ? passed++ : failed++;
+    printf("%s gelu_gate rows %d F %d: %s cpu_gelu_tanh(gate) * up\n", same ? "ok  " : "FAIL",
+           rows, F, same ? "the bits of" : "differs from");
+    free(x), free(y), free(want);
+}
+
 static void test_residual(void) {
     const int B = 2, S = 5, D = 7, stride = 3 * D;
     const size_t n = (size_t)B * S * D;
@@ -464,6 +524,16 @@ int main(void) {
     test_attention(2, 200, 7, 3, 8, 1, 2);   // cross-attention, masked keys, > one query block
     test_attention(1, 130, 130, 5, 8, 8, 0); // large scores: the max subtraction matters
     test_attention(1, 3, 5, 1, 3, 1, 5);     // every key masked: uniform weights, still finite
+    test_attention_causal(1, 7, 2, 1, 16, 0, 1);
+    test_attention_causal(2, 33, 4, 2, 16, 4, 1);     // grouped heads, a window of 4
+    test_attention_causal(1, 300, 6, 2, 8, 0, 8);     // > 2 query blocks, large scores
+    test_attention_causal(2, 300, 4, 4, 5, 50, 1);    // the window inside a block, odd dh
+    test_attention_causal(1, 290, 4, 1, 16, 130, 1);  // a window wider than a block
+    test_attention_causal(1, 260, 2, 2, 32, 300, 1);  // a window wider than S: plain causal
+    test_attention_causal(1, 1, 1, 1, 4, 1, 1);       // one token; a window of 1 sees itself
+    test_attention_causal(1, 9, 2, 1, 4, 1, 1);
+    test_gelu_gate(7, 13);
+    test_gelu_gate(3, 64);
     test_residual();
     test_im2col_hand();
     test_conv3d(3, 4, 5, 3, 4, 0, 7);  // chunks that end mid-row and mid-frame

@@ -97,8 +97,16 @@ struct br_backend {
                             const float *cos_t, const float *sin_t, const br_qk_shape *shape);
     // y may be x when operands are fp32 (GELU in place).
     void (*gelu_tanh_op)(br_backend *be, void *y, const float *x, size_t n);
+    // y[rows, F] = gelu_tanh(x[:, :F]) * x[:, F:] of a fused gate/up projection x [rows, 2F]
+    // (Gemma 3's MLP); y must not overlap x.
+    void (*gelu_gate_op)(br_backend *be, void *y, const float *x, int rows, int F);
     void (*attention)(br_backend *be, void *out, const void *q, const void *k, const void *v,
                       const float *bias, int B, int Sq, int Sk, int H, int dh);
+    // Causal self-attention with Hkv key/value heads shared by groups of H / Hkv query heads
+    // and, when window > 0, a sliding window (cpu_attention_causal): q, out [B, S, H*dh],
+    // k, v [B, S, Hkv*dh].
+    void (*attention_causal)(br_backend *be, void *out, const void *q, const void *k,
+                             const void *v, int B, int S, int H, int Hkv, int dh, int window);
     // The numeric guard (synchronous): NaN/Inf count of x[n], *max_abs its largest finite |x|.
     size_t (*count_non_finite)(br_backend *be, const float *x, size_t n, float *max_abs);
     // The VAE decoder's ops, on channels-last video [F, H, W, C] (kernels_cpu.h: cpu_im2col_3d,

@@ -125,9 +125,16 @@ static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
     op_to_operand(be, y, x, n);
     cpu_gelu_tanh(y, n);
 }
+static void op_gelu_gate_op(br_backend *be, void *y, const float *x, int rows, int F) {
+    cpu_gelu_gate(y, x, rows, F);
+}
 static void op_attention(br_backend *be, void *out, const void *q, const void *k, const void *v,
                          const float *bias, int B, int Sq, int Sk, int H, int dh) {
     cpu_attention(out, q, k, v, bias, B, Sq, Sk, H, dh);
+}
+static void op_attention_causal(br_backend *be, void *out, const void *q, const void *k,
+                                const void *v, int B, int S, int H, int Hkv, int dh, int window) {
+    cpu_attention_causal(out, q, k, v, B, S, H, Hkv, dh, window);
 }
 
 static size_t op_count_non_finite(br_backend *be, const float *x, size_t n, float *max_abs) {
@@ -196,7 +203,9 @@ static br_backend cpu_backend = {
     .layer_norm_mod_op = op_layer_norm_mod_op,
     .qk_norm_rope_op = op_qk_norm_rope_op,
     .gelu_tanh_op = op_gelu_tanh_op,
+    .gelu_gate_op = op_gelu_gate_op,
     .attention = op_attention,
+    .attention_causal = op_attention_causal,
     .count_non_finite = op_count_non_finite,
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,

@@ -324,6 +324,9 @@ static void op_gelu_tanh(br_backend *be, float *x, size_t n) {
 static void op_gelu_tanh_op(br_backend *be, void *y, const float *x, size_t n) {
     CUDA_OK(be, cuda_gelu_tanh(y, bf16_operands(be), x, n, state(be)->stream));
 }
+static void op_gelu_gate_op(br_backend *be, void *y, const float *x, int rows, int F) {
+    CUDA_OK(be, cuda_gelu_gate(y, bf16_operands(be), x, rows, F, state(be)->stream));
+}
 static void op_timestep_embedding(br_backend *be, float *emb, const float *t, int B, int ch,
                                   float scale) {
     CUDA_OK(be, cuda_timestep_embedding(emb, t, B, ch, scale, state(be)->stream));
@@ -361,6 +364,14 @@ static void op_attention(br_backend *be, void *out, const void *q, const void *k
         CUDA_OK(be, cuda_attention_bf16(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
     else
         CUDA_OK(be, cuda_attention_f32(out, q, k, v, bias, B, Sq, Sk, H, dh, st));
+}
+static void op_attention_causal(br_backend *be, void *out, const void *q, const void *k,
+                                const void *v, int B, int S, int H, int Hkv, int dh, int window) {
+    cudaStream_t st = state(be)->stream;
+    if (bf16_operands(be))
+        CUDA_OK(be, cuda_attention_causal_bf16(out, q, k, v, B, S, H, Hkv, dh, window, st));
+    else
+        CUDA_OK(be, cuda_attention_causal_f32(out, q, k, v, B, S, H, Hkv, dh, window, st));
 }
 static void op_add_gated(br_backend *be, float *h, const float *x, const float *gate, int stride,
                          int B, int S, int D, void *h_op) {
@@ -456,7 +467,9 @@ static const br_backend cuda_template = {
     .layer_norm_mod_op = op_layer_norm_mod_op,
     .qk_norm_rope_op = op_qk_norm_rope_op,
     .gelu_tanh_op = op_gelu_tanh_op,
+    .gelu_gate_op = op_gelu_gate_op,
     .attention = op_attention,
+    .attention_causal = op_attention_causal,
     .count_non_finite = op_count_non_finite,
     .im2col_3d = op_im2col_3d,
     .depth_to_space = op_depth_to_space,
