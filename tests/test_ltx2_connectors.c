@@ -28,7 +28,7 @@ static void test_case(const char *fixtures) {
     br_backend *be = br_backend_cpu();
     ltx2_connectors c;
     br_tensor_set set = {0};
-    if (!CHECK(ltx2_connectors_load(be, dir, &c) == BR_OK) ||
+    if (!CHECK(ltx2_connectors_load(be, dir, 0, &c) == BR_OK) ||
         !CHECK(br_tensor_file_read(path, &set) == BR_OK))
         return;
     const br_tensor *pe = br_set_find(&set, "prompt_embeds");

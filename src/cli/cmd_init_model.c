@@ -280,7 +280,7 @@ static br_status load_ltx2_part(const char *part, br_checkpoint *ck) {
     const char *path = part;
     if (!strcmp(part, "connectors")) {
         ltx2_connectors c;
-        BR_TRY(ltx2_connectors_load_from(be, ck, path, &c));
+        BR_TRY(ltx2_connectors_load_from(be, ck, path, 0, &c));
         ltx2_connectors_free(be, &c);
     } else if (!strcmp(part, "vae")) { // the decoder, then the encoder
         ltx_vae_config cfg;

@@ -9,6 +9,8 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv);
 extern const char br_forward_help[];
 br_status br_cmd_run(br_comm *comm, int argc, char **argv);
 extern const char br_run_help[];
+br_status br_cmd_encode(br_comm *comm, int argc, char **argv);
+extern const char br_encode_help[];
 br_status br_cmd_serve(br_comm *comm, int argc, char **argv);
 extern const char br_serve_help[];
 // Runs without MPI (one process).

@@ -21,6 +21,8 @@ static const char usage[] =
     "              sound and mp4 out (LTX-Video, Qwen-Image-Edit, LTX-2.3)\n"
     "  forward     one transformer forward pass of a checkpoint (LTX-Video, Qwen-Image, LTX-2)\n"
     "              on given inputs\n"
+    "  encode      prompts as text through a pipeline's text encoder (LTX-2's Gemma 3) to the\n"
+    "              embeddings file run reads\n"
     "  serve       a job server: the model loaded once, jobs over HTTP, a queue that\n"
     "              survives a restart\n"
     "  init-model  write a tiny model with random weights (a diffusers folder)\n"
@@ -41,14 +43,15 @@ int main(int argc, char **argv) {
         br_status (*run)(br_comm *, int, char **);
         const char *help;
     } commands[] = {{"forward", br_cmd_forward, br_forward_help}, {"run", br_cmd_run, br_run_help},
-                    {"serve", br_cmd_serve, br_serve_help}};
+                    {"serve", br_cmd_serve, br_serve_help}, {"encode", br_cmd_encode, br_encode_help}};
+    const int n_commands = sizeof commands / sizeof commands[0];
     if (strcmp(argv[1], "init-model") == 0) {
         if (br_wants_help(argc - 2, argv + 2)) return fputs(br_init_model_help, stdout), 0;
         return br_cmd_init_model(argc - 2, argv + 2);
     }
     int c = 0;
-    while (c < 3 && strcmp(argv[1], commands[c].name) != 0) c++;
-    if (c == 3) {
+    while (c < n_commands && strcmp(argv[1], commands[c].name) != 0) c++;
+    if (c == n_commands) {
         fprintf(stderr, "brigade: unknown command '%s' (see brigade --help)\n", argv[1]);
         return 2;
     }

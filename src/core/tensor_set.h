@@ -27,7 +27,7 @@ typedef struct {
     double values[BR_SETTING_MAX];
 } br_setting;
 
-typedef struct {
+typedef struct br_tensor_set {
     br_tensor *tensors;
     int n_tensors, cap_tensors;
     br_setting *settings;

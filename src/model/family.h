@@ -101,7 +101,7 @@ typedef struct br_recipe br_recipe;
 
 // An opened transformer: its family, its checkpoint, its parsed config and the sizes the
 // pipeline needs.
-typedef struct {
+typedef struct br_model {
     const br_family *family;
     char config_path[4200]; // DIR/config.json, or random:NAME: what errors name
     char pipeline_dir[4200]; // the pipeline folder it was opened from (model_index.json), or ""
@@ -111,6 +111,9 @@ typedef struct {
     int in_channels;   // packed latent features per token, in
     int out_channels;  // packed features of the prediction, out
     int text_channels; // width of the prompt embeddings
+    int text_projected; // the prompts come from brigade's text encoder, already through the
+                        // family's text projection (recipe.h: text_sink_open), text_channels
+                        // wide; set by the run before any load
 } br_model;
 
 struct br_family {

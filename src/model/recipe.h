@@ -56,6 +56,7 @@ typedef struct {
     int frames, height, width;  // the output the request asked for (checked)
 } br_decode_settings;
 
+typedef struct br_text_sink br_text_sink; // text/text_encoder.h
 typedef struct br_decoder br_decoder; // a family's decoder, loaded
 typedef struct br_sound br_sound;     // a family's sound decoders, loaded
 typedef struct {
@@ -93,6 +94,14 @@ struct br_recipe {
     br_status (*next_stage)(const br_model *m, br_backend *be, const br_geometry *from, const float *x_from, const br_geometry *to,
                             float *x_to, int n, float sigma, uint64_t seed, const float *noise,
                             int noise_rows);
+    // Prompts as text (brigade's text encoder; NULL: embeddings files only): the sink that folds
+    // the encoder's hidden states [k0, k1), the ones this rank makes, into what the family's
+    // prompt starts from (LTX-2.3: the connectors' projections in), *width floats a token; with
+    // m->text_projected, embed_prompt then takes those rows as the prompt.
+    int text_tokens; // prompts as text: the pipeline's length (prompts are cut and padded to it)
+    br_status (*text_sink_open)(const br_model *m, br_backend *be, int k0, int k1, int max_tokens,
+                                br_text_sink *sink, int *width);
+    void (*text_sink_close)(br_backend *be, br_text_sink *sink);
     // The timestep the transformer takes at sigma, and an item's step values at that timestep
     // (NULL: every one of the geometry's step values is the timestep).
     float (*timestep)(float sigma, int num_train_timesteps);

@@ -101,9 +101,15 @@ static br_status load_proj_in(br_backend *be, br_checkpoint *ck, const ltx2_conn
 
 static br_status load_connector(br_backend *be, br_checkpoint *ck,
                                 const ltx2_connectors_config *cfg, const char *name,
-                                const ltx2_connector_config *s, ltx2_connector *c) {
+                                const ltx2_connector_config *s, int with_proj_in,
+                                ltx2_connector *c) {
     char key[160];
-    BR_TRY(load_proj_in(be, ck, cfg, name, s->dim, &c->proj_in));
+    if (with_proj_in) {
+        BR_TRY(load_proj_in(be, ck, cfg, name, s->dim, &c->proj_in));
+    } else { // the bias alone: added to the projections the prompts bring
+        snprintf(key, sizeof key, "%s_text_proj_in.bias", name);
+        BR_TRY(nn_load_vector(be, ck, key, s->dim, 0, &c->proj_in.bias));
+    }
     snprintf(key, sizeof key, "%s_connector.learnable_registers", name);
     BR_TRY(nn_load_vector(be, ck, key, s->registers, s->dim, &c->registers));
     c->attn = calloc((size_t)s->layers + 1, sizeof *c->attn);
@@ -135,22 +141,28 @@ static void free_connector(br_backend *be, int layers, ltx2_connector *c) {
 }
 
 br_status ltx2_connectors_load_from(br_backend *be, br_checkpoint *ck, const char *path,
-                                   ltx2_connectors *c) {
+                                   int without_proj_in, ltx2_connectors *c) {
     memset(c, 0, sizeof *c);
+    c->without_proj_in = without_proj_in;
+    const int with_proj_in = !c->without_proj_in;
     br_status st = ltx2_connectors_config_parse(&c->cfg, ck->config, path);
-    if (st == BR_OK) st = load_connector(be, ck, &c->cfg, "video", &c->cfg.video, &c->video);
-    if (st == BR_OK) st = load_connector(be, ck, &c->cfg, "audio", &c->cfg.audio, &c->audio);
+    if (st == BR_OK)
+        st = load_connector(be, ck, &c->cfg, "video", &c->cfg.video, with_proj_in, &c->video);
+    if (st == BR_OK)
+        st = load_connector(be, ck, &c->cfg, "audio", &c->cfg.audio, with_proj_in, &c->audio);
     if (st != BR_OK) ltx2_connectors_free(be, c);
     return st;
 }
 
-br_status ltx2_connectors_load(br_backend *be, const char *dir, ltx2_connectors *c) {
+br_status ltx2_connectors_load(br_backend *be, const char *dir, int without_proj_in,
+                              ltx2_connectors *c) {
     memset(c, 0, sizeof *c);
+    c->without_proj_in = without_proj_in;
     br_checkpoint ck;
     BR_TRY(br_ckpt_open(&ck, dir));
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    br_status st = ltx2_connectors_load_from(be, &ck, path, c);
+    br_status st = ltx2_connectors_load_from(be, &ck, path, without_proj_in, c);
     br_ckpt_close(&ck);
     return st;
 }
@@ -179,11 +191,13 @@ static void free_scratch(br_backend *be, scratch *s) {
         if (*bufs[i]) be->release(be, *bufs[i]), *bufs[i] = NULL;
 }
 
+// features: the encoder's features come in (not their projections): room for a prompt's.
 static br_status alloc_scratch(br_backend *be, const ltx2_connectors_config *cfg,
-                               const ltx2_connector_config *s, int N, int L, scratch *sc) {
+                               const ltx2_connector_config *s, int N, int L, int features,
+                               scratch *sc) {
     const size_t rows = (size_t)N * L, dim = (size_t)s->dim;
     memset(sc, 0, sizeof *sc);
-    if ((sc->x = be->alloc(be, (size_t)L * cfg->caption_channels * cfg->encoder_layers,
+    if ((sc->x = be->alloc(be, features ? (size_t)L * cfg->caption_channels * cfg->encoder_layers : 1,
                            "text encoder features")) &&
         (sc->proj = be->alloc(be, rows * dim, "connector output")) &&
         (sc->norm = be->alloc(be, rows * dim, "connector norm")) &&
@@ -268,33 +282,58 @@ static void block(br_backend *be, const ltx2_connector_config *s, const ltx2_con
     be->add_gated(be, h, sc->proj, NULL, 0, N, L, s->dim, NULL);
 }
 
+// Where a connector's projections in come from: the encoder's features x [N, L, K*C] (host), or
+// the projections themselves proj [N, L, width] (host) from column `column` on, without the bias.
+typedef struct {
+    const float *x;
+    const float *proj;
+    int width, column;
+} projection_source;
+
+// Prompt n's projection in into sc->proj [L, dim].
+static void project(br_backend *be, const ltx2_connectors_config *cfg, const ltx2_connector *c,
+                    const projection_source *src, int n, int L, int dim, scratch *sc,
+                    float *rows) {
+    const int C = cfg->caption_channels, K = cfg->encoder_layers;
+    if (src->x) {
+        be->upload(be, sc->x, src->x + (size_t)n * L * K * C, (size_t)L * K * C);
+        be->rms_norm(be, sc->x, NULL, L * K, C, EPS); // per token and layer, over the channels
+        nn_apply(be, sc->proj, sc->x, &c->proj_in, L);
+        return;
+    }
+    for (int t = 0; t < L; t++) // this stream's columns of each row, then the bias on the device
+        memcpy(rows + (size_t)t * dim, src->proj + ((size_t)n * L + t) * src->width + src->column,
+               (size_t)dim * sizeof(float));
+    be->upload(be, sc->proj, rows, (size_t)L * dim);
+    be->add_table(be, sc->proj, c->proj_in.bias, sc->proj, L, dim);
+}
+
 static br_status run_connector(br_backend *be, const ltx2_connectors_config *cfg,
                                const ltx2_connector_config *s, const ltx2_connector *c,
-                               const float *host_x, const float *mask, int N, int L, float *out) {
-    const int C = cfg->caption_channels, K = cfg->encoder_layers;
+                               const projection_source *src, const float *mask, int N, int L,
+                               float *out) {
     scratch sc;
-    BR_TRY(alloc_scratch(be, cfg, s, N, L, &sc));
-    br_status st = upload_rope(be, cfg, L, s->dim, &sc);
+    BR_TRY(alloc_scratch(be, cfg, s, N, L, src->x != NULL, &sc));
+    float *rows = src->x ? NULL : malloc((size_t)L * s->dim * sizeof(float));
+    br_status st = src->x || rows ? upload_rope(be, cfg, L, s->dim, &sc)
+                                  : br_fail(BR_ENOMEM, "out of memory for the projections");
     for (int n = 0; n < N && st == BR_OK; n++) {
-        be->upload(be, sc.x, host_x + (size_t)n * L * K * C, (size_t)L * K * C);
-        be->rms_norm(be, sc.x, NULL, L * K, C, EPS); // per token and layer, over the channels
-        nn_apply(be, sc.proj, sc.x, &c->proj_in, L);
+        project(be, cfg, c, src, n, L, s->dim, &sc, rows);
         place_tokens(be, sc.proj, mask + (size_t)n * L, L, s->dim, c->registers, s->registers,
                      out + (size_t)n * L * s->dim);
-        be->sync(be); // sc.x is overwritten by the next prompt's upload
+        be->sync(be); // sc.x and rows are overwritten by the next prompt's
     }
     for (int i = 0; i < s->layers && st == BR_OK; i++) block(be, s, c, i, N, L, &sc, out);
     if (st == BR_OK) be->rms_norm(be, out, NULL, N * L, s->dim, EPS);
     be->sync(be);
+    free(rows);
     free_scratch(be, &sc);
     return st;
 }
 
-br_status ltx2_connectors_run(br_backend *be, const ltx2_connectors *c, const float *hidden,
-                              const float *mask, int N, int L, const char *what, float *video,
-                              float *audio) {
-    const ltx2_connectors_config *cfg = &c->cfg;
-    const int C = cfg->caption_channels, K = cfg->encoder_layers;
+// The checks of a prompt both entries make.
+static br_status check_prompt(const ltx2_connectors_config *cfg, const float *mask, int N, int L,
+                              const char *what) {
     if (L % cfg->video.registers || L % cfg->audio.registers)
         return br_fail(BR_EINPUT, "%s: %d prompt tokens; the text connectors need a multiple of "
                        "their registers (%d, %d): pad the prompt to it", what, L,
@@ -303,13 +342,36 @@ br_status ltx2_connectors_run(br_backend *be, const ltx2_connectors *c, const fl
         if (mask[i] != 0 && mask[i] != 1)
             return br_fail(BR_EINPUT, "%s: the attention mask holds %g; it must be 1 (keep) or 0",
                            what, mask[i]);
+    return BR_OK;
+}
+
+br_status ltx2_connectors_run_projected(br_backend *be, const ltx2_connectors *c,
+                                        const float *proj, const float *mask, int N, int L,
+                                        const char *what, float *video, float *audio) {
+    const ltx2_connectors_config *cfg = &c->cfg;
+    BR_TRY(check_prompt(cfg, mask, N, L, what));
+    const int width = cfg->video.dim + cfg->audio.dim;
+    const projection_source v = {NULL, proj, width, 0}, a = {NULL, proj, width, cfg->video.dim};
+    BR_TRY(run_connector(be, cfg, &cfg->video, &c->video, &v, mask, N, L, video));
+    return run_connector(be, cfg, &cfg->audio, &c->audio, &a, mask, N, L, audio);
+}
+
+br_status ltx2_connectors_run(br_backend *be, const ltx2_connectors *c, const float *hidden,
+                              const float *mask, int N, int L, const char *what, float *video,
+                              float *audio) {
+    const ltx2_connectors_config *cfg = &c->cfg;
+    const int C = cfg->caption_channels, K = cfg->encoder_layers;
+    BR_TRY(check_prompt(cfg, mask, N, L, what));
+    if (c->without_proj_in)
+        return br_fail(BR_EINTERNAL, "%s: the connectors were loaded for projected prompts", what);
     float *x = malloc((size_t)N * L * C * K * sizeof(float));
     if (!x) return br_fail(BR_ENOMEM, "out of memory for %s", what);
     for (int n = 0; n < N; n++)
         reorder_features(hidden + (size_t)n * L * C * K, mask + (size_t)n * L, L, C, K,
                          x + (size_t)n * L * C * K);
-    br_status st = run_connector(be, cfg, &cfg->video, &c->video, x, mask, N, L, video);
-    if (st == BR_OK) st = run_connector(be, cfg, &cfg->audio, &c->audio, x, mask, N, L, audio);
+    const projection_source src = {x, NULL, 0, 0};
+    br_status st = run_connector(be, cfg, &cfg->video, &c->video, &src, mask, N, L, video);
+    if (st == BR_OK) st = run_connector(be, cfg, &cfg->audio, &c->audio, &src, mask, N, L, audio);
     free(x);
     return st;
 }

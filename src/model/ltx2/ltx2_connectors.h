@@ -39,15 +39,19 @@ typedef struct {
 typedef struct {
     ltx2_connectors_config cfg;
     ltx2_connector video, audio;
+    int without_proj_in; // loaded without the projections in: they come with the prompts
 } ltx2_connectors;
 
 br_status ltx2_connectors_config_parse(ltx2_connectors_config *cfg, const cJSON *json,
                                        const char *path);
-// Opens dir (connectors/: config.json and its safetensors) and loads every weight.
-br_status ltx2_connectors_load(br_backend *be, const char *dir, ltx2_connectors *c);
+// Opens dir (connectors/: config.json and its safetensors) and loads every weight; with
+// without_proj_in all but the projections in (brigade's text encoder makes their products on the
+// ranks that hold the encoder's layers: ltx2_text_projection.h).
+br_status ltx2_connectors_load(br_backend *be, const char *dir, int without_proj_in,
+                              ltx2_connectors *c);
 // The same from an open checkpoint (path: its config.json, for messages).
 br_status ltx2_connectors_load_from(br_backend *be, br_checkpoint *ck, const char *path,
-                                   ltx2_connectors *c);
+                                   int without_proj_in, ltx2_connectors *c);
 void ltx2_connectors_free(br_backend *be, ltx2_connectors *c);
 
 // hidden [N, L, C*K] (host) and mask [N, L] (host; 1 keep, 0 padding) -> video [N, L, D] and
@@ -56,5 +60,10 @@ void ltx2_connectors_free(br_backend *be, ltx2_connectors *c);
 br_status ltx2_connectors_run(br_backend *be, const ltx2_connectors *c, const float *hidden,
                               const float *mask, int N, int L, const char *what, float *video,
                               float *audio);
+// The same from the projections in, without their bias: proj [N, L, D + Da] (host; a token's
+// video projection, then its audio one; padding rows are not read).
+br_status ltx2_connectors_run_projected(br_backend *be, const ltx2_connectors *c,
+                                        const float *proj, const float *mask, int N, int L,
+                                        const char *what, float *video, float *audio);
 
 #endif

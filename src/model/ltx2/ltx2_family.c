@@ -361,7 +361,8 @@ static br_status load_input(br_model *m, br_backend *be, void **w) {
     input_weights *in = *w;
     BR_TRY(ltx2_load_input(be, &m->ck, config(m), &in->t));
     const ltx2_family_config *fc = family_config(m);
-    return fc->with_connectors ? ltx2_connectors_load(be, fc->connectors_dir, &in->connectors)
+    return fc->with_connectors ? ltx2_connectors_load(be, fc->connectors_dir, m->text_projected,
+                                                      &in->connectors)
                                : BR_OK;
 }
 static br_status load_block(br_model *m, br_backend *be, int i, void **w) {
@@ -415,8 +416,8 @@ static ltx2_context context(const br_batch *b) {
         .isolated = (b->mode & BR_MODE_ISOLATED) != 0};
 }
 
-// The connectors on the encoder's hidden states prompt [n, L, C*K] (device) with masks [n, L]:
-// the texts, every token kept.
+// The connectors on the encoder's hidden states prompt [n, L, C*K] (device; projected: their
+// projections in [n, L, D + Da]) with masks [n, L]: the texts, every token kept.
 static br_status connect_prompt(const br_model *m, br_backend *be, const input_weights *w,
                                 const br_batch *b, const float *prompt, const float *mask) {
     const int L = b->geom->text_tokens;
@@ -425,9 +426,12 @@ static br_status connect_prompt(const br_model *m, br_backend *be, const input_w
     if (!host || !ones) return free(host), free(ones), br_fail(BR_ENOMEM, "out of memory");
     be->download(be, host, prompt, n);
     for (size_t i = 0; i < (size_t)b->n * L; i++) ones[i] = 1.0f;
-    br_status st = ltx2_connectors_run(be, &w->connectors, host, mask ? mask : ones, b->n, L,
-                                       "the prompt embeddings", b->prompt[TEXT],
-                                       b->prompt[AUDIO_TEXT]);
+    // brigade's text encoder brings the connectors' projections in (ltx2_text_projection.h)
+    br_status (*connect)(br_backend *, const ltx2_connectors *, const float *, const float *, int,
+                         int, const char *, float *, float *) =
+        m->text_projected ? ltx2_connectors_run_projected : ltx2_connectors_run;
+    br_status st = connect(be, &w->connectors, host, mask ? mask : ones, b->n, L,
+                           "the prompt embeddings", b->prompt[TEXT], b->prompt[AUDIO_TEXT]);
     free(host), free(ones);
     return st;
 }

@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "ltx2_family.h"
+#include "ltx2_text_projection.h"
 #include "model/ltx/ltx_family.h"
 #include "nn/guidance.h"
 
@@ -129,6 +130,9 @@ const br_recipe ltx2_recipe = {
     .timestep = timestep,
     .step_values = ltx2_step_values,
     .encode = ltx2_encode_image,
+    .text_tokens = 1024, // LTX2Pipeline's max_sequence_length
+    .text_sink_open = ltx2_text_sink_open,
+    .text_sink_close = ltx2_text_sink_close,
     .passes = passes,
     .guide = guide,
     .decoder_open = ltx_decoder_open,
