@@ -12,8 +12,8 @@
 #include "run_args.h"
 
 const char br_run_help[] =
-    "usage: mpirun -np P brigade run --model DIR --embeddings FILE [--image REF.png] [--out DIR]\n"
-    "                               [options]\n"
+    "usage: mpirun -np P brigade run --model DIR (--embeddings FILE | --prompt TEXT)\n"
+    "                               [--image REF.png] [--out DIR] [options]\n"
     "\n"
     "Runs a model's pipeline: the flow-matching denoising loop with guidance, its transformer\n"
     "blocks split over the P ranks, then the VAE decode spread over the ranks. One job per\n"
@@ -42,6 +42,13 @@ const char br_run_help[] =
     "                       the text encoder's hidden states of every layer, stacked (Gemma 3:\n"
     "                       C = 3840 x 49, feature c*49 + layer), L a multiple of the\n"
     "                       connectors' registers (128)\n"
+    "  --prompt TEXT        instead of --embeddings, a prompt as text (repeat for several jobs),\n"
+    "                       through the pipeline's own text encoder in brigade, split over the\n"
+    "                       ranks and loaded once for all prompts (LTX-2: Gemma 3, from --model's\n"
+    "                       text_encoder/ and tokenizer/; tokenized as LTX2Pipeline does, cut to\n"
+    "                       1024 tokens with a warning)\n"
+    "  --prompts FILE       prompts one per line (UTF-8; blank lines skipped)\n"
+    "  --negative-prompt T  with --prompt: the negative prompt of the guidance (default \"\")\n"
 
     "  --image FILE         an 8-bit RGB PNG to edit (Qwen-Image; up to 7, the target's size from\n"
     "                       the last one's aspect ratio); LTX-2: the first frame (image to video,\n"
@@ -225,6 +232,8 @@ br_status br_run_parse(int argc, char **argv, br_run_args *a) {
         {"audio-stg-scale", &guidance[4], NULL}, {"audio-modality-scale", &guidance[5], NULL},
         {"stg-blocks", &stg_blocks, NULL}, {"recipe", &o->recipe, NULL},
         {"mem-limit", &mem_limit, NULL},
+        {"prompt", a->prompt_words, NULL, &a->n_prompt_words, BR_MAX_PROMPT_WORDS},
+        {"prompts", &a->prompts_file, NULL}, {"negative-prompt", &o->negative_prompt, NULL},
     };
     br_status st = br_parse_options(argc, argv, options, sizeof options / sizeof *options, "run");
     if (st == BR_OK) st = parse_numbers(text, o, check);
@@ -253,8 +262,13 @@ br_status br_run_parse(int argc, char **argv, br_run_args *a) {
     if (st == BR_OK && strcmp(schedule, "pipelined") && strcmp(schedule, "sequential"))
         st = br_fail(BR_EINPUT, "brigade run: --schedule must be pipelined or sequential");
     o->pipelined = strcmp(schedule, "sequential") != 0;
-    if (st == BR_OK && !o->embeddings_path)
-        st = br_fail(BR_EINPUT, "brigade run: --embeddings FILE is required (see --help)");
+    const int texts = a->n_prompt_words > 0 || a->prompts_file;
+    if (st == BR_OK && !o->embeddings_path == !texts)
+        st = br_fail(BR_EINPUT, "brigade run: give the prompts as --embeddings FILE or as text "
+                     "(--prompt TEXT, --prompts FILE), one of the two (see --help)");
+    if (st == BR_OK && o->negative_prompt && !texts)
+        st = br_fail(BR_EINPUT, "brigade run: --negative-prompt goes with --prompt (an embeddings "
+                     "file holds its own negative prompt)");
     join_words(a->command, sizeof a->command, argc, argv);
     o->command_line = a->command;
     return st;
@@ -264,9 +278,15 @@ br_status br_cmd_run(br_comm *comm, int argc, char **argv) {
     br_run_args *a = malloc(sizeof *a); // its paths' buffers are large
     if (!a) return br_fail(BR_ENOMEM, "out of memory");
     br_status st = br_run_parse(argc, argv, a);
-    br_backend *be;
-    if ((st = br_cli_open_device(comm, st, &a->dev, &be)) == BR_OK) st = br_run(comm, be, &a->opts);
+    br_prompt_list prompts = {0};
+    st = br_cli_gather_prompts(comm, st, a->prompt_words, a->n_prompt_words, a->prompts_file,
+                               &prompts, &a->opts.n_prompts);
+    a->opts.prompts = (const char *const *)prompts.texts;
+    br_backend *be = NULL;
+    if (st == BR_OK && (st = br_cli_open_device(comm, st, &a->dev, &be)) == BR_OK)
+        st = br_run(comm, be, &a->opts);
     br_backend_close(be);
+    br_prompt_list_free(&prompts);
     free(a);
     return st;
 }

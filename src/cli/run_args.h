@@ -5,12 +5,16 @@
 #define BR_RUN_ARGS_H
 
 #include "device.h"
+#include "prompt_args.h"
 #include "sched/run.h"
 
 typedef struct {
     br_run_opts opts;
     br_cli_device dev;
     const char *images[8];    // --image (opts.images points here)
+    const char *prompt_words[BR_MAX_PROMPT_WORDS]; // --prompt
+    int n_prompt_words;
+    const char *prompts_file; // --prompts
     char dirs[3][4096];       // --model DIR's transformer, vae and scheduler folders
     char command[8192];       // the command line, for the report
 } br_run_args;

@@ -106,6 +106,8 @@ static br_status check_settings(const br_run_opts *o) {
 
 struct br_run_keep {
     int open, loaded;             // the model opened; this rank's blocks loaded (stage)
+    int text_job;                 // the model was set up for prompts as text (text_projected)
+    run_text_keep text;           // the text encoder, kept between jobs with prompts as text
     char dir[4200];               // what the model was opened from (--transformer)
     br_model model;
     br_stage stage;               // its model points at model
@@ -120,15 +122,21 @@ static void keep_clear(br_run_keep *k) {
     k->open = k->loaded = 0;
 }
 
+run_text_keep *run_keep_text(run_state *run) {
+    return run->opts->keep ? &run->opts->keep->text : NULL;
+}
+
 void br_run_keep_free(br_run_keep *k) {
-    if (k) keep_clear(k);
+    if (k) keep_clear(k), run_text_keep_clear(&k->text);
     free(k);
 }
 
-// The model: the kept one when it was opened from the same folder (another is closed first).
+// The model: the kept one when it was opened from the same folder for prompts of the same
+// kind (as text, the transformer takes the text encoder's projections: model.text_projected);
+// another is closed first.
 static br_status open_model(run_state *run, const char *dir) {
     br_run_keep *k = run->opts->keep;
-    if (k && k->open && !strcmp(k->dir, dir)) {
+    if (k && k->open && !strcmp(k->dir, dir) && k->text_job == (run->opts->n_prompts > 0)) {
         run->model = k->model, k->open = 0; // the run's until keep_store
         return BR_OK;
     }
@@ -155,7 +163,7 @@ static void keep_store(run_state *run, int loaded) {
     br_run_keep *k = run->opts->keep;
     if (!run->model.family) return; // never opened
     snprintf(k->dir, sizeof k->dir, "%s", run->opts->transformer_dir);
-    k->model = run->model, k->open = 1;
+    k->model = run->model, k->open = 1, k->text_job = run->opts->n_prompts > 0;
     if (loaded) {
         k->stage = run->stage, k->stage.model = &k->model, k->loaded = 1;
         memcpy(k->first, run->first, sizeof k->first);
@@ -214,7 +222,8 @@ static br_status need(const run_state *run, const char *name, int ndim, const in
     memcpy(shape, want, (size_t)ndim * sizeof *shape);
     if (rows_any) shape[0] = -1;
     const char *hint = name[0] == 'p' && ndim == 3 ? " (the transformer's caption_channels)" : NULL;
-    return br_set_need(&run->inputs, run->opts->embeddings_path, name, ndim, shape, !rows_any,
+    const char *from = run->opts->n_prompts ? "the text encoder's output" : run->opts->embeddings_path;
+    return br_set_need(&run->inputs, from, name, ndim, shape, !rows_any,
                        hint, out);
 }
 
@@ -252,9 +261,14 @@ static void mask_aliases(br_tensor_set *set) {
 
 static br_status read_embeddings(run_state *run) {
     run_plan *p = &run->plan;
-    const char *path = run->opts->embeddings_path;
-    if (strncmp(path, "random:", 7) == 0) BR_TRY(random_embeddings(run, path));
-    else BR_TRY(br_tensor_file_read(path, &run->inputs));
+    const char *path = run->opts->n_prompts ? "the text encoder's output" : run->opts->embeddings_path;
+    if (run->opts->n_prompts) {
+        // run_encode_prompts filled run->inputs
+    } else if (strncmp(path, "random:", 7) == 0) {
+        BR_TRY(random_embeddings(run, path));
+    } else {
+        BR_TRY(br_tensor_file_read(path, &run->inputs));
+    }
     mask_aliases(&run->inputs);
     const br_tensor *t;
     const int64_t Cc = run->model.text_channels;
@@ -618,6 +632,7 @@ static br_status run_stage(run_state *run, int s) {
 static br_status run_phases(run_state *run) {
     br_comm *comm = run->comm;
     const int first = run->rank == 0;
+    if (run->opts->n_prompts) BR_TRY(run_encode_prompts(run)); // agreed inside
     br_status st = br_comm_agree(comm, first ? plan_run(run) : BR_OK);
     if (st != BR_OK) return st;
     BR_TRY(br_comm_bcast_bytes(comm, &run->plan, sizeof run->plan, 0));

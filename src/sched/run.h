@@ -31,6 +31,9 @@ typedef struct {
 typedef struct {
     const char *transformer_dir, *vae_dir, *scheduler_dir; // diffusers folders
     const char *embeddings_path; // HDF5 or safetensors: prompt_embeds, prompt_attention_mask, ...
+    const char *const *prompts;  // or prompts as text (rank 0), through the pipeline's text encoder
+    int n_prompts;               // (every rank)
+    const char *negative_prompt; // with prompts: NULL is the pipeline's "" (used with guidance)
     const char *latents_path;    // optional: initial packed latents (dataset "latents") [N|1, S, C]
     const char *out_dir;
     int height, width, frames;   // pixels (0: the family's default)

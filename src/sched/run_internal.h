@@ -147,7 +147,26 @@ typedef struct {
     cJSON *int8_tables;           // rank 0, --storage int8: every rank's errors (run_int8.c)
     double t_start;
     br_energy_meter *meter;       // this rank's GPU energy since the run started
+    double text_kept_bytes;       // device memory of a text encoder a server keeps loaded beside
+                                  // the transformer (run_prompts.c): the plan's limit less it
 } run_state;
+
+// What a server keeps of the text encoder between jobs (run.c's br_run_keep holds it).
+typedef struct br_text_encoder br_text_encoder;
+typedef struct br_text_sink br_text_sink;
+typedef struct {
+    int open, sink_open;          // the encoder loaded; its sink (the family's projection) too
+    char dir[4200];               // the pipeline it was loaded from
+    br_text_encoder *te;          // malloc'd
+    br_text_sink *sink;           // malloc'd
+    int width;                    // the sink's floats per token
+    double bytes;                 // device memory of both
+    br_backend *be;               // what they live on
+    const br_recipe *recipe;      // whose sink it is
+} run_text_keep;
+// The run's kept text encoder (NULL: no server, nothing kept); freeing one (run_prompts.c).
+run_text_keep *run_keep_text(run_state *run);
+void run_text_keep_clear(run_text_keep *k);
 
 // Item -> (job, pass) under the plan; whether the item is its job's last pass (when the job's
 // predictions are all in).
@@ -177,6 +196,7 @@ cJSON *run_memory_json(const run_mem_plan *plan, const run_stats *stats);
 br_status run_int8_say(run_state *run);
 br_status run_int8_tables(run_state *run, cJSON **tables);
 // denoise.c
+br_status run_encode_prompts(run_state *run); // run_prompts.c: --prompt, before plan_run
 br_status run_project_prompts(run_state *run);
 br_status run_denoise(run_state *run);
 // decode.c

@@ -104,6 +104,8 @@ static br_status plan_rank(run_state *run, run_mem_plan *plan) {
         plan->limit = (double)real->free_bytes(real) + (double)real->bytes_in_use;
         if (!strcmp(real->name, "cpu")) plan->limit /= br_comm_local_size(run->comm);
     }
+    // A server's text encoder stays loaded beside the transformer: its share is not the plan's.
+    if (plan->limit > 0) plan->limit = fmax(plan->limit - run->text_kept_bytes, 1);
     return st;
 }
 

@@ -177,7 +177,12 @@ static cJSON *report_json(const run_state *run, const run_rank_report *all, cons
         cJSON_AddNumberToObject(s, settings[i].name, setting_value(o, i));
     if (o->latents_path) cJSON_AddStringToObject(s, "latents", o->latents_path);
     else cJSON_AddNumberToObject(s, "seed", (double)o->seed);
-    cJSON_AddStringToObject(s, "embeddings", o->embeddings_path);
+    if (o->embeddings_path) cJSON_AddStringToObject(s, "embeddings", o->embeddings_path);
+    if (o->n_prompts) { // the texts, as given (rank 0 writes the report)
+        cJSON *texts = cJSON_AddArrayToObject(s, "prompts");
+        for (int i = 0; i < o->n_prompts; i++) cJSON_AddItemToArray(texts, cJSON_CreateString(o->prompts[i]));
+        if (o->negative_prompt) cJSON_AddStringToObject(s, "negative_prompt", o->negative_prompt);
+    }
     cJSON_AddNumberToObject(s, "jobs", p->n_jobs);
     cJSON_AddNumberToObject(s, "micro_batches", p->n_micro);
     cJSON_AddNumberToObject(s, "prompt_tokens", p->geom.text_tokens);

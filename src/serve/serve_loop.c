@@ -231,6 +231,8 @@ static br_status run_order(br_comm *comm, br_backend *be, serve_order *o, br_run
     if (st == BR_OK) st = br_run_parse(o->words.argc, argv, a);
     if ((st = br_comm_agree(comm, st)) == BR_OK) {
         a->opts.keep = keep, a->opts.hooks = hooks;
+        // every rank has the words: the prompts as text are theirs
+        a->opts.prompts = a->prompt_words, a->opts.n_prompts = a->n_prompt_words;
         st = br_run(comm, be, &a->opts);
     }
     free(a);

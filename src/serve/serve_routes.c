@@ -124,10 +124,16 @@ static br_status read_job(const serve_state *s, const serve_request *r, const cJ
             return br_fail(BR_EINPUT, "upload \"%s\": the files a job takes are embeddings "
                            "and image", r->file_key[i]);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "embeddings");
-    if (uploaded(r, "embeddings", 0)) snprintf(path, sizeof path, "%s", uploaded(r, "embeddings", 0));
+    const int text = cJSON_GetObjectItemCaseSensitive(doc, "prompt") != NULL;
+    if (text && (e || uploaded(r, "embeddings", 0)))
+        return br_fail(BR_EINPUT, "a job gives its prompt as text (\"prompt\") or as embeddings, "
+                       "not both");
+    if (text) path[0] = '\0'; // the text encoder of the server's pipeline makes them
+    else if (uploaded(r, "embeddings", 0)) snprintf(path, sizeof path, "%s", uploaded(r, "embeddings", 0));
     else if (cJSON_IsString(e)) BR_TRY(input_file(s, e->valuestring, path, sizeof path));
-    else return br_fail(BR_EINPUT, "embeddings: upload the file (a form field \"embeddings\") "
-                        "or name one under the server's --inputs folder");
+    else return br_fail(BR_EINPUT, "give \"prompt\" (the text; the pipeline's text encoder "
+                        "encodes it), or embeddings: upload the file (a form field "
+                        "\"embeddings\") or name one under the server's --inputs folder");
     job->embeddings = strdup(path);
     cJSON *images = cJSON_CreateArray();
     job->images = NULL;

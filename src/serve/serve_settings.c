@@ -13,7 +13,15 @@ static const char *const job_options[] = {
     "height", "width", "frames", "frame-rate", "steps", "recipe", "guidance", "true-cfg-scale",
     "guidance-rescale", "stg-scale", "stg-blocks", "modality-scale", "audio-guidance",
     "audio-guidance-rescale", "audio-stg-scale", "audio-modality-scale", "decode-timestep",
-    "decode-noise-scale", "seed", "microbatch", "decode-tile", "check", "image-area", NULL};
+    "decode-noise-scale", "seed", "microbatch", "decode-tile", "check", "image-area", "prompt",
+    "negative-prompt", NULL};
+
+enum { MAX_PROMPT_BYTES = 4000 }; // a prompt's text: 1024 tokens are a few thousand bytes
+
+// The options whose value is a text (a prompt), not a number or a word.
+static int text_option(const char *option) {
+    return !strcmp(option, "prompt") || !strcmp(option, "negative-prompt");
+}
 
 // The option a key names ("frame_rate" or "frame-rate"), or NULL.
 static const char *option_of(const char *key) {
@@ -36,18 +44,26 @@ br_status serve_settings_canonical(const void *settings_cjson, char **json) {
     br_status st = BR_OK;
     cJSON_ArrayForEach(item, in) {
         const char *option = option_of(item->string);
-        char value[256];
+        char value[MAX_PROMPT_BYTES + 1];
         if (!option) {
             st = br_fail(BR_EINPUT, "settings: unknown option \"%.64s\" (a job sets: height, "
                          "width, frames, frame-rate, steps, recipe, guidance, guidance-rescale, "
                          "the stg/modality/audio scales, stg-blocks, decode-timestep, "
-                         "decode-noise-scale, seed, microbatch, decode-tile, check, image-area)",
+                         "decode-noise-scale, seed, microbatch, decode-tile, check, image-area, "
+                         "prompt, negative-prompt)",
                          item->string);
             break;
         }
-        if (cJSON_IsNumber(item)) {
+        if (text_option(option)) {
+            if (!cJSON_IsString(item) || strlen(item->valuestring) > MAX_PROMPT_BYTES) {
+                st = br_fail(BR_EINPUT, "settings: \"%s\" must be a text of at most %d bytes",
+                             option, MAX_PROMPT_BYTES);
+                break;
+            }
+            snprintf(value, sizeof value, "%s", item->valuestring);
+        } else if (cJSON_IsNumber(item)) {
             snprintf(value, sizeof value, "%.17g", item->valuedouble);
-        } else if (cJSON_IsString(item) && strlen(item->valuestring) < sizeof value &&
+        } else if (cJSON_IsString(item) && strlen(item->valuestring) < 256 &&
                    item->valuestring[0] && item->valuestring[0] != '-') {
             snprintf(value, sizeof value, "%s", item->valuestring);
         } else {
@@ -82,9 +98,11 @@ br_status serve_job_words(const serve_config *cfg, const serve_job *job, const c
     char every[32];
     snprintf(every, sizeof every, "%d", cfg->checkpoint_every);
     memset(w, 0, sizeof *w);
-    const char *head[] = {"--model", cfg->model, "--embeddings", job->embeddings, "--out", out_dir,
-                          "--checkpoint-every", every};
-    for (int i = 0; i < 8; i++) BR_TRY(add(w, &used, head[i]));
+    const char *head[] = {"--model", cfg->model, "--out", out_dir, "--checkpoint-every", every,
+                          "--embeddings", job->embeddings};
+    // (a job with its prompts as text has no embeddings file: its settings hold "prompt")
+    const int with_file = job->embeddings && job->embeddings[0];
+    for (int i = 0; i < (with_file ? 8 : 6); i++) BR_TRY(add(w, &used, head[i]));
     for (int i = 0; i < cfg->n_run_words; i++) BR_TRY(add(w, &used, cfg->run_words[i]));
     if (resume) BR_TRY(add(w, &used, "--resume"));
     cJSON *images = cJSON_Parse(job->images ? job->images : "[]");
