@@ -147,10 +147,14 @@ static br_status timed_encodings(br_comm *comm, br_backend *be, br_text_encoder 
 br_status br_encode(br_comm *comm, br_backend *be, const br_encode_opts *o) {
     br_text_encoder te;
     const double t0 = br_now();
-    br_status st = br_comm_agree(comm, br_text_encoder_open(&te, be, o->model_dir, o->encoder,
-                                                            br_comm_rank(comm), br_comm_size(comm),
-                                                            o->max_tokens));
-    if (st != BR_OK) return st;
+    const br_status mine = br_text_encoder_open(&te, be, o->model_dir, o->encoder,
+                                                br_comm_rank(comm), br_comm_size(comm),
+                                                o->max_tokens);
+    br_status st = br_comm_agree(comm, mine);
+    if (st != BR_OK) {
+        if (mine == BR_OK) br_text_encoder_close(&te, be); // another rank failed
+        return st;
+    }
     const double load = br_now() - t0;
     if (o->repeat) {
         st = timed_encodings(comm, be, &te, o, load);
