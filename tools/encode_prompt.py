@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 r"""encode_prompt.py: text prompts (with an edit's reference images) -> the embeddings file `brigade run --embeddings` reads.
 
-Until brigade runs the text encoders itself, this runs the model's own text encoder the way its
+brigade runs LTX-2's text encoder itself (`brigade encode`, `brigade run --prompt`); this script
+stays the reference of that and the way to precompute for the other families: it runs the
+model's own text encoder the way its
 diffusers pipeline does and writes what that pipeline hands its transformer. The family is told by
 DIR/model_index.json's _class_name (a folder without model_index.json is taken as LTX-Video).
 
@@ -13,6 +15,13 @@ negative prompt (default "", as the pipeline's); writes
     python3 tools/encode_prompt.py --model /path/to/LTX-Video --out prompts.h5 \
         "A red fox running through snow" "Waves on a rocky shore at dusk"
 The model folder is a diffusers LTX-Video download (it has text_encoder/ and tokenizer/).
+
+LTX-2 (LTX2Pipeline): Gemma 3 (text_encoder/, Gemma3ForConditionalGeneration; tokenizer/), as
+LTX2Pipeline._get_gemma_prompt_embeds (prompts stripped, left padding to --max-tokens 1024 with
+truncation, every hidden state stacked), in --dtype (float32 by default) on --device; writes
+    prompt_embeds [N, L, C*K] (feature c*K + k), prompt_attention_mask [N, L],
+    negative_prompt_embeds [1, L, C*K], negative_prompt_attention_mask [1, L]
+the same file `brigade encode` writes (it adds the token ids).
 
 Qwen-Image (QwenImageEditPlusPipeline: FireRed-Image-Edit, Qwen-Image-Edit-2509; also
 QwenImageEditPipeline: Qwen-Image-Edit, and QwenImagePipeline: Qwen-Image): Qwen2.5-VL
@@ -53,6 +62,7 @@ import math
 import os
 import sys
 
+LTX2 = "LTX2Pipeline"
 QWEN_EDIT_PLUS = "QwenImageEditPlusPipeline"
 QWEN_EDIT = "QwenImageEditPipeline"
 QWEN_T2I = "QwenImagePipeline"
@@ -229,6 +239,38 @@ def qwen_main(args, family, index):
           f"padded to {L}, width {C}")
 
 
+def ltx2_main(args):
+    """LTX2Pipeline._get_gemma_prompt_embeds: Gemma 3 (text_encoder/, Gemma3ForConditionalGeneration)
+    and its tokenizer (tokenizer/), left padding to --max-tokens (1024) with truncation, every hidden
+    state stacked: prompt_embeds [N, L, C*K] (feature c*K + k)."""
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForConditionalGeneration
+    dtype = getattr(torch, args.dtype or "float32")
+    tokenizer = AutoTokenizer.from_pretrained(os.path.join(args.model, "tokenizer"))
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    encoder = Gemma3ForConditionalGeneration.from_pretrained(
+        os.path.join(args.model, "text_encoder"), torch_dtype=dtype).eval().to(args.device)
+
+    def encode_all(prompts):
+        t = tokenizer([p.strip() for p in prompts], padding="max_length", max_length=args.max_tokens,
+                      truncation=True, add_special_tokens=True, return_tensors="pt")
+        with torch.no_grad():
+            out = encoder(input_ids=t.input_ids.to(args.device),
+                          attention_mask=t.attention_mask.to(args.device), output_hidden_states=True)
+        embeds = torch.stack(out.hidden_states, dim=-1).flatten(2, 3).float().cpu().numpy()
+        return np.ascontiguousarray(embeds), t.attention_mask.float().numpy()
+
+    pos, pos_mask = encode_all(args.prompts)
+    neg, neg_mask = encode_all([args.negative])
+    write(args.out, {"prompt_embeds": pos, "prompt_attention_mask": pos_mask,
+                     "negative_prompt_embeds": neg, "negative_prompt_attention_mask": neg_mask})
+    print(f"{args.out}: {len(args.prompts)} prompt(s), tokens {pos_mask.sum(1).astype(int).tolist()}, "
+          f"negative {int(neg_mask.sum())}, padded to {args.max_tokens}, width {pos.shape[2]}")
+
+
 def write(out, tensors):
     tmp = out + ".tmp"
     if out.endswith(".safetensors"):
@@ -252,9 +294,9 @@ def model_family(model):
     except (OSError, ValueError) as e:
         sys.exit(f"encode_prompt.py: {path}: {e}")
     family = index.get("_class_name") if isinstance(index, dict) else None
-    if family != "LTXPipeline" and family not in QWEN_TEMPLATES:
+    if family not in ("LTXPipeline", LTX2) and family not in QWEN_TEMPLATES:
         sys.exit(f"encode_prompt.py: {path}: _class_name {family!r}; this encodes for LTXPipeline, "
-                 f"{QWEN_EDIT_PLUS}, {QWEN_EDIT} and {QWEN_T2I}")
+                 f"{LTX2}, {QWEN_EDIT_PLUS}, {QWEN_EDIT} and {QWEN_T2I}")
     return family, index
 
 
@@ -271,11 +313,17 @@ def main():
     ap.add_argument("--image", action="append", default=[], metavar="REF.png",
                     help="Qwen-Image edits: a reference image, as brigade run's --image (repeat for "
                          "several, in the same order)")
-    ap.add_argument("--device", default=None, help="Qwen-Image: cpu (default) or cuda")
+    ap.add_argument("--device", default=None, help="Qwen-Image and LTX-2: cpu (default) or cuda")
     ap.add_argument("--dtype", default=None, choices=["bfloat16", "float32"],
-                    help="Qwen-Image: the text encoder's weights (default bfloat16, as the pipeline)")
+                    help="Qwen-Image: the text encoder's weights (default bfloat16, as the pipeline); LTX-2: "
+                         "default float32")
     args = ap.parse_args()
     family, index = model_family(args.model)
+    if family == LTX2:
+        args.device = args.device or "cpu"
+        args.negative = "" if args.negative is None else args.negative
+        args.max_tokens = args.max_tokens or 1024
+        return ltx2_main(args)
     if family != "LTXPipeline":
         args.device = args.device or "cpu"
         return qwen_main(args, family, index)
