@@ -34,9 +34,9 @@ static void dump_rows(void *ctx, const float *acc, int T, float *rows) {
 }
 
 // Rank 0: prompts [first, first + n) of the encoding as a prompt tensor embeds [n, L, width]
-// (left padding: zero rows), its mask and the ids (NULL: not wanted).
-void br_encode_lay_out(const br_text_sink *sink, const br_text_result *r, int first, int n, int L,
-                       float *embeds, float *mask, float *ids) {
+// (left padding: zero rows), its mask and the ids.
+static void lay_out(const br_text_sink *sink, const br_text_result *r, int first, int n, int L,
+                    float *embeds, float *mask, float *ids) {
     const size_t width = sink->floats_per_token;
     for (int i = 0; i < n; i++) {
         const int p = first + i, T = r->tokens[p], pad = L - T;
@@ -45,7 +45,7 @@ void br_encode_lay_out(const br_text_sink *sink, const br_text_result *r, int fi
         sink->rows(sink->ctx, r->acc[p], T, e + (size_t)pad * width);
         for (int t = 0; t < L; t++) {
             mask[(size_t)i * L + t] = t >= pad;
-            if (ids) ids[(size_t)i * L + t] = (float)r->ids[(size_t)p * L + t];
+            ids[(size_t)i * L + t] = (float)r->ids[(size_t)p * L + t];
         }
     }
 }
@@ -63,16 +63,17 @@ static br_status fill_set(const br_encode_opts *o, const br_text_sink *sink,
         br_tensor *m = e ? br_set_add(set, names[neg][1], 2, (int64_t[]){n, L}) : NULL;
         br_tensor *ids = m ? br_set_add(set, names[neg][2], 2, (int64_t[]){n, L}) : NULL;
         if (!ids) return BR_ENOMEM;
-        br_encode_lay_out(sink, r, neg ? N : 0, (int)n, L, e->data, m->data, ids->data);
+        lay_out(sink, r, neg ? N : 0, (int)n, L, e->data, m->data, ids->data);
     }
     return BR_OK;
 }
 
 br_status br_encode_set(br_comm *comm, br_backend *be, br_text_encoder *te,
-                        const br_encode_opts *o, br_tensor_set *set) {
+                        const br_encode_opts *o, const br_text_sink *given, br_tensor_set *set) {
     const int rank = br_comm_rank(comm);
     dump_sink d = {te->hidden_states, br_text_encoder_hidden(te)};
-    const br_text_sink sink = {(size_t)d.K * d.C, dump_take, dump_rows, &d};
+    const br_text_sink dump = {(size_t)d.K * d.C, dump_take, dump_rows, &d};
+    const br_text_sink *sink = given ? given : &dump;
     const int n = o->n_prompts + (o->negative != NULL);
     const char **texts = NULL;
     if (rank == 0 && (texts = malloc((size_t)n * sizeof *texts))) {
@@ -81,9 +82,9 @@ br_status br_encode_set(br_comm *comm, br_backend *be, br_text_encoder *te,
     }
     br_status st = br_comm_agree(comm, rank == 0 && !texts ? br_fail(BR_ENOMEM, "out of memory") : BR_OK);
     br_text_result r;
-    if (st == BR_OK) st = br_text_encode(te, comm, be, texts, n, &sink, &r);
+    if (st == BR_OK) st = br_text_encode(te, comm, be, texts, n, sink, &r);
     if (st == BR_OK) {
-        st = br_comm_agree(comm, rank == 0 ? fill_set(o, &sink, &r, set) : BR_OK);
+        st = br_comm_agree(comm, rank == 0 ? fill_set(o, sink, &r, set) : BR_OK);
         br_text_result_free(&r);
     }
     free(texts);
@@ -133,7 +134,7 @@ static br_status timed_encodings(br_comm *comm, br_backend *be, br_text_encoder 
     for (int i = 0; i <= o->repeat && st == BR_OK; i++) {
         br_tensor_set set = {0};
         const double t0 = br_now();
-        st = br_encode_set(comm, be, te, o, &set);
+        st = br_encode_set(comm, be, te, o, NULL, &set);
         if (i > 0) seconds[i - 1] = br_now() - t0;
         br_set_free(&set);
     }
@@ -162,7 +163,7 @@ br_status br_encode(br_comm *comm, br_backend *be, const br_encode_opts *o) {
         return st;
     }
     br_tensor_set set = {0};
-    st = br_encode_set(comm, be, &te, o, &set);
+    st = br_encode_set(comm, be, &te, o, NULL, &set);
     br_text_encoder_close(&te, be);
     if (st == BR_OK)
         st = br_comm_agree(comm, br_comm_rank(comm) == 0 ? br_tensor_file_write(o->out_path, &set) : BR_OK);

@@ -23,18 +23,12 @@ typedef struct {
 br_status br_encode(br_comm *comm, br_backend *be, const br_encode_opts *o);
 
 // Collective, on an opened text encoder: o's prompts (rank 0) into set (rank 0) as the file
-// holds them (o->out_path unused). `brigade run --prompt` reads the set as it would the file.
+// holds them (o->out_path unused), the rows those sink leaves per token (NULL: every hidden
+// state). `brigade run --prompt` reads the set as it would the file.
 typedef struct br_text_encoder br_text_encoder;
+typedef struct br_text_sink br_text_sink;
 typedef struct br_tensor_set br_tensor_set;
 br_status br_encode_set(br_comm *comm, br_backend *be, br_text_encoder *te,
-                        const br_encode_opts *o, br_tensor_set *set);
-
-// Rank 0: prompts [first, first + n) of an encoding (text/text_encoder.h) as a prompt tensor
-// embeds [n, L, sink's floats per token] (left padding: zero rows), its mask [n, L] and the ids
-// [n, L] (NULL: not wanted).
-typedef struct br_text_sink br_text_sink;
-typedef struct br_text_result br_text_result;
-void br_encode_lay_out(const br_text_sink *sink, const br_text_result *r, int first, int n, int L,
-                       float *embeds, float *mask, float *ids);
+                        const br_encode_opts *o, const br_text_sink *sink, br_tensor_set *set);
 
 #endif

@@ -25,43 +25,36 @@ static int wants_negative(const run_state *run) {
     return 0;
 }
 
-// Rank 0: the encoding's prompts and negative prompt into run->inputs as the embeddings file
-// names them.
-static br_status fill_inputs(run_state *run, const br_text_sink *sink, const br_text_result *r,
-                             int negative) {
-    const char *names[2][2] = {{"prompt_embeds", "prompt_attention_mask"},
-                               {"negative_prompt_embeds", "negative_prompt_attention_mask"}};
-    const int L = run->recipe->text_tokens, N = run->opts->n_prompts;
-    for (int neg = 0; neg <= negative; neg++) {
-        const int64_t n = neg ? 1 : N;
-        br_tensor *e = br_set_add(&run->inputs, names[neg][0], 3,
-                                  (int64_t[]){n, L, (int64_t)sink->floats_per_token});
-        br_tensor *m = e ? br_set_add(&run->inputs, names[neg][1], 2, (int64_t[]){n, L}) : NULL;
-        if (!m) return BR_ENOMEM;
-        br_encode_lay_out(sink, r, neg ? N : 0, (int)n, L, e->data, m->data, NULL);
-    }
-    return BR_OK;
+static const double MiB = 1048576.0;
+
+void run_text_keep_clear(run_text_keep *k) {
+    if (k->sink_open) k->recipe->text_sink_close(k->be, k->sink);
+    if (k->open) br_text_encoder_close(k->te, k->be);
+    free(k->sink), free(k->te);
+    memset(k, 0, sizeof *k);
 }
 
-// Through the family's text projection: run->inputs (rank 0) and, on every rank, the model set
-// to take the projections as its prompt.
-static br_status encode_projected(run_state *run, run_text_keep *tk, const br_encode_opts *eo) {
-    const int n = eo->n_prompts + (eo->negative != NULL);
-    const char **texts = run->rank == 0 ? calloc((size_t)n, sizeof *texts) : NULL;
-    br_status st = br_comm_agree(run->comm, run->rank == 0 && !texts ? br_fail(BR_ENOMEM, "out of memory") : BR_OK);
-    for (int i = 0; texts && i < eo->n_prompts; i++) texts[i] = eo->prompts[i];
-    if (texts && eo->negative) texts[n - 1] = eo->negative;
-    br_text_result r;
-    if (st == BR_OK && (st = br_text_encode(tk->te, run->comm, run->be, texts, n, tk->sink, &r)) == BR_OK) {
-        st = br_comm_agree(run->comm, run->rank == 0 ? fill_inputs(run, tk->sink, &r, eo->negative != NULL) : BR_OK);
-        br_text_result_free(&r);
+// This rank's part of the encoder and, where the family has one, its sink, on be into tk (not
+// collective; run_text_keep_clear undoes what was done).
+static br_status open_text(run_state *run, br_backend *be, const char *dir, run_text_keep *tk) {
+    const size_t before = be->bytes_in_use;
+    const int L = run->recipe->text_tokens;
+    tk->be = be, tk->recipe = run->recipe;
+    snprintf(tk->dir, sizeof tk->dir, "%s", dir);
+    tk->te = calloc(1, sizeof *tk->te), tk->sink = calloc(1, sizeof *tk->sink);
+    br_status st = tk->te && tk->sink ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
+    if (st == BR_OK)
+        tk->open = (st = br_text_encoder_open(tk->te, be, dir, NULL, run->rank, run->n_ranks,
+                                              L)) == BR_OK;
+    if (st == BR_OK && run->recipe->text_sink_open) {
+        int k0, k1;
+        br_text_encoder_states(tk->te, &k0, &k1);
+        tk->sink_open = (st = run->recipe->text_sink_open(&run->model, be, k0, k1, L, tk->sink,
+                                                          &tk->width)) == BR_OK;
     }
-    free(texts);
-    run->model.text_channels = tk->width, run->model.text_projected = 1;
+    tk->bytes = (double)(be->bytes_in_use - before);
     return st;
 }
-
-static const double MiB = 1048576.0;
 
 // This rank's plan of the text phase, counted before anything loads (as run_memory.c plans the
 // transformer): the encoder's layers (the embedding table stays in host memory), the text
@@ -69,22 +62,15 @@ static const double MiB = 1048576.0;
 static br_status plan_text(run_state *run, const char *dir, double *bytes) {
     br_backend *cb = br_backend_counting(run->be);
     if (!cb) return BR_ENOMEM;
-    br_text_encoder te;
-    const int L = run->recipe->text_tokens;
-    br_status st = br_text_encoder_open(&te, cb, dir, NULL, run->rank, run->n_ranks, L);
-    br_text_sink sink = {0};
-    int width = 0, k0, k1, sink_open = 0;
-    if (st == BR_OK && run->recipe->text_sink_open) {
-        br_text_encoder_states(&te, &k0, &k1);
-        sink_open = (st = run->recipe->text_sink_open(&run->model, cb, k0, k1, L, &sink,
-                                                       &width)) == BR_OK;
+    run_text_keep tk = {0};
+    br_status st = open_text(run, cb, dir, &tk);
+    if (st == BR_OK) {
+        const size_t every_state = (size_t)tk.te->hidden_states * br_text_encoder_hidden(tk.te);
+        const size_t per_token = tk.sink_open ? tk.sink->floats_per_token : every_state;
+        st = br_text_encode_buffers(tk.te, cb, run->recipe->text_tokens, per_token);
     }
-    const size_t per_token = sink_open ? sink.floats_per_token
-                                       : (size_t)te.hidden_states * br_text_encoder_hidden(&te);
-    if (st == BR_OK) st = br_text_encode_buffers(&te, cb, L, per_token);
     *bytes = (double)cb->peak_bytes;
-    if (sink_open) run->recipe->text_sink_close(cb, &sink);
-    br_text_encoder_close(&te, cb); // (safe after a failed open: it leaves te zeroed)
+    run_text_keep_clear(&tk);
     br_backend_counting_free(cb);
     return st;
 }
@@ -105,33 +91,6 @@ static br_status check_text_plan(run_state *run, const char *dir) {
     if (st == BR_OK && mine[1] > 0 && mine[0] > mine[1])
         st = br_fail(BR_ENOMEM, "the text encoder's part needs %.1f MiB, over this rank's limit "
                      "of %.1f MiB: run on more ranks", mine[0] / MiB, mine[1] / MiB);
-    return br_comm_agree(run->comm, st);
-}
-
-void run_text_keep_clear(run_text_keep *k) {
-    if (k->sink_open) k->recipe->text_sink_close(k->be, k->sink);
-    if (k->open) br_text_encoder_close(k->te, k->be);
-    free(k->sink), free(k->te);
-    memset(k, 0, sizeof *k);
-}
-
-// Loads this rank's part of the encoder and, where the family has one, its sink, into tk.
-static br_status load_text(run_state *run, const char *dir, run_text_keep *tk) {
-    const size_t before = run->be->bytes_in_use;
-    const int L = run->recipe->text_tokens;
-    tk->be = run->be, tk->recipe = run->recipe;
-    snprintf(tk->dir, sizeof tk->dir, "%s", dir);
-    tk->te = calloc(1, sizeof *tk->te), tk->sink = calloc(1, sizeof *tk->sink);
-    br_status st = tk->te && tk->sink ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
-    if (st == BR_OK)
-        tk->open = (st = br_text_encoder_open(tk->te, run->be, dir, NULL, run->rank, run->n_ranks,
-                                              L)) == BR_OK;
-    if ((st = br_comm_agree(run->comm, st)) != BR_OK || !run->recipe->text_sink_open) return st;
-    int k0, k1;
-    br_text_encoder_states(tk->te, &k0, &k1);
-    tk->sink_open = (st = run->recipe->text_sink_open(&run->model, run->be, k0, k1, L, tk->sink,
-                                                      &tk->width)) == BR_OK;
-    tk->bytes = (double)(run->be->bytes_in_use - before);
     return br_comm_agree(run->comm, st);
 }
 
@@ -156,15 +115,18 @@ br_status run_encode_prompts(run_state *run) {
     const double t0 = br_now();
     const int load_now = !tk->open;
     if (load_now) {
-        if ((st = check_text_plan(run, dir)) == BR_OK) st = load_text(run, dir, tk);
+        if ((st = check_text_plan(run, dir)) == BR_OK)
+            st = br_comm_agree(run->comm, open_text(run, run->be, dir, tk));
         if (st != BR_OK) return run_text_keep_clear(tk), st;
     }
     const double t_load = br_now() - t0;
     const br_encode_opts eo = {dir, o->prompts, o->n_prompts,
                                wants_negative(run) ? (o->negative_prompt ? o->negative_prompt : "") : NULL,
                                NULL, run->recipe->text_tokens, NULL, 0, NULL};
-    st = tk->sink_open ? encode_projected(run, tk, &eo)
-                       : br_encode_set(run->comm, run->be, tk->te, &eo, &run->inputs);
+    // Through the family's text projection the transformer then takes the projections.
+    st = br_encode_set(run->comm, run->be, tk->te, &eo, tk->sink_open ? tk->sink : NULL,
+                       &run->inputs);
+    if (tk->sink_open) run->model.text_channels = tk->width, run->model.text_projected = 1;
     const int layers = tk->te->hidden_states - 1;
     if (tk == &local) run_text_keep_clear(tk);
     else run->text_kept_bytes = tk->bytes;
