@@ -202,12 +202,15 @@ EOF
             -o "PidFile=$s/sshd-$h.pid" -o "ListenAddress=$(host_ip "$h")" ||
             mh_die "sshd on $h: $(tail -2 "$s/sshd-$h.log")"
     done
+    # sshd forks before it listens: on a loaded machine the port can stay closed for seconds (CI
+    # once saw "Connection refused" after 5 s), so wait up to 60 s, and name sshd's own complaint.
     for h in "${MH_HOSTS[@]}"; do
-        for t in $(seq 50); do
+        for t in $(seq 600); do
             [ "$(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>/dev/null)" = "$h" ] && continue 2
             sleep 0.1
         done
-        mh_die "ssh from h1 to $h: $(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>&1 | tail -1)"
+        mh_die "ssh from h1 to $h: $(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>&1 | tail -1)" \
+            "(sshd log: $(tail -2 "$s/sshd-$h.log" 2>/dev/null))"
     done
 }
 
