@@ -1,6 +1,8 @@
-# serve_page.py CDP_PORT SERVE_PORT EMBEDDINGS: drives brigade serve's page in a running headless
-# Chromium over the DevTools Protocol: submits a job through the form, watches its row reach
-# "done" with its frames shown. Prints ok/FAIL lines; exits 1 on any failure.
+# serve_page.py CDP_PORT SERVE_PORT (embeddings FILE | prompt TEXT) [NAME=VALUE...]: drives brigade
+# serve's page in a running headless Chromium over the DevTools Protocol: submits a job through the
+# form (an embeddings file uploaded, or a prompt typed as text; the settings NAME=VALUE in their
+# fields), watches its row reach "done" with its frames shown. Prints ok/FAIL lines; exits 1 on
+# any failure.
 import json
 import os
 import re
@@ -10,7 +12,8 @@ import urllib.request
 
 import websocket  # Debian's python3-websocket (websocket-client)
 
-cdp_port, serve_port, embeddings = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
+cdp_port, serve_port, kind, given = sys.argv[1:5]
+settings = [a.split("=", 1) for a in sys.argv[5:]]
 failed = False
 
 
@@ -68,12 +71,21 @@ page.poll(f"location.href === {json.dumps(url)} && document.readyState", lambda 
 title = page.js("document.title")
 (ok if title == "brigade serve" else fail)(f'page loaded: title "{title}"')
 
-# The file input can only be set through DOM.setFileInputFiles (a script may not name a file).
-root = page.call("DOM.getDocument")["root"]["nodeId"]
-node = page.call("DOM.querySelector", nodeId=root, selector="#embeddings")["nodeId"]
-page.call("DOM.setFileInputFiles", nodeId=node, files=[embeddings])
-for name, value in [("steps", 4), ("height", 128), ("width", 192), ("frames", 17)]:
-    page.js(f"document.querySelector('#submit input[name={name}]').value = '{value}'")
+if kind == "embeddings":
+    # A file input can only be set through DOM.setFileInputFiles (a script may not name a file).
+    root = page.call("DOM.getDocument")["root"]["nodeId"]
+    node = page.call("DOM.querySelector", nodeId=root, selector="#embeddings")["nodeId"]
+    page.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(given)])
+else:
+    page.js(f"document.getElementById('prompt').value = {json.dumps(given)}")
+for name, value in settings:
+    # A setting the page has no field for goes in as a hidden one, as a form of the user's would.
+    page.js(f"""(() => {{
+  const form = document.getElementById('submit');
+  let field = form.querySelector('[name={name}]');
+  if (!field) {{ field = document.createElement('input'); field.type = 'hidden'; field.name = {json.dumps(name)}; form.append(field); }}
+  field.value = {json.dumps(value)};
+}})()""")
 page.js("document.querySelector('#submit button[type=submit]').click()")
 said = page.poll("document.getElementById('submitted').textContent", bool, 30)
 m = re.fullmatch(r"job (\d+) queued", said or "")
