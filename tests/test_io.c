@@ -513,6 +513,19 @@ static void test_sharded(void) {
     CHECK(x && x[0] == 1.0f && x[1] == 2.0f);
     free(x);
 
+    float rows[3] = {0};
+    CHECK_OK(br_ckpt_load_rows(&c, "a.weight", 2, w, 1, 1, rows)); // row 1 alone: 13, 14, 15
+    CHECK(rows[0] == 13 && rows[1] == 14 && rows[2] == 15);
+    CHECK_OK(br_ckpt_load_rows(&c, "c.weight", 1, two, 1, 1, rows)); // bf16, converted
+    CHECK(rows[0] == 2.0f);
+    CHECK_FAILS(br_ckpt_load_rows(&c, "a.weight", 2, w, 1, 2, rows), "\"a.weight\"",
+                "rows [1, 3) asked of 2");
+    CHECK_FAILS(br_ckpt_load_rows(&c, "a.weight", 2, any, 0, 1, rows), "\"a.weight\"",
+                "asked of"); // the shape must be given whole
+    CHECK_FAILS(br_ckpt_load_rows(&c, "a.weight", 2, wrong, 0, 1, rows), "\"a.weight\"",
+                "has shape [2, 3]");
+    CHECK_FAILS(br_ckpt_load_rows(&c, "ids", 1, two, 0, 1, rows), "\"ids\"", "dtype I32");
+
     x = (float *)&c; // must be reset to NULL on failure
     CHECK_FAILS(br_ckpt_load(&c, "transformer_blocks.3.attn1.to_q.weight", 2, w, &x),
                 "sharded: tensor \"transformer_blocks.3.attn1.to_q.weight\" not found",
@@ -552,6 +565,29 @@ static void test_sharded(void) {
     CHECK_OK(br_ckpt_open(&c, dir)); // the shard is only opened on use
     CHECK_FAILS(br_ckpt_load(&c, "a", 1, two, &x), "absent.safetensors", "cannot open");
     br_ckpt_close(&c);
+    br_ckpt_close(&c);
+}
+
+// A random checkpoint's rows are the whole tensor's values there, whichever rows are asked,
+// and a tensor asked for again (another rank) gets the same values.
+static void test_random_rows(void) {
+    br_checkpoint c;
+    CHECK_OK(br_ckpt_open_random(&c, cJSON_CreateObject(), 7));
+    const int64_t shape[2] = {5, 4}, vec[1] = {6};
+    float *whole = NULL, *again = NULL, part[8], elems[2];
+    CHECK_OK(br_ckpt_load(&c, "m.weight", 2, shape, &whole));
+    CHECK_OK(br_ckpt_load(&c, "m.weight", 2, shape, &again));
+    CHECK(whole && again && memcmp(whole, again, 20 * sizeof(float)) == 0);
+    CHECK_OK(br_ckpt_load_rows(&c, "m.weight", 2, shape, 3, 2, part));
+    CHECK(whole && memcmp(part, whole + 12, 8 * sizeof(float)) == 0);
+    CHECK(whole && whole[0] != whole[4] && fabsf(whole[0]) <= 0.5f); // rows differ; 1/sqrt(4)
+    free(whole), free(again);
+    CHECK_OK(br_ckpt_load(&c, "n.weight", 1, vec, &whole)); // a norm weight: near 1
+    CHECK_OK(br_ckpt_load_rows(&c, "n.weight", 1, vec, 4, 2, elems));
+    CHECK(whole && elems[0] == whole[4] && elems[1] == whole[5] && fabsf(whole[5] - 1) <= 0.02f);
+    free(whole);
+    CHECK_FAILS(br_ckpt_load_rows(&c, "m.weight", 2, shape, 4, 2, part), "m.weight",
+                "rows [4, 6) asked of 5");
     br_ckpt_close(&c);
 }
 
@@ -756,6 +792,7 @@ int main(int argc, char **argv) {
     test_read_all_conversions();
     test_bad_files();
     test_sharded();
+    test_random_rows();
     test_single_and_config();
     test_class_name();
     test_wav();

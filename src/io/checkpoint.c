@@ -329,25 +329,32 @@ static int shape_matches(const br_st_entry *e, int ndim, const int64_t *want) {
     return 1;
 }
 
+// The tensor, found and checked: its shape against want_shape, its dtype convertible to fp32.
+static br_status find_checked(br_checkpoint *c, const char *name, int ndim,
+                              const int64_t *want_shape, br_st_file **f, const br_st_entry **e) {
+    BR_TRY(locate(c, name, f, e));
+    if (!shape_matches(*e, ndim, want_shape)) {
+        char have[256], want[256];
+        int n = ndim < 0 ? 0 : ndim > BR_MAX_DIMS ? BR_MAX_DIMS : ndim;
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, the config implies %s",
+                       (*f)->path, name, br_shape_str(have, sizeof have, (*e)->ndim, (*e)->shape),
+                       br_shape_str(want, sizeof want, n, want_shape));
+    }
+    // n = 0 only asks whether the dtype converts, before anything is allocated for it
+    if (!br_convert_to_f32((*e)->dtype, NULL, NULL, 0))
+        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has dtype %s; only F32, F16, BF16 and "
+                                  "U8 convert to fp32",
+                       (*f)->path, name, br_dtype_name((*e)->dtype));
+    return BR_OK;
+}
+
 br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64_t *want_shape,
                        float **out) {
     if (c->random_seed) return br_ckpt_random_tensor(c, name, ndim, want_shape, out);
     *out = NULL;
     br_st_file *f = NULL;
     const br_st_entry *e = NULL;
-    BR_TRY(locate(c, name, &f, &e));
-    if (!shape_matches(e, ndim, want_shape)) {
-        char have[256], want[256];
-        int n = ndim < 0 ? 0 : ndim > BR_MAX_DIMS ? BR_MAX_DIMS : ndim;
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has shape %s, the config implies %s",
-                       f->path, name, br_shape_str(have, sizeof have, e->ndim, e->shape),
-                       br_shape_str(want, sizeof want, n, want_shape));
-    }
-    // n = 0 only asks whether the dtype converts, before allocating anything for it
-    if (!br_convert_to_f32(e->dtype, NULL, NULL, 0))
-        return br_fail(BR_EINPUT, "%s: tensor \"%s\" has dtype %s; only F32, F16, BF16 and "
-                                  "U8 convert to fp32",
-                       f->path, name, br_dtype_name(e->dtype));
+    BR_TRY(find_checked(c, name, ndim, want_shape, &f, &e));
     int64_t n = br_numel(e->ndim, e->shape);
     float *data = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
     if (!data)
@@ -360,4 +367,20 @@ br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64
     }
     *out = data;
     return BR_OK;
+}
+
+br_status br_ckpt_load_rows(br_checkpoint *c, const char *name, int ndim, const int64_t *shape,
+                            int64_t row0, int64_t n_rows, float *out) {
+    const int64_t rows = ndim > 0 ? shape[0] : 1, numel = br_numel(ndim, shape);
+    int whole = ndim >= 0 && ndim <= BR_MAX_DIMS;
+    for (int i = 0; whole && i < ndim; i++) whole = shape[i] >= 0;
+    if (!whole || row0 < 0 || n_rows < 0 || row0 + n_rows > rows)
+        return br_fail(BR_EINTERNAL, "%s: tensor \"%s\": rows [%lld, %lld) asked of %lld", c->dir,
+                       name, (long long)row0, (long long)(row0 + n_rows), (long long)rows);
+    if (c->random_seed) return br_ckpt_random_rows(c, name, ndim, shape, row0, n_rows, out);
+    br_st_file *f = NULL;
+    const br_st_entry *e = NULL;
+    BR_TRY(find_checked(c, name, ndim, shape, &f, &e));
+    const size_t row = rows ? (size_t)(numel / rows) : 0;
+    return br_st_read_f32_range(f, e, (size_t)row0 * row, (size_t)n_rows * row, out);
 }

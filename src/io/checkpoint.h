@@ -38,6 +38,13 @@ void br_ckpt_close(br_checkpoint *c);
 br_status br_ckpt_load(br_checkpoint *c, const char *name, int ndim, const int64_t *want_shape,
                        float **out);
 
+// Rows [row0, row0 + n_rows) of tensor name (along its first dimension) as fp32 into out, which
+// holds n_rows x numel/shape[0] floats; shape must be given whole, and is checked as br_ckpt_load
+// checks it. Only those rows are read (their pages of the file): for a table or a matrix that a
+// rank takes a part of, or uses a few rows of at a time.
+br_status br_ckpt_load_rows(br_checkpoint *c, const char *name, int ndim, const int64_t *shape,
+                            int64_t row0, int64_t n_rows, float *out);
+
 // Whether the checkpoint holds tensor name (a random one: always); the recorded error stays.
 int br_ckpt_has(br_checkpoint *c, const char *name);
 
@@ -45,5 +52,8 @@ int br_ckpt_has(br_checkpoint *c, const char *name);
 br_status br_ckpt_open_random(br_checkpoint *c, cJSON *config, uint64_t seed);
 br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int ndim,
                                 const int64_t *shape, float **out);
+// Rows of a random tensor, the values the whole tensor has there (each row is seeded on its own).
+br_status br_ckpt_random_rows(const br_checkpoint *c, const char *name, int ndim,
+                              const int64_t *shape, int64_t row0, int64_t n_rows, float *out);
 
 #endif

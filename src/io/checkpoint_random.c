@@ -3,7 +3,8 @@
 // values come from a generator seeded by a hash of its name, so every rank that asks for a tensor
 // gets the same values, and a rank makes only the tensors it owns. Scales keep activations sane:
 // matrices and convolution kernels uniform in +-1/sqrt(fan_in), norm weights (the 1-D
-// ".weight"s) and standard deviations ("*_std") near 1, other vectors small.
+// ".weight"s) and standard deviations ("*_std") near 1, other vectors small. Each row (along the
+// first dimension) has a generator of its own, so a part of a tensor is made without the rest.
 #define _POSIX_C_SOURCE 200809L // strdup
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -31,22 +32,54 @@ br_status br_ckpt_open_random(br_checkpoint *c, cJSON *config, uint64_t seed) {
     return c->dir ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
 }
 
+// A generator state for row `row` of the tensor whose name hashed to h (splitmix64's mix).
+static uint64_t row_seed(uint64_t h, int64_t row) {
+    uint64_t z = h + (uint64_t)(row + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
+
+// Rows [row0, row0 + n_rows) of tensor name into x.
+static void fill_rows(uint64_t seed, const char *name, int ndim, const int64_t *shape, int64_t row0,
+                      int64_t n_rows, float *x) {
+    const size_t n = (size_t)br_numel(ndim, shape), rows = ndim > 0 ? (size_t)shape[0] : 1;
+    const size_t row = rows ? n / rows : 0;
+    float scale = ndim >= 2 && shape[0] > 0 ? 1.0f / sqrtf((float)row) : 0.02f;
+    // Norm weights and the latents' standard deviations near 1 (a std near 0 would blow up a
+    // normalisation).
+    float offset = ndim == 1 && (ends_with(name, ".weight") || ends_with(name, "_std")) ? 1.0f : 0;
+    if (strstr(name, "scale_shift_table")) scale = 1.0f / sqrtf((float)shape[ndim - 1]);
+    const uint64_t h = hash_name(name, seed);
+    for (int64_t r = 0; r < n_rows; r++) {
+        uint64_t s = row_seed(h, row0 + r);
+        float *y = x + (size_t)r * row;
+        for (size_t i = 0; i < row; i++) { // xorshift64*: fast enough for 13 B values
+            s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+            float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
+            y[i] = offset + scale * u;
+        }
+    }
+}
+
+br_status br_ckpt_random_rows(const br_checkpoint *c, const char *name, int ndim,
+                              const int64_t *shape, int64_t row0, int64_t n_rows, float *x) {
+    if (c->record && !br_set_find(c->record, name)) { // recorded whole, once
+        float *all;
+        BR_TRY(br_ckpt_random_tensor(c, name, ndim, shape, &all));
+        free(all);
+    }
+    fill_rows(c->random_seed, name, ndim, shape, row0, n_rows, x);
+    return BR_OK;
+}
+
 br_status br_ckpt_random_tensor(const br_checkpoint *c, const char *name, int ndim,
                                 const int64_t *shape, float **out) {
     size_t n = (size_t)br_numel(ndim, shape);
     float *x = malloc((n ? n : 1) * sizeof(float));
     if (!x) return br_fail(BR_ENOMEM, "out of memory for random tensor %s", name);
-    float scale = ndim >= 2 && shape[0] > 0 ? 1.0f / sqrtf((float)(n / (size_t)shape[0])) : 0.02f;
-    // Norm weights and the latents' standard deviations near 1 (a std near 0 would blow up a
-    // normalisation).
-    float offset = ndim == 1 && (ends_with(name, ".weight") || ends_with(name, "_std")) ? 1.0f : 0;
-    if (strstr(name, "scale_shift_table")) scale = 1.0f / sqrtf((float)shape[ndim - 1]);
-    uint64_t s = hash_name(name, c->random_seed);
-    for (size_t i = 0; i < n; i++) { // xorshift64*: fast enough for 13 B values spread over ranks
-        s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-        float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
-        x[i] = offset + scale * u;
-    }
+    fill_rows(c->random_seed, name, ndim, shape, 0, ndim > 0 ? shape[0] : 1, x);
     if (c->record && !br_set_find(c->record, name)) { // (two loaders may ask for one tensor)
         br_tensor *copy = br_set_add(c->record, name, ndim, shape);
         if (!copy) {

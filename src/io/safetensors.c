@@ -348,7 +348,17 @@ static br_status unconvertible(const br_st_file *f, const br_st_entry *e) {
 
 br_status br_st_read_f32(const br_st_file *f, const br_st_entry *e, float *out) {
     size_t n = (size_t)(e->end - e->begin) / br_dtype_size(e->dtype);
-    if (!br_convert_to_f32(e->dtype, f->data + e->begin, out, n)) return unconvertible(f, e);
+    return br_st_read_f32_range(f, e, 0, n, out);
+}
+
+br_status br_st_read_f32_range(const br_st_file *f, const br_st_entry *e, size_t first, size_t n,
+                               float *out) {
+    const size_t size = br_dtype_size(e->dtype), all = (size_t)(e->end - e->begin) / size;
+    if (first > all || n > all - first)
+        return br_fail(BR_EINTERNAL, "%s: tensor \"%s\": elements [%zu, %zu) asked of %zu", f->path,
+                       e->name, first, first + n, all);
+    if (!br_convert_to_f32(e->dtype, f->data + e->begin + first * size, out, n))
+        return unconvertible(f, e);
     return BR_OK;
 }
 

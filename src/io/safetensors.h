@@ -54,6 +54,9 @@ const char *br_st_meta(const br_st_file *f, const char *key);
 // Converts the tensor to fp32 into out (product(shape) floats). Fails, naming file and tensor,
 // for a dtype other than F32/F16/BF16.
 br_status br_st_read_f32(const br_st_file *f, const br_st_entry *e, float *out);
+// The same for elements [first, first + n) of the tensor (flat, row-major): only their pages.
+br_status br_st_read_f32_range(const br_st_file *f, const br_st_entry *e, size_t first, size_t n,
+                               float *out);
 
 // Reads every tensor of the file into set (fp32) and every __metadata__ value that parses as a
 // JSON number or a list of numbers into set's settings (others are skipped).

@@ -57,8 +57,8 @@ static br_status open_text(run_state *run, br_backend *be, const char *dir, run_
 }
 
 // This rank's plan of the text phase, counted before anything loads (as run_memory.c plans the
-// transformer): the encoder's layers (the embedding table stays in host memory), the text
-// projection's columns, the buffers of a prompt of the pipeline's length.
+// transformer): the encoder's layers (the embedding table stays in the file: rows read per
+// token), the text projection's columns, the buffers of a prompt of the pipeline's length.
 static br_status plan_text(run_state *run, const char *dir, double *bytes) {
     br_backend *cb = br_backend_counting(run->be);
     if (!cb) return BR_ENOMEM;

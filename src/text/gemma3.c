@@ -125,9 +125,15 @@ static br_status load_ends(br_backend *be, br_checkpoint *ck, const char *prefix
                            int with_norm, gemma3_part *p) {
     const gemma3_config *c = &p->cfg;
     char name[240];
-    if (with_embed && !be->counts_only) { // the table stays on the host: rows are gathered there
-        snprintf(name, sizeof name, "%sembed_tokens.weight", prefix);
-        BR_TRY(br_ckpt_load(ck, name, 2, (const int64_t[]){c->vocab, c->hidden}, &p->embed));
+    if (with_embed && !be->counts_only) { // the table stays in the file: rows read per token
+        snprintf(p->embed_name, sizeof p->embed_name, "%sembed_tokens.weight", prefix);
+        float *row0 = malloc((size_t)c->hidden * sizeof(float));
+        if (!row0) return br_fail(BR_ENOMEM, "out of memory");
+        br_status st = br_ckpt_load_rows(ck, p->embed_name, 2, (const int64_t[]){c->vocab, c->hidden},
+                                         0, 1, row0); // the shape and dtype checked now
+        free(row0);
+        BR_TRY(st);
+        p->embed = ck;
     }
     if (with_norm) {
         snprintf(name, sizeof name, "%snorm.weight", prefix);
@@ -165,7 +171,6 @@ br_status gemma3_load(br_backend *be, br_checkpoint *ck, const char *config_path
 void gemma3_free(br_backend *be, gemma3_part *p) {
     for (int i = 0; p->layers && i < p->end - p->first; i++) free_layer(be, &p->layers[i]);
     free(p->layers);
-    free(p->embed);
     nn_free_vector(be, &p->final_norm);
     for (int k = 0; k < 8; k++) nn_free_vector(be, &p->rope[k / 4][k / 2 % 2][k % 2]);
     memset(p, 0, sizeof *p);
@@ -203,18 +208,23 @@ void gemma3_scratch_free(br_backend *be, gemma3_scratch *s) {
     memset(s, 0, sizeof *s);
 }
 
-void gemma3_embed(br_backend *be, const gemma3_part *p, const int *ids, int T, float *x) {
+br_status gemma3_embed(br_backend *be, const gemma3_part *p, const int *ids, int T, float *x) {
     const int C = p->cfg.hidden;
     // transformers multiplies by sqrt(hidden) in the weights' dtype: fp32 here (the fp32 model)
     const float scale = sqrtf((float)C);
-    float *host = malloc((size_t)T * C * sizeof(float));
-    if (!host) abort(); // T x C floats: far less than the buffers planned before this
-    for (int t = 0; t < T; t++)
-        for (int c = 0; c < C; c++)
-            host[(size_t)t * C + c] = p->embed[(size_t)ids[t] * C + c] * scale;
+    float *host = calloc((size_t)T * C, sizeof(float));
+    if (!host) return br_fail(BR_ENOMEM, "out of memory for %d tokens' embeddings", T);
+    br_status st = BR_OK;
+    for (int t = 0; t < T && st == BR_OK; t++) {
+        float *row = host + (size_t)t * C;
+        st = br_ckpt_load_rows(p->embed, p->embed_name, 2, (const int64_t[]){p->cfg.vocab, C},
+                               ids[t], 1, row);
+        for (int c = 0; c < C; c++) row[c] *= scale;
+    }
     be->upload(be, x, host, (size_t)T * C);
     be->sync(be);
     free(host);
+    return st;
 }
 
 // x += norm(sub): a sublayer's output after its post-norm, added to the residual stream.

@@ -1,6 +1,6 @@
 // gemma3.h: Gemma 3's text model (transformers' Gemma3TextModel, the language model of
 // Gemma3ForConditionalGeneration) on the op table, by the parts a pipeline rank holds: the scaled
-// embedding (first rank; the table stays on the host), a contiguous range of decoder layers, the
+// embedding (first rank; the table stays in the file), a contiguous range of decoder layers, the
 // final norm (last rank). Tokens of several prompts go through one call side by side: the
 // products see all of them as rows, attention and RoPE each prompt's own.
 // Legend: T tokens of a micro-batch, C hidden, H / Hkv query / key-value heads of width dh,
@@ -26,7 +26,8 @@ typedef struct {
 typedef struct {
     gemma3_config cfg;
     int first, end;        // layers [first, end)
-    float *embed;          // host [vocab, C] fp32, the first part only (NULL elsewhere)
+    br_checkpoint *embed;  // the first part only (NULL elsewhere): the checkpoint, kept open,
+    char embed_name[240];  // whose table [vocab, C] this is: rows read as tokens need them
     float *final_norm;     // the last part only (1 + w; NULL elsewhere)
     gemma3_layer *layers;  // [end - first]
     int max_position;      // RoPE tables cover positions [0, max_position)
@@ -57,7 +58,10 @@ br_status gemma3_scratch_alloc(br_backend *be, const gemma3_config *cfg, int max
 void gemma3_scratch_free(br_backend *be, gemma3_scratch *s);
 
 // x[T, C] (device) = the scaled embeddings of ids[T] (host); ids were checked against the vocab.
-void gemma3_embed(br_backend *be, const gemma3_part *p, const int *ids, int T, float *x);
+// The table's rows come from the checkpoint (mapped: only the pages of the tokens used), so the
+// checkpoint gemma3_load had must stay open while p is used. On a failure x is still written
+// (zeros where rows are missing), so that a pipeline can pass it on.
+br_status gemma3_embed(br_backend *be, const gemma3_part *p, const int *ids, int T, float *x);
 // Layer i (first <= i < end) in place on x[T, C].
 void gemma3_layer_forward(br_backend *be, const gemma3_part *p, int i, const gemma3_batch *b,
                           gemma3_scratch *s, float *x);

@@ -156,7 +156,8 @@ static br_status encode_prompt(br_text_encoder *te, br_comm *comm, br_backend *b
     const int position = te->max_tokens - T;
     const gemma3_batch batch = {1, &r->tokens[i], &position, T};
     if (te->rank == 0) {
-        gemma3_embed(be, p, r->ids + (size_t)i * te->max_tokens + position, T, b->x);
+        const br_status st = gemma3_embed(be, p, r->ids + (size_t)i * te->max_tokens + position, T, b->x);
+        if (*guard == BR_OK) *guard = st; // like the guard's NaN: the baton still goes on
         sink->take(sink->ctx, be, 0, b->x, T, b->acc);
     } else {
         BR_TRY(tr->recv(comm, b->x, hidden, te->rank - 1));

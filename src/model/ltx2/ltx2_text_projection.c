@@ -13,30 +13,46 @@
 
 static const float EPS = 1e-6f; // the connectors' norm of each state (ltx2_connectors.c)
 
+// Rows of proj_in read at a time: 9 MB at LTX-2.3's size. Not a power of two, so that the tiny
+// fixture's 32 and 16 rows take several reads and a short last one, as the real sizes do.
+enum { ROWS_AT_ONCE = 12 };
+
 // Stream `name`'s columns of states [k0, k1): [dim, C] each from the checkpoint's [dim, C*K]
-// (feature c*K + k), times the stream's scale sqrt(dim / C) as load_proj_in folds it.
+// (feature c*K + k), times the stream's scale sqrt(dim / C) as load_proj_in folds it. The
+// checkpoint is read a few rows at a time: the whole matrix (3 GB in fp32 at LTX-2.3's size, and
+// every rank reads it) is never held.
 static br_status load_columns(br_backend *be, br_checkpoint *ck, const ltx2_connectors_config *cfg,
                               const char *name, int dim, int k0, int k1, nn_linear *out) {
-    const int C = cfg->caption_channels, K = cfg->encoder_layers;
+    const int C = cfg->caption_channels, K = cfg->encoder_layers, n = k1 - k0;
+    const int64_t shape[2] = {dim, (int64_t)C * K};
     char key[128];
     snprintf(key, sizeof key, "%s_text_proj_in.weight", name);
-    float *w = NULL;
-    if (!be->counts_only) BR_TRY(br_ckpt_load(ck, key, 2, (const int64_t[]){dim, (int64_t)C * K}, &w));
     const float scale = (float)sqrt((double)dim / C);
-    br_status st = BR_OK;
-    for (int k = k0; k < k1 && st == BR_OK; k++) {
-        float *cols = NULL;
-        if (w && !(cols = malloc((size_t)dim * C * sizeof(float)))) {
+    float **cols = calloc((size_t)(n > 0 ? n : 1), sizeof *cols), *rows = NULL;
+    br_status st = cols ? BR_OK : br_fail(BR_ENOMEM, "out of memory for %s", key);
+    for (int k = 0; k < n && st == BR_OK && !be->counts_only; k++)
+        if (!(cols[k] = malloc((size_t)dim * C * sizeof(float))))
             st = br_fail(BR_ENOMEM, "out of memory for %s", key);
-            break;
-        }
-        for (size_t o = 0; cols && o < (size_t)dim; o++)
-            for (int c = 0; c < C; c++) cols[o * C + c] = w[(o * C + c) * K + k] * scale;
-        nn_linear *l = &out[k - k0];
-        l->n_in = C, l->n_out = dim;
-        if (!(l->weight = be->adopt_matrix(be, cols, (size_t)dim, (size_t)C, key))) st = BR_ENOMEM;
+    if (st == BR_OK && n > 0 && !be->counts_only &&
+        !(rows = malloc((size_t)ROWS_AT_ONCE * C * K * sizeof(float))))
+        st = br_fail(BR_ENOMEM, "out of memory for %s", key);
+    for (int o0 = 0; rows && o0 < dim && st == BR_OK; o0 += ROWS_AT_ONCE) {
+        const int m = dim - o0 < ROWS_AT_ONCE ? dim - o0 : ROWS_AT_ONCE;
+        if ((st = br_ckpt_load_rows(ck, key, 2, shape, o0, m, rows)) != BR_OK) break;
+        for (int k = 0; k < n; k++)
+            for (size_t o = 0; o < (size_t)m; o++)
+                for (int c = 0; c < C; c++)
+                    cols[k][(o0 + o) * C + c] = rows[(o * C + c) * K + k0 + k] * scale;
     }
-    free(w);
+    free(rows);
+    for (int k = 0; k < n && st == BR_OK; k++) { // adopted: the backend owns cols[k] now
+        nn_linear *l = &out[k];
+        l->n_in = C, l->n_out = dim;
+        if (!(l->weight = be->adopt_matrix(be, cols[k], (size_t)dim, (size_t)C, key))) st = BR_ENOMEM;
+        cols[k] = NULL;
+    }
+    for (int k = 0; cols && k < n; k++) free(cols[k]);
+    free(cols);
     return st;
 }
 
