@@ -64,22 +64,52 @@ void cpu_linear_q8(float *y, const float *x, const int8_t *q, const float *scale
     br_parallel_for((rows + TILE_ROWS - 1) / TILE_ROWS * j.col_tiles, linear_tile, &j);
 }
 
-float cpu_quantize_q8(const float *w, int rows, int cols, int8_t *q, float *scale) {
+enum { Q8_ROWS = 16 }; // rows per task of the quantisation
+
+typedef struct {
+    const float *w;
+    int rows, cols;
+    int8_t *q;
+    float *scale;
+    float *worst, *most; // per task: the largest absolute error and the largest |w|
+} quantize_job;
+
+static void quantize_rows(void *ctx, int task, int worker) {
+    const quantize_job *j = ctx;
+    const int r0 = task * Q8_ROWS, r1 = r0 + Q8_ROWS < j->rows ? r0 + Q8_ROWS : j->rows;
     float most = 0, worst = 0;
-    for (int r = 0; r < rows; r++) {
-        const float *row = w + (size_t)r * cols;
+    for (int r = r0; r < r1; r++) {
+        const float *row = j->w + (size_t)r * j->cols;
+        int8_t *q = j->q + (size_t)r * j->cols;
         float m = 0;
-        for (int c = 0; c < cols; c++) m = fabsf(row[c]) > m ? fabsf(row[c]) : m;
-        scale[r] = m > 0 ? m / 127.0f : 1.0f; // (an all-zero row stays zero)
-        for (int c = 0; c < cols; c++) {
-            const float v = nearbyintf(row[c] / scale[r]);
-            q[(size_t)r * cols + c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-            const float e = fabsf(row[c] - q[(size_t)r * cols + c] * scale[r]);
+        for (int c = 0; c < j->cols; c++) m = fabsf(row[c]) > m ? fabsf(row[c]) : m;
+        const float scale = j->scale[r] = m > 0 ? m / 127.0f : 1.0f; // (an all-zero row stays zero)
+        for (int c = 0; c < j->cols; c++) {
+            const float v = nearbyintf(row[c] / scale);
+            q[c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+            const float e = fabsf(row[c] - q[c] * scale);
             worst = e > worst ? e : worst;
         }
         most = m > most ? m : most;
     }
-    return most > 0 ? worst / most : 0;
+    j->worst[task] = worst, j->most[task] = most;
+}
+
+// Rows in parallel (a 22B model's quantisation took minutes on one thread); the maxima are the
+// same whatever the thread count.
+float cpu_quantize_q8(const float *w, int rows, int cols, int8_t *q, float *scale) {
+    const int tasks = (rows + Q8_ROWS - 1) / Q8_ROWS;
+    float *worst = malloc((size_t)(tasks > 0 ? tasks : 1) * 2 * sizeof(float));
+    if (!worst) abort(); // 8 bytes per 16 rows, beside the matrix being quantised
+    quantize_job j = {w, rows, cols, q, scale, worst, worst + tasks};
+    br_parallel_for(tasks, quantize_rows, &j);
+    float most = 0, err = 0;
+    for (int t = 0; t < tasks; t++) {
+        err = j.worst[t] > err ? j.worst[t] : err;
+        most = j.most[t] > most ? j.most[t] : most;
+    }
+    free(worst);
+    return most > 0 ? err / most : 0;
 }
 
 void cpu_blas_name(char *out, size_t size) {

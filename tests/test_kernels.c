@@ -503,12 +503,42 @@ static void test_layer_norm(int rows, int D, float scale, int affine) {
     free(x), free(w), free(b), free(y), free(want);
 }
 
+// Symmetric per-row int8 against a naive quantisation: every code and scale the same, the
+// returned error the naive maximum; rows spread over several tasks with a short last one, and an
+// all-zero row (scale 1, codes 0).
+static void test_quantize_q8(int rows, int cols) {
+    float *w = randoms((size_t)rows * cols, 3), *scale = malloc((size_t)rows * sizeof(float));
+    int8_t *q = malloc((size_t)rows * cols);
+    memset(w + (size_t)(rows / 2) * cols, 0, (size_t)cols * sizeof(float));
+    const float got = cpu_quantize_q8(w, rows, cols, q, scale);
+    int same = 1;
+    double worst = 0, most = 0;
+    for (int r = 0; r < rows; r++) {
+        float m = 0;
+        for (int c = 0; c < cols; c++) m = fmaxf(m, fabsf(w[(size_t)r * cols + c]));
+        const float s = m > 0 ? m / 127.0f : 1.0f;
+        same &= scale[r] == s;
+        for (int c = 0; c < cols; c++) {
+            const float x = w[(size_t)r * cols + c], v = fminf(127, fmaxf(-127, nearbyintf(x / s)));
+            same &= q[(size_t)r * cols + c] == (int8_t)v;
+            worst = fmax(worst, fabsf(x - v * s));
+        }
+        most = fmax(most, m);
+    }
+    const int ok = same && got == (float)worst / (float)most && got > 0 && got < 1.0f / 127;
+    passed += ok, failed += !ok;
+    printf("%s quantize_q8 %dx%d: codes and scales %s, error %.3g (naive %.3g)\n",
+           ok ? "ok  " : "FAIL", rows, cols, same ? "identical" : "DIFFER", got, worst / most);
+    free(w), free(scale), free(q);
+}
+
 int main(void) {
     test_linear(1, 1, 1, 1);
     test_linear(37, 29, 53, 1);
     test_linear(130, 64, 96, 1000); // large magnitudes
     test_linear(300, 40, 600, 1);   // 2 x 3 tiles
     test_linear_repeats(600, 64, 700);
+    test_quantize_q8(37, 29);
     test_activations();
     test_timestep();
     for (int kind = 0; kind < 3; kind++) {

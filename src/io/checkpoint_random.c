@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "parallel.h"
 
 static uint64_t hash_name(const char *s, uint64_t seed) {
     uint64_t h = 1469598103934665603ull ^ seed; // FNV-1a
@@ -41,26 +42,42 @@ static uint64_t row_seed(uint64_t h, int64_t row) {
     return z ? z : 1;
 }
 
-// Rows [row0, row0 + n_rows) of tensor name into x.
+enum { RANDOM_ROWS = 16 }; // rows per task
+
+typedef struct {
+    uint64_t h;           // the name's hash
+    int64_t row0, n_rows;
+    size_t row;           // floats per row
+    float scale, offset;
+    float *x;
+} fill_job;
+
+static void fill_task(void *ctx, int task, int worker) {
+    const fill_job *j = ctx;
+    const int64_t r0 = (int64_t)task * RANDOM_ROWS;
+    const int64_t r1 = r0 + RANDOM_ROWS < j->n_rows ? r0 + RANDOM_ROWS : j->n_rows;
+    for (int64_t r = r0; r < r1; r++) {
+        uint64_t s = row_seed(j->h, j->row0 + r);
+        float *y = j->x + (size_t)r * j->row;
+        for (size_t i = 0; i < j->row; i++) { // xorshift64*
+            s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
+            float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
+            y[i] = j->offset + j->scale * u;
+        }
+    }
+}
+
+// Rows [row0, row0 + n_rows) of tensor name into x, on the CPU threads (13 B values).
 static void fill_rows(uint64_t seed, const char *name, int ndim, const int64_t *shape, int64_t row0,
                       int64_t n_rows, float *x) {
     const size_t n = (size_t)br_numel(ndim, shape), rows = ndim > 0 ? (size_t)shape[0] : 1;
-    const size_t row = rows ? n / rows : 0;
-    float scale = ndim >= 2 && shape[0] > 0 ? 1.0f / sqrtf((float)row) : 0.02f;
+    fill_job j = {hash_name(name, seed), row0, n_rows, rows ? n / rows : 0, 0.02f, 0, x};
+    if (ndim >= 2 && shape[0] > 0) j.scale = 1.0f / sqrtf((float)j.row);
     // Norm weights and the latents' standard deviations near 1 (a std near 0 would blow up a
     // normalisation).
-    float offset = ndim == 1 && (ends_with(name, ".weight") || ends_with(name, "_std")) ? 1.0f : 0;
-    if (strstr(name, "scale_shift_table")) scale = 1.0f / sqrtf((float)shape[ndim - 1]);
-    const uint64_t h = hash_name(name, seed);
-    for (int64_t r = 0; r < n_rows; r++) {
-        uint64_t s = row_seed(h, row0 + r);
-        float *y = x + (size_t)r * row;
-        for (size_t i = 0; i < row; i++) { // xorshift64*: fast enough for 13 B values
-            s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-            float u = (float)((s * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
-            y[i] = offset + scale * u;
-        }
-    }
+    if (ndim == 1 && (ends_with(name, ".weight") || ends_with(name, "_std"))) j.offset = 1.0f;
+    if (strstr(name, "scale_shift_table")) j.scale = 1.0f / sqrtf((float)shape[ndim - 1]);
+    br_parallel_for((int)((n_rows + RANDOM_ROWS - 1) / RANDOM_ROWS), fill_task, &j);
 }
 
 br_status br_ckpt_random_rows(const br_checkpoint *c, const char *name, int ndim,
