@@ -197,20 +197,29 @@ Host h*
   LogLevel ERROR
   ConnectTimeout 5
 EOF
+    # In the foreground (-D) as a child of this test, which teardown's sweep of the namespace
+    # ends: a daemonising sshd needs /dev/null to be the device (glibc's daemon() checks; a
+    # machine once had a plain file there), and it would return before it listens.
+    local pid=()
     for h in "${MH_HOSTS[@]}"; do
-        on "$h" "$(command -v sshd)" -f "$s/sshd_config" -E "$s/sshd-$h.log" \
-            -o "PidFile=$s/sshd-$h.pid" -o "ListenAddress=$(host_ip "$h")" ||
-            mh_die "sshd on $h: $(tail -2 "$s/sshd-$h.log")"
+        on "$h" "$(command -v sshd)" -D -f "$s/sshd_config" -E "$s/sshd-$h.log" \
+            -o "PidFile=$s/sshd-$h.pid" -o "ListenAddress=$(host_ip "$h")" </dev/null &
+        pid+=($!)
     done
-    # sshd forks before it listens: on a loaded machine the port can stay closed for seconds (CI
-    # once saw "Connection refused" after 5 s), so wait up to 60 s, and name sshd's own complaint.
+    # Up to 60 s each for a loaded machine (CI once saw "Connection refused" after the 5 s that
+    # were allowed); an sshd that ended is named with its own complaint at once.
+    local i=0 up
     for h in "${MH_HOSTS[@]}"; do
+        up=
         for t in $(seq 600); do
-            [ "$(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>/dev/null)" = "$h" ] && continue 2
+            [ "$(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>/dev/null)" = "$h" ] && up=1 && break
+            kill -0 "${pid[i]}" 2>/dev/null || mh_die "sshd on $h ended: $(tail -2 "$s/sshd-$h.log")"
             sleep 0.1
         done
-        mh_die "ssh from h1 to $h: $(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>&1 | tail -1)" \
-            "(sshd log: $(tail -2 "$s/sshd-$h.log" 2>/dev/null))"
+        [ -n "$up" ] ||
+            mh_die "ssh from h1 to $h: $(on h1 ssh -F "$SSH_CONFIG" "$h" hostname 2>&1 | tail -1)" \
+                "(sshd log: $(tail -2 "$s/sshd-$h.log" 2>/dev/null))"
+        i=$((i + 1))
     done
 }
 
