@@ -139,6 +139,7 @@ struct br_backend {
     br_storage storage;    // set at creation, before any adopt_matrix
     int operand_size;      // bytes per element of an operand buffer: 4 (fp32) or 2 (bf16)
     int max_head_dim;      // the widest attention head its kernels take
+    int max_causal_head_dim; // the same for attention_causal (the text encoder's)
     char device_name[300]; // "CPU", "NVIDIA H100 80GB HBM3 (GPU 0, sm_90)"
     char pci_bus_id[32];   // the GPU's PCI address, how NVML finds it ("" on the CPU)
     size_t bytes_in_use, peak_bytes; // device memory through alloc/adopt

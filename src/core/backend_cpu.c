@@ -175,6 +175,7 @@ static br_backend cpu_backend = {
     .compute = BR_COMPUTE_FP32,
     .operand_size = sizeof(float),
     .max_head_dim = 1 << 16, // the config parsers' bound on any width
+    .max_causal_head_dim = 1 << 16,
     .device_name = "CPU",
     .alloc = cpu_alloc,
     .release = cpu_release,

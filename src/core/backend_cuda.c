@@ -504,6 +504,7 @@ br_status br_backend_cuda_create(int device, br_compute compute, br_storage stor
     be->storage = storage;
     be->operand_size = compute == BR_COMPUTE_BF16 ? 2 : (int)sizeof(float);
     be->max_head_dim = cuda_attention_max_head_dim();
+    be->max_causal_head_dim = cuda_attention_causal_max_head_dim();
     snprintf(be->device_name, sizeof be->device_name, "%s (GPU %d, sm_%d%d)", prop.name, device,
              prop.major, prop.minor);
     s->device = device;

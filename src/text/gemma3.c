@@ -148,6 +148,9 @@ br_status gemma3_load(br_backend *be, br_checkpoint *ck, const char *config_path
     BR_TRY(gemma3_config_parse(&p->cfg, ck->config, config_path));
     const gemma3_config *c = &p->cfg;
     p->first = first, p->end = end, p->max_position = max_position;
+    if (c->head_dim > be->max_causal_head_dim)
+        return br_fail(BR_EINPUT, "%s: head_dim %d: the attention kernel of %s takes heads up to %d",
+                       config_path, c->head_dim, be->device_name, be->max_causal_head_dim);
     const char *prefix = find_prefix(ck);
     if (!prefix)
         return br_fail(BR_EINPUT, "%s: no Gemma 3 language model in the weights (looked for "
