@@ -48,3 +48,5 @@ br_status br_wav_write(const char *path, const float *wave, int channels, long s
     if (st == BR_OK) fflush(a.f); // libsndfile wrote through the descriptor: nothing buffered
     return br_atomic_finish(&a, path, st);
 }
+
+int br_wav_available(void) { return 1; }

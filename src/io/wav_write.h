@@ -10,4 +10,7 @@
 // 16-bit samples (NaN becomes 0).
 br_status br_wav_write(const char *path, const float *wave, int channels, long samples, int rate);
 
+// Whether this build writes WAV files (0: built without libsndfile, wav_write_absent.c).
+int br_wav_available(void);
+
 #endif

@@ -51,7 +51,7 @@ static br_status open_decoder(run_state *run, decoder *d) {
         (run->rank == 0 && !(d->video = malloc(video_floats(d) * sizeof(float)))))
         return br_fail(BR_ENOMEM, "out of host memory for the decode (%zu MiB of video)",
                        video_floats(d) * 4 >> 20);
-    if (run->rank == 0 && run->recipe->sound_open)
+    if (run->rank == 0 && run->recipe->sound_open && br_wav_available()) // (else warned at start)
         BR_TRY(run->recipe->sound_open(&run->model, &run->plan.geom, &d->sound));
     if (run->rank == 0)
         printf("decode: %d tile(s) per job over %d rank(s), %d frames of %dx%d\n",

@@ -22,6 +22,7 @@
 
 #include "core/rng.h"
 #include "io/tensor_file.h"
+#include "io/wav_write.h"
 #include "placement.h"
 #include "run_internal.h"
 #include "stage/split.h"
@@ -436,6 +437,11 @@ static br_status plan_run(run_state *run) {
     run_plan *p = &run->plan;
     const br_run_opts *o = run->opts;
     BR_TRY(prepare_out(o->out_dir, o->resume));
+    if (run->rank == 0 && run->recipe->sound_open && strcmp(o->vae_dir, "none") != 0 &&
+        !br_wav_available()) // said now, not after the work: the job goes on without its sound
+        fprintf(stderr, "brigade: warning: built without libsndfile: the jobs' sound is not made "
+                "(no job-NNN.wav, an MP4 without audio); apt-get install libsndfile1-dev, then "
+                "rebuild\n");
     BR_TRY(read_embeddings(run));
     BR_TRY(plan_geometry(run));
     p->C = run->model.in_channels;
