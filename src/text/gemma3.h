@@ -59,7 +59,7 @@ void gemma3_scratch_free(br_backend *be, gemma3_scratch *s);
 
 // x[T, C] (device) = the scaled embeddings of ids[T] (host); ids were checked against the vocab.
 // The table's rows come from the checkpoint (mapped: only the pages of the tokens used), so the
-// checkpoint gemma3_load had must stay open while p is used. On a failure x is still written
+// checkpoint gemma3_load had must stay open while p is used. After a failed read x is written
 // (zeros where rows are missing), so that a pipeline can pass it on.
 br_status gemma3_embed(br_backend *be, const gemma3_part *p, const int *ids, int T, float *x);
 // Layer i (first <= i < end) in place on x[T, C].
