@@ -33,7 +33,8 @@ static br_status load_norm(br_backend *be, br_checkpoint *ck, const char *name, 
     return (*out = be->adopt_vector(be, host, (size_t)n, name)) ? BR_OK : BR_ENOMEM;
 }
 
-// A bias-free linear: rows of the matrices named, stacked (gate and up: one product).
+// A bias-free linear: rows of the matrices named, stacked (gate and up: one product), each read
+// straight into its place.
 static br_status load_stacked(br_backend *be, br_checkpoint *ck, const char *const *names, int n,
                               int rows, int cols, nn_linear *l) {
     float *host = NULL;
@@ -42,11 +43,9 @@ static br_status load_stacked(br_backend *be, br_checkpoint *ck, const char *con
         if (!(host = malloc(each * n * sizeof(float))))
             return br_fail(BR_ENOMEM, "out of memory for %s", names[0]);
         for (int i = 0; i < n; i++) {
-            float *w;
-            br_status st = br_ckpt_load(ck, names[i], 2, (const int64_t[]){rows, cols}, &w);
+            br_status st = br_ckpt_load_rows(ck, names[i], 2, (const int64_t[]){rows, cols}, 0,
+                                             rows, host + i * each);
             if (st != BR_OK) return free(host), st;
-            memcpy(host + i * each, w, each * sizeof(float));
-            free(w);
         }
     }
     l->n_in = cols, l->n_out = rows * n, l->bias = NULL;
