@@ -58,6 +58,15 @@ br_guidance run_guidance(const br_run_opts *o) {
                          (float)o->audio_stg_scale, (float)o->audio_modality_scale};
 }
 
+int run_wants_negative(const run_state *run) {
+    const br_guidance gs = run_guidance(run->opts);
+    br_pass passes[BR_MAX_PASSES];
+    const int n = run->recipe->passes(&gs, passes);
+    for (int k = 0; k < n; k++)
+        if (passes[k] == BR_PASS_UNCOND) return 1;
+    return 0;
+}
+
 // The options' guidance settings left unset (NaN) take the family's defaults.
 static void default_guidance(br_run_opts *o, const br_guidance *d) {
     double *v[] = {&o->guidance,       &o->guidance_rescale,       &o->stg_scale,
@@ -211,6 +220,11 @@ static br_status check_model_settings(run_state *run) {
     return st;
 }
 
+// Where the prompts' tensors come from, for messages: the embeddings file, or the text encoder.
+static const char *inputs_name(const run_state *run) {
+    return run->opts->n_prompts ? "the text encoder's output" : run->opts->embeddings_path;
+}
+
 static br_status open_models(run_state *run) {
     BR_TRY(open_model(run, run->settings.transformer_dir));
     return check_model_settings(run);
@@ -223,9 +237,7 @@ static br_status need(const run_state *run, const char *name, int ndim, const in
     memcpy(shape, want, (size_t)ndim * sizeof *shape);
     if (rows_any) shape[0] = -1;
     const char *hint = name[0] == 'p' && ndim == 3 ? " (the transformer's caption_channels)" : NULL;
-    const char *from = run->opts->n_prompts ? "the text encoder's output" : run->opts->embeddings_path;
-    return br_set_need(&run->inputs, from, name, ndim, shape, !rows_any,
-                       hint, out);
+    return br_set_need(&run->inputs, inputs_name(run), name, ndim, shape, !rows_any, hint, out);
 }
 
 // "random:N,L": N prompts of L tokens with random embeddings (and negative ones), every token
@@ -262,13 +274,10 @@ static void mask_aliases(br_tensor_set *set) {
 
 static br_status read_embeddings(run_state *run) {
     run_plan *p = &run->plan;
-    const char *path = run->opts->n_prompts ? "the text encoder's output" : run->opts->embeddings_path;
-    if (run->opts->n_prompts) {
-        // run_encode_prompts filled run->inputs
-    } else if (strncmp(path, "random:", 7) == 0) {
-        BR_TRY(random_embeddings(run, path));
-    } else {
-        BR_TRY(br_tensor_file_read(path, &run->inputs));
+    const char *path = inputs_name(run);
+    if (!run->opts->n_prompts) { // (prompts as text: run_encode_prompts filled run->inputs)
+        if (strncmp(path, "random:", 7) == 0) BR_TRY(random_embeddings(run, path));
+        else BR_TRY(br_tensor_file_read(path, &run->inputs));
     }
     mask_aliases(&run->inputs);
     const br_tensor *t;
@@ -284,9 +293,7 @@ static br_status read_embeddings(run_state *run) {
         return br_fail(BR_EINPUT, "%s: prompt_attention_mask must have %lld rows", path, (long long)N);
     const br_guidance gs = run_guidance(run->opts);
     p->n_passes = run->recipe->passes(&gs, p->passes);
-    int uncond = 0;
-    for (int k = 0; k < p->n_passes; k++) uncond |= p->passes[k] == BR_PASS_UNCOND;
-    if (!uncond) return BR_OK;
+    if (!run_wants_negative(run)) return BR_OK;
     if (!br_set_find(&run->inputs, "negative_prompt_embeds"))
         return br_fail(BR_EINPUT, "%s: --guidance %g needs negative_prompt_embeds and "
                        "negative_prompt_attention_mask (tools/encode_prompt.py writes them; "

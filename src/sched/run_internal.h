@@ -181,6 +181,8 @@ int run_first_stage(const run_plan *p);
 size_t run_latent_bytes(const run_plan *p);
 // The guidance settings of the options (their defaults filled in).
 br_guidance run_guidance(const br_run_opts *o);
+// Whether the recipe's guidance passes take the negative prompt (an unconditional pass).
+int run_wants_negative(const run_state *run);
 
 // run.c: stage s's buffers (the layout, micro-batches, workspace, baton, tables) and their end.
 br_status run_plan_buffers(run_state *run, int s);

@@ -14,17 +14,6 @@
 #include "run_internal.h"
 #include "text/text_encoder.h"
 
-
-// Whether the passes of the guidance take the negative prompt.
-static int wants_negative(const run_state *run) {
-    const br_guidance gs = run_guidance(run->opts);
-    br_pass passes[BR_MAX_PASSES];
-    const int n = run->recipe->passes(&gs, passes);
-    for (int k = 0; k < n; k++)
-        if (passes[k] == BR_PASS_UNCOND) return 1;
-    return 0;
-}
-
 static const double MiB = 1048576.0;
 
 void run_text_keep_clear(run_text_keep *k) {
@@ -121,7 +110,7 @@ br_status run_encode_prompts(run_state *run) {
     }
     const double t_load = br_now() - t0;
     const br_encode_opts eo = {dir, o->prompts, o->n_prompts,
-                               wants_negative(run) ? (o->negative_prompt ? o->negative_prompt : "") : NULL,
+                               run_wants_negative(run) ? (o->negative_prompt ? o->negative_prompt : "") : NULL,
                                NULL, run->recipe->text_tokens, NULL, 0, NULL};
     // Through the family's text projection the transformer then takes the projections.
     st = br_encode_set(run->comm, run->be, tk->te, &eo, tk->sink_open ? tk->sink : NULL,
