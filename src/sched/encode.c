@@ -10,7 +10,6 @@
 
 #include "core/clock.h"
 #include "io/atomic_file.h"
-
 #include "io/tensor_file.h"
 #include "text/text_encoder.h"
 

@@ -144,7 +144,7 @@ br_status ltx2_connectors_load_from(br_backend *be, br_checkpoint *ck, const cha
                                    int without_proj_in, ltx2_connectors *c) {
     memset(c, 0, sizeof *c);
     c->without_proj_in = without_proj_in;
-    const int with_proj_in = !c->without_proj_in;
+    const int with_proj_in = !without_proj_in;
     br_status st = ltx2_connectors_config_parse(&c->cfg, ck->config, path);
     if (st == BR_OK)
         st = load_connector(be, ck, &c->cfg, "video", &c->cfg.video, with_proj_in, &c->video);
@@ -156,8 +156,7 @@ br_status ltx2_connectors_load_from(br_backend *be, br_checkpoint *ck, const cha
 
 br_status ltx2_connectors_load(br_backend *be, const char *dir, int without_proj_in,
                               ltx2_connectors *c) {
-    memset(c, 0, sizeof *c);
-    c->without_proj_in = without_proj_in;
+    memset(c, 0, sizeof *c); // (load_from sets it up; this for a checkpoint that fails to open)
     br_checkpoint ck;
     BR_TRY(br_ckpt_open(&ck, dir));
     char path[4200];
