@@ -12,8 +12,10 @@ echo "not a tensor file" >"$WORK/inputs/junk.h5"
 SIZE=(--height 128 --width 192 --frames 17 --steps 4)
 JOB='"width": 192, "frames": 17'
 
+# One job in flight at a time here, so that a job waits in the queue (and can be cancelled there);
+# jobs in flight together: serve_together.sh, serve_load.sh.
 if start_server 2 "$WORK/serve.log" --model "$LTX" --state "$WORK/state" --inputs "$WORK/inputs" \
-    --max-upload 4M; then pass "server up on port $PORT"; else fail "server up"; cat "$WORK/serve.log"; finish; exit; fi
+    --max-upload 4M --max-jobs 1; then pass "server up on port $PORT"; else fail "server up"; cat "$WORK/serve.log"; finish; exit; fi
 call GET /health
 expect "GET /health: 200, 2 ranks" test "$CODE" = 200 -a "$(field ranks)" = 2
 

@@ -13,10 +13,12 @@ const char br_serve_help[] =
     "                                 [options]\n"
     "\n"
     "A job server: every rank loads its blocks of DIR's transformer once and keeps them; rank 0\n"
-    "answers HTTP and keeps the queue and every job's state in SQLite (--state's queue.db). Jobs run\n"
-    "one after another through the pipeline of ranks, each as `brigade run` would run it alone\n"
-    "(the same bits), checkpointed as they go: a server started again on the same --state\n"
-    "resumes the job that was running and runs the queued ones. The API (docs/serve.md):\n"
+    "answers HTTP and keeps the queue and every job's state in SQLite (--state's queue.db). Up to\n"
+    "--max-jobs jobs are in flight together, their steps' micro-batches following each other\n"
+    "through the pipeline of ranks (a job submitted while others run starts at once), each as\n"
+    "`brigade run` would run it alone (the same bits), checkpointed as they go: a server started\n"
+    "again on the same --state resumes the jobs that were running and runs the queued ones.\n"
+    "The API (docs/serve.md):\n"
     "  POST /jobs               a JSON object {\"embeddings\": NAME under --inputs, \"steps\": 8,\n"
     "                           ...} or a form with the file \"embeddings\" (and \"image\") and\n"
     "                           the settings as fields; returns {\"id\": N}\n"
@@ -34,6 +36,8 @@ const char br_serve_help[] =
     "  --max-upload SIZE    largest request body, e.g. 512M or 4G (2G)\n"
     "  --checkpoint-every K a running job's latents are saved every K steps (5)\n"
     "  --max-attempts N     a job that ended the server N times fails instead of starting (3)\n"
+    "  --max-jobs N         jobs in flight together, 1..64 (4); one that does not fit beside\n"
+    "                       them (memory, see --mem-limit) waits until one ends\n"
     "  --vae DIR|none, --split LIST, --schedule S, --timeout SEC, --host-watts W,\n"
     "  --price-kwh P, --mem-limit SIZE   as brigade run, for every job\n"
     "  --backend B, --compute C, --storage S, --share-gpus   the devices, as brigade run\n"
@@ -45,7 +49,7 @@ const char br_serve_help[] =
 br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
     serve_config c = {.listen = "127.0.0.1:8585"};
     br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
-    const char *every = "5", *upload = "2G", *attempts = "3";
+    const char *every = "5", *upload = "2G", *attempts = "3", *max_jobs = "4";
     // The options every job's run gets, as brigade run's words.
     static const char *const passed[] = {"--vae", "--split", "--schedule", "--timeout",
                                          "--host-watts", "--price-kwh", "--mem-limit"};
@@ -55,7 +59,8 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
         {"model", &c.model, NULL}, {"state", &c.state_dir, NULL}, {"inputs", &c.inputs_dir, NULL},
         {"listen", &c.listen, NULL}, {"token-file", &c.token_file, NULL},
         {"max-upload", &upload, NULL}, {"checkpoint-every", &every, NULL},
-        {"max-attempts", &attempts, NULL}, {"backend", &dev.backend, NULL},
+        {"max-attempts", &attempts, NULL}, {"max-jobs", &max_jobs, NULL},
+        {"backend", &dev.backend, NULL},
         {"compute", &dev.compute, NULL}, {"storage", &dev.storage, NULL},
         {"share-gpus", NULL, &dev.share_gpus}, {passed[0] + 2, &pass_value[0], NULL},
         {passed[1] + 2, &pass_value[1], NULL}, {passed[2] + 2, &pass_value[2], NULL},
@@ -68,6 +73,7 @@ br_status br_cmd_serve(br_comm *comm, int argc, char **argv) {
         st = br_fail(BR_EINPUT, "brigade serve: --model DIR and --state DIR are required (see --help)");
     if (st == BR_OK) st = br_parse_int(every, "checkpoint-every", 1, 1 << 20, &c.checkpoint_every);
     if (st == BR_OK) st = br_parse_int(attempts, "max-attempts", 1, 1000, &c.max_attempts);
+    if (st == BR_OK) st = br_parse_int(max_jobs, "max-jobs", 1, SERVE_MAX_JOBS, &c.max_jobs);
     double upload_bytes = 0;
     if (st == BR_OK) st = br_parse_size(upload, "max-upload", &upload_bytes);
     c.max_upload = (long)upload_bytes;

@@ -13,6 +13,8 @@ typedef enum {
     BR_ECOMM,     // MPI (later NCCL) failed or a peer is gone
     BR_EINTERNAL, // a broken invariant of brigade itself
     BR_ECANCELED, // stopped on request (`brigade serve`: a job cancelled)
+    BR_EBUSY,     // needs what runs in progress hold (`brigade serve`: memory, the model set up
+                  // otherwise): the job waits for them to end
 } br_status;
 
 // Records the message (printf-style) for this rank and returns code. A later call overwrites

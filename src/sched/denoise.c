@@ -16,6 +16,7 @@
 // last rank returns the flag, rank 0 then sends only skipped batons, so the pipe drains in
 // transfers, and the agreement at the end names the failure. Nothing waits for a rank that quit.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,14 @@ static int loop_first(const run_plan *p) {
 }
 static int loop_end(const run_plan *p) { return p->stage_end[p->stage]; }
 
+// The first failure of the loop on this rank, with its message: a server's other jobs may end
+// before this loop does and clear the rank's message.
+static void loop_failed(run_state *run, br_status st) {
+    if (run->loop_failure != BR_OK) return;
+    run->loop_failure = st;
+    snprintf(run->loop_error, sizeof run->loop_error, "%s", br_error());
+}
+
 // Rank 0: step k is complete when its last return is in: progress, the step's seconds, and the
 // checkpoint when one is due (the latents are then exactly those after step k). With checkpoints,
 // one is also written after the last step: it stays until every output is written, so that an
@@ -206,22 +215,24 @@ static br_status step_done(run_state *run, int step) {
     if (!run->failed_seen) run_stop_step(run, step + 1);
     const br_run_hooks *h = run->opts->hooks;
     if (h && h->cancelled && !run->failed_seen && h->cancelled(h->ctx)) // the rest skips
-        run->own_failure = br_fail(BR_ECANCELED, "cancelled after step %d", step + 1),
+        loop_failed(run, br_fail(BR_ECANCELED, "cancelled after step %d", step + 1)),
         run->failed_seen = 1;
     if (every > 0 && ((step + 1) % every == 0 || last) && !run->failed_seen) {
         // The other ranks wait on batons: the loop goes on to its end with skipping batons, and
         // the failure is agreed on after it.
         br_status st = run_stop_checkpoint(run, step + 1);
-        if (st != BR_OK) run->own_failure = st, run->failed_seen = 1;
+        if (st != BR_OK) loop_failed(run, st), run->failed_seen = 1;
     }
     return BR_OK;
 }
 
-// Rank 0: posts the receive of micro-batch m's return message of `step` into its buffer, ahead
-// of need, so that the message moves while both ranks compute (a blocking receive at the time of
-// need would start the transfer only then: 4-5 ms for 2.5 MB between two H200 hosts' ranks).
-static br_status post_return(run_state *run, int step, int m) {
-    if (run->last == 0 || step >= loop_end(&run->plan)) return BR_OK;
+// Rank 0: posts the receive of micro-batch m's return message of `step` as it sends the
+// micro-batch off, so that the message moves while both ranks compute (a blocking receive at the
+// time of need would start the transfer only then: 4-5 ms for 2.5 MB between two H200 hosts'
+// ranks). Posted in the order the last rank sends them, also when several runs share the ranks
+// (a server's jobs), so each message lands in its own buffer.
+static br_status post_return(run_state *run, int m) {
+    if (run->last == 0) return BR_OK;
     int j0, jobs;
     completed_jobs(&run->plan, &run->micro[m], &j0, &jobs);
     const size_t n = (size_t)run->plan.geom.latent_tokens * run->plan.C;
@@ -229,8 +240,7 @@ static br_status post_return(run_state *run, int step, int m) {
                                run->last, &run->return_req[m]);
 }
 
-// Rank 0: takes in return messages in order until `count` have arrived, and posts each one's
-// successor of the next step.
+// Rank 0: takes in return messages in order until `count` have arrived.
 static br_status receive_returns(run_state *run, long count) {
     const run_plan *p = &run->plan;
     const size_t n = (size_t)p->geom.latent_tokens * p->C;
@@ -247,7 +257,6 @@ static br_status receive_returns(run_state *run, long count) {
             run_trace_add(run, t0, br_now(), step, m, 'r');
             if (run->returns[m][0] != 0) run->failed_seen = 1;
             memcpy(run->x + j0 * n, run->returns[m] + 1, (size_t)jobs * n * sizeof(float));
-            BR_TRY(post_return(run, step + 1, m));
         }
         run->returns_seen++;
         if (run->returns_seen % p->n_micro == 0) BR_TRY(step_done(run, step));
@@ -278,7 +287,7 @@ static br_status run_blocks(run_state *run, const run_micro *mb, int step, int m
 }
 
 // One micro-batch's pass on this rank: receive (or embed), compute, send (or finish and return).
-static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
+static br_status pass_micro(run_state *run, int step, int m) {
     const br_transport *tr = br_comm_transport(run->comm);
     const run_micro *mb = &run->micro[m];
     const size_t baton = baton_floats(run, mb->n);
@@ -290,6 +299,7 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
         t0 = br_now();
         run_watchdog_mark(step, m, "computing, next to", run->rank);
         embed_inputs(run, mb, step);
+        BR_TRY(post_return(run, m));
     } else {
         run_watchdog_mark(step, m, "waiting for the baton from", run->rank - 1);
         BR_TRY(tr->recv(run->comm, run->baton, baton, run->rank - 1));
@@ -312,7 +322,7 @@ static br_status pass_micro(run_state *run, int step, int m, br_status *local) {
         run_trace_add(run, t1, br_now(), step, m, 'o');
         t1 = br_now();
     }
-    if (st != BR_OK && *local == BR_OK) *local = st;
+    if (st != BR_OK) loop_failed(run, st);
     run->stats.busy += t1 - t0;
     if (run->rank < run->last) {
         run_watchdog_mark(step, m, "sending the baton to", run->rank + 1);
@@ -373,24 +383,52 @@ static br_status settle_returns(run_state *run, br_status st) {
     return st;
 }
 
-br_status run_denoise(run_state *run) {
-    const int first = loop_first(&run->plan), end = loop_end(&run->plan), M = run->plan.n_micro;
-    br_status st = connect_links(run);
-    for (int m = 0; m < M && st == BR_OK && run->rank == 0; m++)
-        st = post_return(run, first, m);
-    // A common start for the timelines.
-    if ((st = br_comm_agree(run->comm, st)) != BR_OK) return settle_returns(run, st);
+// The loop of the current stage, in three calls, so that a server can interleave the steps of
+// several runs (every rank issues the same steps of the same runs in the same order).
+br_status run_loop_begin(run_state *run) {
+    BR_TRY(br_comm_agree(run->comm, connect_links(run)));
+    const br_status mine = run_watchdog_start(run);
+    const br_status st = br_comm_agree(run->comm, mine); // (also a common start for the timelines)
+    if (st != BR_OK) {
+        if (mine == BR_OK) run_watchdog_stop();
+        return st;
+    }
     run->t_loop = br_now();
     if (!run->t_origin) run->t_origin = run->t_loop;
-    run->returns_seen = (long)first * M;
-    br_status local = BR_OK;
-    st = run_watchdog_start(run);
-    for (int k = first; k < end && st == BR_OK; k++)
-        for (int m = 0; m < M && st == BR_OK; m++) st = pass_micro(run, k, m, &local);
-    if (st == BR_OK && run->rank == 0) st = receive_returns(run, (long)end * M);
+    run->loop_step = loop_first(&run->plan);
+    run->returns_seen = (long)run->loop_step * run->plan.n_micro;
+    run->loop_failure = BR_OK;
+    run->in_loop = 1;
+    return BR_OK;
+}
+
+int run_loop_stepping(const run_state *run) {
+    return run->in_loop && run->loop_step < loop_end(&run->plan);
+}
+
+br_status run_loop_step(run_state *run) {
+    for (int m = 0; m < run->plan.n_micro; m++)
+        BR_TRY(pass_micro(run, run->loop_step, m));
+    run->loop_step++;
+    return BR_OK;
+}
+
+// st: the steps' status on this rank (a transfer that failed).
+br_status run_loop_end(run_state *run, br_status st) {
+    const long all = (long)loop_end(&run->plan) * run->plan.n_micro;
+    if (st == BR_OK && run->rank == 0) st = receive_returns(run, all);
     st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
+    run->in_loop = 0;
     run->stats.loop += br_now() - run->t_loop;
-    if (local == BR_OK) local = run->own_failure;
-    return br_comm_agree(run->comm, st != BR_OK ? st : local);
+    if (st == BR_OK && run->loop_failure != BR_OK) // its own message, whatever came since
+        br_clear_error(), st = br_fail(run->loop_failure, "%s", run->loop_error);
+    return br_comm_agree(run->comm, st);
+}
+
+br_status run_denoise(run_state *run) {
+    BR_TRY(run_loop_begin(run));
+    br_status st = BR_OK;
+    while (st == BR_OK && run_loop_stepping(run)) st = run_loop_step(run);
+    return run_loop_end(run, st);
 }

@@ -116,6 +116,7 @@ static br_status check_settings(const br_run_opts *o) {
 
 struct br_run_keep {
     int open, loaded;             // the model opened; this rank's blocks loaded (stage)
+    int model_users, stage_users; // runs in progress that use them (a server's jobs in flight)
     int text_job;                 // the model was set up for prompts as text (text_projected)
     run_text_keep text;           // the text encoder, kept between jobs with prompts as text
     char dir[4200];               // what the model was opened from (--transformer)
@@ -143,43 +144,63 @@ void br_run_keep_free(br_run_keep *k) {
 
 // The model: the kept one when it was opened from the same folder for prompts of the same
 // kind (as text, the transformer takes the text encoder's projections: model.text_projected);
-// another is closed first.
+// another replaces it unless runs in progress use it. A run's model is its own copy of the
+// kept one (a run adjusts it: run_prompts.c), the weights shared.
 static br_status open_model(run_state *run, const char *dir) {
     br_run_keep *k = run->opts->keep;
-    if (k && k->open && !strcmp(k->dir, dir) && k->text_job == (run->opts->n_prompts > 0)) {
-        run->model = k->model, k->open = 0; // the run's until keep_store
+    const int text_job = run->opts->n_prompts > 0;
+    if (k && k->open && !strcmp(k->dir, dir) && k->text_job == text_job) {
+        run->model = k->model, run->model_borrowed = 1, k->model_users++;
         return BR_OK;
     }
+    if (k && k->model_users)
+        return br_fail(BR_EBUSY, "the transformer is loaded for prompts %s, which the runs in "
+                       "progress use", k->text_job ? "as text" : "as embeddings");
     if (k) keep_clear(k);
-    return br_model_open(dir, &run->model);
+    BR_TRY(br_model_open(dir, &run->model));
+    if (k) {
+        snprintf(k->dir, sizeof k->dir, "%s", dir);
+        k->model = run->model, k->open = 1, k->text_job = text_job;
+        run->model_borrowed = 1, k->model_users++;
+    }
+    return BR_OK;
 }
 
-// This rank's blocks: the kept ones when they were loaded for the same split.
+// This rank's blocks: the kept ones when they were loaded for the same split; others replace
+// them unless runs in progress use them.
 static br_status load_stage(run_state *run) {
     br_run_keep *k = run->opts->keep;
     if (k && k->loaded &&
         !memcmp(k->first, run->first, (size_t)(run->n_ranks + 1) * sizeof *run->first)) {
         run->stage = k->stage, run->stage.model = &run->model;
-        k->loaded = 0; // the run owns them until it hands them back (keep_store)
+        run->stage_borrowed = 1, k->stage_users++;
         return BR_OK;
     }
+    if (k && k->stage_users)
+        return br_fail(BR_EBUSY, "rank %d: the blocks are loaded for another split, which the "
+                       "runs in progress use", run->rank);
     if (k && k->loaded) br_stage_free(&k->stage), k->loaded = 0;
     run->be->n_q8_errors = 0; // a fresh load: its own matrices' errors
     return br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first);
 }
 
-// At the run's end: the model and the blocks (when they loaded whole) go back to the keeper.
-static void keep_store(run_state *run, int loaded) {
+// Blocks this run loaded whole (every rank) go to the keeper at once, for the runs beside it.
+static void keep_stage(run_state *run) {
     br_run_keep *k = run->opts->keep;
-    if (!run->model.family) return; // never opened
-    snprintf(k->dir, sizeof k->dir, "%s", run->opts->transformer_dir);
-    k->model = run->model, k->open = 1, k->text_job = run->opts->n_prompts > 0;
-    if (loaded) {
-        k->stage = run->stage, k->stage.model = &k->model, k->loaded = 1;
-        memcpy(k->first, run->first, sizeof k->first);
-    } else {
-        br_stage_free(&run->stage);
-    }
+    if (!k || run->stage_borrowed) return;
+    k->stage = run->stage, k->stage.model = &k->model, k->loaded = 1;
+    memcpy(k->first, run->first, sizeof k->first);
+    run->stage_borrowed = 1, k->stage_users++;
+}
+
+// At the run's end: what it borrowed goes back; what it owns is freed.
+static void release_model(run_state *run) {
+    br_run_keep *k = run->opts->keep;
+    if (run->stage_borrowed) k->stage_users--;
+    else br_stage_free(&run->stage);
+    if (run->model_borrowed) k->model_users--;
+    else if (run->model.family) br_model_close(&run->model);
+    run->stage_borrowed = run->model_borrowed = 0;
 }
 
 // The settings against the opened model: its recipe, the family's defaults filled in, the
@@ -581,8 +602,7 @@ static void run_free(run_state *run) {
     // The blocks' errors stay with the blocks a server keeps; the decoder's go with it.
     if (run->stage_loaded && run->be->n_q8_errors > run->q8_after_load)
         run->be->n_q8_errors = run->q8_after_load;
-    if (run->opts->keep) keep_store(run, run->stage_loaded);
-    else br_stage_free(&run->stage), br_model_close(&run->model);
+    release_model(run);
     free(run->events);
     free(run->placement);
     free(run->mem_all);
@@ -621,16 +641,19 @@ static br_status next_stage(run_state *run, int s) {
                                            noise ? noise->data : NULL,
                                            noise ? (int)noise->shape[0] : 0);
     free(from);
+    if (st == BR_OK && run->opts->label) printf("%s: ", run->opts->label);
     if (st == BR_OK) printf("stage %d/%d: latents from stage %d in %.2f s\n", s + 2, p->n_stages,
                             s + 1, br_now() - t0);
     return st;
 }
 
-// One stage on every rank: its buffers, the start latents handed to the last rank (which
-// applies the Euler steps), the prompts, the loop.
-static br_status run_stage(run_state *run, int s) {
+// Stage s on every rank up to its loop: its buffers, the start latents handed to the last rank
+// (which applies the Euler steps), the prompts.
+static br_status stage_begin(run_state *run, int s) {
     br_comm *comm = run->comm;
-    br_status st = br_comm_agree(comm, run_plan_buffers(run, s));
+    run->stage_now = s;
+    run->be->peak_bytes = run->be->bytes_in_use; // each phase's peak counts from its start's
+    br_status st = br_comm_agree(comm, run_plan_buffers(run, s)); // holdings
     if (st != BR_OK) return st;
     const run_plan *p = &run->plan;
     const size_t x_bytes = (size_t)p->n_jobs * p->geom.latent_tokens * p->C * sizeof(float);
@@ -638,11 +661,12 @@ static br_status run_stage(run_state *run, int s) {
     if (run->last != 0 && run->rank == run->last)
         BR_TRY(br_comm_recv_bytes(comm, run->x, x_bytes, 0));
     BR_TRY(run_project_prompts(run));
-    return run_denoise(run);
+    return run_loop_begin(run); // (a loop of no steps where a resumed run had done the stage)
 }
 
-// The whole run after the settings were agreed; every step returns the agreed status.
-static br_status run_phases(run_state *run) {
+// The run after the settings were agreed, up to the first stage's loop; every step returns the
+// agreed status.
+static br_status run_begin(run_state *run) {
     br_comm *comm = run->comm;
     const int first = run->rank == 0;
     if (run->opts->n_prompts) BR_TRY(run_encode_prompts(run)); // agreed inside
@@ -653,6 +677,9 @@ static br_status run_phases(run_state *run) {
     run->settings.height = run->plan.height, run->settings.width = run->plan.width;
     run->settings.frames = run->plan.frames, run->settings.frame_rate = run->plan.frame_rate;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
+    const br_run_keep *k = run->opts->keep;
+    if (st == BR_OK && !run->opts->split && k && k->stage_users) // the blocks runs in progress
+        memcpy(run->first, k->first, sizeof run->first), run->split_kept = 1; // use
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     // Before any load (agreed inside); without --split it may move blocks off a rank that
     // the balanced split does not fit.
@@ -666,21 +693,18 @@ static br_status run_phases(run_state *run) {
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
     run->stage_loaded = 1;
+    keep_stage(run);
     run->q8_after_load = run->be->n_q8_errors; // (a decoder's matrices come after)
     BR_TRY(run_int8_say(run));
-    br_backend *be = run->be;
-    for (int s = run_first_stage(p);; s++) {
-        be->peak_bytes = be->bytes_in_use; // each phase's peak counts from its start's holdings
-        BR_TRY(run_stage(run, s)); // (an empty loop where a resumed run had done the stage)
-        run->stats.peak_denoise = fmax(run->stats.peak_denoise, (double)be->peak_bytes);
-        if (s == p->n_stages - 1) break;
-        run_free_buffers(run);
-        be->peak_bytes = be->bytes_in_use;
-        if ((st = br_comm_agree(comm, first ? next_stage(run, s) : BR_OK)) != BR_OK) return st;
-        run->stats.peak_between = fmax(run->stats.peak_between, (double)be->peak_bytes);
-    }
-    if ((st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK)) != BR_OK) return st;
+    return stage_begin(run, run_first_stage(p));
+}
 
+// The run after the last stage's loop: latents, the decode, the files.
+static br_status run_end(run_state *run) {
+    br_comm *comm = run->comm;
+    const int first = run->rank == 0;
+    br_status st = br_comm_agree(comm, first ? run_write_latents(run) : BR_OK);
+    if (st != BR_OK) return st;
     free_transformer(run);
     if ((st = br_comm_agree(comm, run_write_trace(run))) != BR_OK) return st;
     run->be->peak_bytes = run->be->bytes_in_use; // the decode's peak from here
@@ -689,6 +713,19 @@ static br_status run_phases(run_state *run) {
     if ((st = br_comm_agree(comm, run_write_report(run))) != BR_OK) return st;
     if (first) run_remove_checkpoint(run); // every output is written: nothing to resume
     return BR_OK;
+}
+
+// After a stage's loop: the next stage up to its loop, or the end.
+static br_status advance(run_state *run, int *done) {
+    const int s = run->stage_now, first = run->rank == 0;
+    if (s == run->plan.n_stages - 1) return run_end(run);
+    run_free_buffers(run);
+    run->be->peak_bytes = run->be->bytes_in_use;
+    br_status st = br_comm_agree(run->comm, first ? next_stage(run, s) : BR_OK);
+    if (st != BR_OK) return st;
+    run->stats.peak_between = fmax(run->stats.peak_between, (double)run->be->peak_bytes);
+    *done = 0;
+    return stage_begin(run, s + 1);
 }
 
 br_status br_run_check(const br_model *model, const br_run_opts *opts) {
@@ -703,9 +740,11 @@ br_status br_run_check(const br_model *model, const br_run_opts *opts) {
     return st;
 }
 
-br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
-    run_state *run = calloc(1, sizeof *run);
+br_status br_run_start(br_comm *comm, br_backend *be, const br_run_opts *opts,
+                       br_inflight **out) {
+    run_state *run = *out = calloc(1, sizeof *run);
     if (!run) return br_fail(BR_ENOMEM, "out of memory");
+    run_watchdog_hold(1); // (the loops of other runs wait meanwhile)
     run->settings = *opts; // the family's defaults go in here
     run->comm = comm, run->be = be, run->opts = &run->settings, run->t_start = br_now();
     run->rank = br_comm_rank(comm), run->n_ranks = br_comm_size(comm);
@@ -714,10 +753,53 @@ br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
     br_status st = run->n_ranks > RUN_MAX_RANKS
                        ? br_fail(BR_EINPUT, "%d ranks: at most %d", run->n_ranks, RUN_MAX_RANKS)
                        : open_models(run);
-    if ((st = br_comm_agree(comm, st)) == BR_OK) st = run_phases(run);
-    run_stop_end();
+    if ((st = br_comm_agree(comm, st)) == BR_OK) st = run_begin(run);
+    run_watchdog_hold(0);
+    if (st != BR_OK) br_run_free(run), *out = NULL;
+    return st;
+}
+
+int br_run_stepping(const br_inflight *run) {
+    return run->steps_status == BR_OK && run_loop_stepping(run);
+}
+
+void br_run_step(br_inflight *run) {
+    if (run->steps_status == BR_OK) run->steps_status = run_loop_step(run);
+}
+
+br_status br_run_advance(br_inflight *run, int *done) {
+    if (!run->in_loop) return *done = 1, br_fail(BR_EINTERNAL, "a run advanced twice");
+    br_status st = run_loop_end(run, run->steps_status); // (watched: it waits for the returns)
+    run->stats.peak_denoise = fmax(run->stats.peak_denoise, (double)run->be->peak_bytes);
+    *done = 1;
+    if (st != BR_OK) return st;
+    run_watchdog_hold(1);
+    st = advance(run, done);
+    run_watchdog_hold(0);
+    return st;
+}
+
+double br_run_loop_bytes(const br_inflight *run) {
+    return run->mem.denoise.activations + run->mem.denoise.workspace;
+}
+
+void br_run_free(br_inflight *run) {
+    if (!run) return;
+    if (run->in_loop) // a run abandoned in its loop (a failed start after it began)
+        run_watchdog_stop(), run->in_loop = 0;
+    run_stop_end(run);
     br_energy_stop(run->meter, &(br_energy_reading){0}); // a failed run reports no cost
     run_free(run);
     free(run);
+}
+
+br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts) {
+    br_inflight *run;
+    br_status st = br_run_start(comm, be, opts, &run);
+    for (int done = st != BR_OK; !done;) {
+        while (br_run_stepping(run)) br_run_step(run);
+        st = br_run_advance(run, &done);
+    }
+    br_run_free(run);
     return st;
 }

@@ -62,12 +62,34 @@ typedef struct {
     double host_watts;           // each host's power besides its GPUs, for the cost estimate
     double price_kwh;            // price of a kWh, for the cost
     const char *command_line;    // for the report
+    const char *label;           // NULL, or what the progress lines start with ("job 7": a
+                                 // server's jobs in flight together)
     br_run_keep *keep;           // NULL, or what the run takes its weights from and leaves them in
+    double others_bytes;         // device bytes other runs in progress hold on this rank (a
+                                 // server's): the plan's limit less them; a plan that does not
+                                 // fit beside them fails with BR_EBUSY
     const br_run_hooks *hooks;   // NULL, or rank 0's watcher
 } br_run_opts;
 
 // Collective: every rank calls it and every rank returns the same status (br_error() says why).
 br_status br_run(br_comm *comm, br_backend *be, const br_run_opts *opts);
+
+// The same run in pieces, so that `brigade serve` can interleave the steps of several runs that
+// share the ranks and the kept blocks (br_run_keep): start; then, while it is stepping, its
+// steps; when it is not, advance (the next stage, or the rest: decode, files) until done; free.
+// Every rank makes the same calls on the same runs in the same order: start and advance are
+// collective (agreed statuses), a step is not (its batons flow, nothing waits for the pipe to
+// drain). A failure in the steps is said by the advance after them.
+typedef struct br_inflight br_inflight; // a run in progress
+br_status br_run_start(br_comm *comm, br_backend *be, const br_run_opts *opts,
+                       br_inflight **out);
+int br_run_stepping(const br_inflight *run);
+void br_run_step(br_inflight *run);
+br_status br_run_advance(br_inflight *run, int *done);
+void br_run_free(br_inflight *run);
+// Device bytes this rank's buffers of the run's loop hold (its memory plan's): what another run
+// started beside it must leave (br_run_opts.others_bytes).
+double br_run_loop_bytes(const br_inflight *run);
 
 // One thread, no ranks: the checks br_run makes of the settings before any file but the images
 // and the scheduler's config is read (the family's defaults, ranges, sizes, images), on a model

@@ -98,7 +98,7 @@ typedef struct {
     char not_measured[200];             // the first GPU not metered: its rank and why
 } run_cost;
 
-typedef struct {
+struct br_inflight {
     br_comm *comm;
     br_backend *be;
     const br_run_opts *opts;
@@ -112,6 +112,11 @@ typedef struct {
     br_placement *placement;      // rank 0: [P] where each stage runs (run.json, the cost)
     br_stage stage;
     int stage_loaded;             // every rank loaded its blocks (whole: they may be kept)
+    int model_borrowed, stage_borrowed; // the model, the blocks are a server's (opts->keep),
+                                  // shared with its other runs: not closed or freed here
+    int split_kept;               // the split is the kept blocks' (other runs use them)
+    int stage_now;                // the recipe's stage whose loop runs (br_run_step)
+    br_status steps_status;       // a transfer of this rank's steps that failed
     int q8_after_load;            // --storage int8: the errors recorded by then (the blocks')
     void *ws;                     // the family's workspace
     float *tables[BR_MAX_SLOTS];  // device: the family's tables (RoPE)
@@ -128,9 +133,11 @@ typedef struct {
     float **returns;              // rank 0 and last rank: [M] host [1 + jobs * S * C] (flag, latents)
     br_comm_request **return_req; // rank 0 and last rank: [M] the pending receive or send of each
     long returns_seen;            // rank 0: return messages received (step * M + micro)
+    int in_loop, loop_step;       // the current stage's loop begun; the next step it issues
+    br_status loop_failure;       // this rank's first failure in the loop (the batons skip after;
+    char loop_error[1024];        // rank 0: a checkpoint that could not be written, a cancel),
+                                  // its message kept for the loop's end
     int failed_seen;              // rank 0: a return said a rank failed; later batons skip
-    br_status own_failure;        // rank 0: a failure of its own in the loop (a checkpoint that
-                                  // could not be written); it too makes later batons skip
     run_event *events;            // this rank's timeline (--trace)
     int n_events, cap_events;
     double t_loop;                // the stage's loop's start, common to all ranks (after an agreement)
@@ -149,7 +156,8 @@ typedef struct {
     br_energy_meter *meter;       // this rank's GPU energy since the run started
     double text_kept_bytes;       // device memory of a text encoder a server keeps loaded beside
                                   // the transformer (run_prompts.c): the plan's limit less it
-} run_state;
+};
+typedef struct br_inflight run_state;
 
 // What a server keeps of the text encoder between jobs (run.c's br_run_keep holds it).
 typedef struct br_text_encoder br_text_encoder;
@@ -200,7 +208,11 @@ br_status run_int8_tables(run_state *run, cJSON **tables);
 // denoise.c
 br_status run_encode_prompts(run_state *run); // run_prompts.c: --prompt, before plan_run
 br_status run_project_prompts(run_state *run);
-br_status run_denoise(run_state *run);
+br_status run_denoise(run_state *run); // the loop of the current stage: the three below
+br_status run_loop_begin(run_state *run);  // collective
+int run_loop_stepping(const run_state *run); // steps left to issue
+br_status run_loop_step(run_state *run);   // the next step's micro-batches on this rank
+br_status run_loop_end(run_state *run, br_status st); // collective: the rest of the returns
 // decode.c
 br_status run_decode(run_state *run);
 // run_checkpoint.c (rank 0)
@@ -208,13 +220,17 @@ br_status run_decode(run_state *run);
 br_status run_write_checkpoint(run_state *run, const float *latents, int next_step);
 br_status run_read_checkpoint(run_state *run);
 void run_remove_checkpoint(run_state *run);
-// run_stop.c (rank 0): SIGINT and SIGTERM save the last completed step, say how to resume, exit.
+// run_stop.c (rank 0): SIGINT and SIGTERM save the last completed step of every run in progress
+// (a server's jobs), say how to resume, exit.
 void run_stop_start(run_state *run);
 void run_stop_step(run_state *run, int steps_done);             // after each step: a copy of x
 br_status run_stop_checkpoint(run_state *run, int steps_done); // a due checkpoint, of run->x
-void run_stop_end(void);
-// run_watchdog.c: progress marks from the loop; the thread ends the job when they stop.
+void run_stop_end(run_state *run);
+// run_watchdog.c: progress marks from the loop; the thread ends the job when they stop. Runs
+// whose loops overlap (a server's jobs) share it: it watches from the first start to the last
+// stop, and not while held (a phase of another run between steps: its decode, its start).
 br_status run_watchdog_start(const run_state *run);
+void run_watchdog_hold(int hold); // 1: hold (nested), 0: release (the pace counts from now)
 void run_watchdog_mark(int step, int micro, const char *doing, int peer);
 void run_watchdog_stop(void);
 // For a signal handler: one line saying where this rank's loop is (nothing outside the loop).

@@ -104,8 +104,9 @@ static br_status plan_rank(run_state *run, run_mem_plan *plan) {
         plan->limit = (double)real->free_bytes(real) + (double)real->bytes_in_use;
         if (!strcmp(real->name, "cpu")) plan->limit /= br_comm_local_size(run->comm);
     }
-    // A server's text encoder stays loaded beside the transformer: its share is not the plan's.
-    if (plan->limit > 0) plan->limit = fmax(plan->limit - run->text_kept_bytes, 1);
+    // A server's text encoder stays loaded beside the transformer, and its other jobs in flight
+    // hold their loops' buffers: those shares are not the plan's.
+    if (plan->limit > 0) plan->limit = fmax(plan->limit - run->text_kept_bytes - o->others_bytes, 1);
     return st;
 }
 
@@ -203,7 +204,7 @@ br_status run_plan_memory(run_state *run) {
         st = br_fail(BR_ENOMEM, "out of memory");
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     BR_TRY(gather_plans(run));
-    int moved = run->rank == 0 && !run->opts->split && auto_split(run, run->first);
+    int moved = run->rank == 0 && !run->opts->split && !run->split_kept && auto_split(run, run->first);
     BR_TRY(br_comm_bcast_bytes(comm, &moved, sizeof moved, 0));
     if (moved) {
         BR_TRY(br_comm_bcast_bytes(comm, run->first, (size_t)(run->n_ranks + 1) * sizeof *run->first, 0));
@@ -219,7 +220,9 @@ br_status run_plan_memory(run_state *run) {
             fflush(stdout);
         }
     }
-    return br_comm_agree(comm, run->rank == 0 ? check_fit(run) : BR_OK);
+    st = run->rank == 0 ? check_fit(run) : BR_OK;
+    if (st == BR_ENOMEM && run->opts->others_bytes > 0) st = BR_EBUSY; // may fit when they end
+    return br_comm_agree(comm, st);
 }
 
 static cJSON *row_json(const run_mem_row *r) {

@@ -15,6 +15,7 @@ void run_progress(const run_state *run, int step) {
     double sum = 0;
     for (int k = first; k < done; k++) sum += run->step_seconds[k];
     const double per_step = sum / (done - first), eta = per_step * (steps - done);
+    if (run->opts->label) printf("%s: ", run->opts->label); // a server's jobs interleave
     if (run->plan.n_stages > 1) printf("stage %d/%d  ", run->plan.stage + 1, run->plan.n_stages);
     printf("step %d/%d  %.3f s/step  ETA %d:%02d\n", done, steps, per_step, (int)eta / 60,
            (int)eta % 60);
@@ -226,6 +227,7 @@ static br_status write_report(run_state *run, const run_rank_report *all) {
     if (st != BR_OK) return st;
     pipeline_summary s = summarize(run, all);
     const int resumed = run->plan.start_step;
+    if (run->opts->label) printf("%s: ", run->opts->label);
     if (resumed)
         printf("done: %d job(s) x %d steps, resumed after step %d: %d steps in %.2f s + decode "
                "%.2f s on %d rank(s); report %s\n", run->plan.n_jobs, run->opts->steps, resumed,

@@ -20,7 +20,8 @@
 
 static struct {
     atomic_long last_ms, longest_ms; // the last mark; the longest gap between two marks
-    atomic_int step, micro, peer, running;
+    atomic_int step, micro, peer, running, held;
+    int users;                       // runs in their loops (the main thread's count)
     _Atomic(const char *) doing;
     long limit_ms;                   // 0: automatic
     int rank;
@@ -59,7 +60,7 @@ static void *watch(void *arg) {
         long limit = dog.limit_ms;
         if (!limit) limit = 10 * atomic_load(&dog.longest_ms) > floor_ms ? 10 * atomic_load(&dog.longest_ms) : floor_ms;
         long idle = now_ms() - atomic_load(&dog.last_ms);
-        if (idle <= limit || !atomic_load(&dog.running)) continue;
+        if (idle <= limit || !atomic_load(&dog.running) || atomic_load(&dog.held)) continue;
         fprintf(stderr, "brigade: error: rank %d (%s): no progress for %.0f s at step %d, "
                 "micro-batch %d, %s rank %d (limit %.0f s, --timeout): ending the job\n",
                 dog.rank, dog.host, idle / 1000.0, atomic_load(&dog.step) + 1,
@@ -101,6 +102,7 @@ void run_watchdog_say_where(int sig) {
 }
 
 br_status run_watchdog_start(const run_state *run) {
+    if (dog.users++ > 0) return BR_OK; // watching already (another run's loop)
     dog.limit_ms = (long)(run->opts->timeout_seconds * 1000);
     dog.rank = run->rank;
     snprintf(dog.host, sizeof dog.host, "%s", br_comm_host(run->comm));
@@ -109,12 +111,22 @@ br_status run_watchdog_start(const run_state *run) {
     atomic_store(&dog.running, 1);
     if (pthread_create(&dog.thread, NULL, watch, NULL) != 0) {
         atomic_store(&dog.running, 0);
+        dog.users--;
         return br_fail(BR_EINTERNAL, "rank %d: cannot start the watchdog thread", run->rank);
     }
     return BR_OK;
 }
 
+void run_watchdog_hold(int hold) {
+    if (hold) {
+        atomic_fetch_add(&dog.held, 1);
+    } else if (atomic_fetch_sub(&dog.held, 1) == 1) {
+        atomic_store(&dog.last_ms, now_ms()); // the held time is no gap
+    }
+}
+
 void run_watchdog_stop(void) {
+    if (dog.users > 0 && --dog.users > 0) return; // another run's loop goes on
     pthread_mutex_lock(&dog.lock);
     int was_running = atomic_exchange(&dog.running, 0);
     pthread_cond_signal(&dog.wake);

@@ -1,7 +1,8 @@
-// serve.h: `brigade serve`: every rank keeps its blocks loaded and runs the queued jobs one after
-// another; rank 0 also answers HTTP (libmicrohttpd, its own thread) and keeps the queue in SQLite
-// under --state. The pieces:
-//   serve_loop.c      the ranks' loop: take a job, hand its words to every rank, run it, record
+// serve.h: `brigade serve`: every rank keeps its blocks loaded and runs the queued jobs, up to
+// --max-jobs of them in flight together through the pipeline of ranks; rank 0 also answers HTTP
+// (libmicrohttpd, its own thread) and keeps the queue in SQLite under --state. The pieces:
+//   serve_loop.c      the ranks' loop: take jobs, hand their words to every rank, step them
+//                     together, record their ends
 //   serve_settings.c  a job's settings (JSON) <-> the words of `brigade run`
 //   serve_http.c      the daemon: requests, the token, uploads, replies
 //   serve_routes.c    the API: /jobs, /jobs/ID, /health, /metrics
@@ -18,7 +19,7 @@
 #include "model/family.h"
 #include "serve_db.h"
 
-enum { SERVE_MAX_WORDS = 96, SERVE_WORDS_BYTES = 16384, SERVE_MAX_RANKS = 256 };
+enum { SERVE_MAX_WORDS = 96, SERVE_WORDS_BYTES = 16384, SERVE_MAX_RANKS = 256, SERVE_MAX_JOBS = 64 };
 
 // What the server was started with (rank 0's are the ones that count; every rank parses them).
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     int checkpoint_every;    // steps between a running job's checkpoints
     long max_upload;         // bytes of one request's body
     int max_attempts;        // a job that ended the server this often fails instead
+    int max_jobs;            // jobs in flight together (1..SERVE_MAX_JOBS)
     const char *run_words[24]; // words every job's run gets (--vae, --split, --timeout, ...)
     int n_run_words;
 } serve_config;
@@ -52,14 +54,16 @@ typedef struct {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;     // what follows
     pthread_cond_t wake;      // a job was queued, or the server is stopping
-    long running_id;          // 0: none
-    int cancel_running;       // DELETE of the running job
+    long running[SERVE_MAX_JOBS]; // the jobs in flight, oldest first
+    int cancel[SERVE_MAX_JOBS];   // DELETE of running[i]
+    int n_running;
     int stopping;
     long upload_counter;
     // For /metrics, over the jobs this server ran.
     int jobs_run;
-    double busy_seconds[SERVE_MAX_RANKS], loop_seconds[SERVE_MAX_RANKS];
+    double busy_seconds[SERVE_MAX_RANKS];
     double gpu_joules, seconds_running, started; // started: br_now() (uptime)
+    double seconds_in_flight;   // wall time with jobs in flight (busy fractions' denominator)
 } serve_state;
 
 // serve_settings.c

@@ -207,6 +207,13 @@ br_status serve_db_requeue_running(serve_db *d, int *n) {
     return BR_OK;
 }
 
+br_status serve_db_put_back(serve_db *d, long id) {
+    sqlite3_stmt *s;
+    BR_TRY(prepare(d, &s, "UPDATE jobs SET state = ?, started = 0, attempts = attempts - 1 "
+                          "WHERE id = ? AND state = ?", "ili", SERVE_QUEUED, id, SERVE_RUNNING));
+    return exec_done(d, s, "cannot put a job back in the queue");
+}
+
 br_status serve_db_counts(serve_db *d, int counts[SERVE_N_STATES]) {
     sqlite3_stmt *s;
     memset(counts, 0, SERVE_N_STATES * sizeof *counts);

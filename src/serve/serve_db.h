@@ -44,6 +44,9 @@ br_status serve_db_progress(serve_db *db, long id, int done, int steps, double s
 br_status serve_db_finish(serve_db *db, long id, int state, const char *error, const char *cost);
 // A queued job becomes cancelled; *state: its state before (-1: no such job).
 br_status serve_db_cancel(serve_db *db, long id, int *state);
+// A job taken that could not start beside the jobs in flight goes back to the queue as it was
+// (unless it was cancelled meanwhile).
+br_status serve_db_put_back(serve_db *db, long id);
 // At start: jobs a stopped server left running are queued again (*n of them).
 br_status serve_db_requeue_running(serve_db *db, int *n);
 br_status serve_db_counts(serve_db *db, int counts[SERVE_N_STATES]);

@@ -1,8 +1,15 @@
-// serve_loop.c: the ranks' side of `brigade serve`. Rank 0 takes the oldest queued job, hands its
-// words of `brigade run` to every rank (an order), and all run it with their blocks kept loaded
-// between jobs (br_run_keep); rank 0 records the end in the queue. A job a crashed server left
-// running is queued again at start and resumes from its checkpoint. Ranks waiting for an order
-// poll (20 ms) instead of blocking in MPI, which would spin a core each.
+// serve_loop.c: the ranks' side of `brigade serve`, in rounds. Each round rank 0 takes queued
+// jobs while fewer than --max-jobs are in flight and hands each one's words of `brigade run` to
+// every rank (an order), and all start it (br_run_start: its prompts, plan, buffers) beside the
+// others, on the blocks they keep loaded (br_run_keep); then every job in flight issues one step,
+// their micro-batches following each other through the ranks (so a new job starts at once, and
+// the ranks stay busy with several), and a job whose steps are done goes on to its next stage or
+// its decode and files; rank 0 records its end in the queue. Each job runs as `brigade run` of it
+// alone would: the same arithmetic in its own buffers, so the same bits. A job that does not fit
+// beside the others (memory, or the model set up for the other kind of prompt) waits in the queue
+// until one ends. A job a crashed server left running is queued again at start and resumes from
+// its checkpoint. Ranks with no job in flight poll for orders (20 ms) instead of blocking in MPI,
+// which would spin a core each.
 #define _POSIX_C_SOURCE 200809L // nanosleep, sigaction
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,7 +25,7 @@
 #include "io/checkpoint.h"
 #include "serve_http.h"
 
-enum { ORDER_RUN = 1, ORDER_QUIT = 2, QUIT_WAIT_S = 10 };
+enum { ORDER_RUN = 1, ORDER_ROUND = 2, ORDER_QUIT = 3, QUIT_WAIT_S = 10 };
 
 typedef struct {
     int kind;
@@ -80,7 +87,7 @@ static int file_exists(const char *path) {
 }
 
 // Rank 0: the order for job id (taken from the queue): its words, resuming where a checkpoint
-// of an earlier attempt is. A job that ended the server too often fails instead (0).
+// of an earlier attempt is. A job that ended the server too often fails instead (kind 0).
 static br_status order_for(serve_state *s, serve_db *db, long id, serve_order *o) {
     serve_job j;
     int found;
@@ -105,8 +112,11 @@ static br_status order_for(serve_state *s, serve_db *db, long id, serve_order *o
     return st;
 }
 
-// Rank 0: waits for a queued job (or a stop); *o is the order to hand out.
-static br_status next_order(serve_state *s, serve_db *db, serve_order *o) {
+// Rank 0: the next order of a round: a queued job to start while fewer than --max-jobs are in
+// flight (none after one that must wait for an end), then ROUND (step the jobs in flight) or
+// QUIT. With none in flight it waits for a job (or a stop).
+static br_status next_order(serve_state *s, serve_db *db, int in_flight, int wait_for_end,
+                            serve_order *o) {
     for (;;) {
         if (stop_signal) { // said before the others hear it: launchers end a job's ranks
             printf("serve: stopped by %s; queued jobs stay in %s/queue.db\n", // when one ends
@@ -115,13 +125,14 @@ static br_status next_order(serve_state *s, serve_db *db, serve_order *o) {
             o->kind = ORDER_QUIT;
             return BR_OK;
         }
-        long id;
-        BR_TRY(serve_db_take(db, &id));
+        long id = 0;
+        if (in_flight < s->cfg.max_jobs && !wait_for_end) BR_TRY(serve_db_take(db, &id));
         if (id) {
             BR_TRY(order_for(s, db, id, o));
             if (o->kind == ORDER_RUN) return BR_OK;
             continue;
         }
+        if (in_flight > 0) return o->kind = ORDER_ROUND, BR_OK;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 50 * 1000000L; // also a signal's latency
@@ -132,9 +143,11 @@ static br_status next_order(serve_state *s, serve_db *db, serve_order *o) {
     }
 }
 
-// The other ranks: rank 0's next order, polled. After a stop signal, rank 0 has QUIT_WAIT_S
-// to say quit (it may be gone: then this rank ends alone).
-static br_status receive_order(br_comm *comm, serve_order *o) {
+// The other ranks: rank 0's next order. With no job in flight it is polled (a blocking receive
+// would spin a core in MPI); after a stop signal, rank 0 has QUIT_WAIT_S to say quit (it may be
+// gone: then this rank ends alone).
+static br_status receive_order(br_comm *comm, int poll, serve_order *o) {
+    if (!poll) return br_comm_recv_bytes(comm, o, sizeof *o, 0);
     br_comm_request *req;
     BR_TRY(br_comm_irecv_bytes(comm, o, sizeof *o, 0, &req));
     double stopped_at = 0;
@@ -157,18 +170,53 @@ typedef struct {
     long id;
 } watch_ctx;
 
+// A job in flight, on every rank: its words and options (the run's point into them), its run.
+typedef struct {
+    int used;
+    serve_order order;
+    br_run_args args;
+    br_inflight *run;
+    watch_ctx watch;     // rank 0's view of it: progress, cancel
+    br_run_hooks hooks;
+    double t0;
+    char label[32];      // "job ID", before its progress lines
+} serve_slot;
+
 static void on_step(void *ctx, int done, int steps, double step_seconds) {
     watch_ctx *w = ctx;
     if (serve_db_progress(w->db, w->id, done, steps, step_seconds) != BR_OK)
         fprintf(stderr, "serve: %s\n", br_error()); // the run goes on; the page lags
 }
 
+static int running_index(const serve_state *s, long id) {
+    for (int i = 0; i < s->n_running; i++)
+        if (s->running[i] == id) return i;
+    return -1;
+}
+
 static int cancelled(void *ctx) {
     watch_ctx *w = ctx;
     pthread_mutex_lock(&w->s->lock);
-    const int c = w->s->cancel_running;
+    const int i = running_index(w->s, w->id), c = i >= 0 && w->s->cancel[i];
     pthread_mutex_unlock(&w->s->lock);
     return c;
+}
+
+// Rank 0: the jobs in flight, as /health and DELETE see them.
+static void running_add(serve_state *s, long id) {
+    pthread_mutex_lock(&s->lock);
+    if (s->n_running < SERVE_MAX_JOBS)
+        s->running[s->n_running] = id, s->cancel[s->n_running++] = 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void running_remove(serve_state *s, long id) {
+    pthread_mutex_lock(&s->lock);
+    const int i = running_index(s, id);
+    for (int k = i; k >= 0 && k < s->n_running - 1; k++)
+        s->running[k] = s->running[k + 1], s->cancel[k] = s->cancel[k + 1];
+    if (i >= 0) s->n_running--;
+    pthread_mutex_unlock(&s->lock);
 }
 
 // Rank 0, after a job: what it cost (run.json's energy) and each rank's busy time, for the
@@ -184,11 +232,8 @@ static char *job_cost(serve_state *s, const char *dir) {
     cJSON_ArrayForEach(rank, cJSON_GetObjectItemCaseSensitive(run, "ranks")) {
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(rank, "rank");
         const cJSON *busy = cJSON_GetObjectItemCaseSensitive(rank, "busy_seconds");
-        const cJSON *idle = cJSON_GetObjectItemCaseSensitive(rank, "idle_seconds");
         if (!cJSON_IsNumber(r) || r->valueint < 0 || r->valueint >= SERVE_MAX_RANKS) continue;
-        const double b = cJSON_IsNumber(busy) ? busy->valuedouble : 0;
-        s->busy_seconds[r->valueint] += b;
-        s->loop_seconds[r->valueint] += b + (cJSON_IsNumber(idle) ? idle->valuedouble : 0);
+        s->busy_seconds[r->valueint] += cJSON_IsNumber(busy) ? busy->valuedouble : 0;
     }
     const cJSON *joules = energy ? cJSON_GetObjectItemCaseSensitive(energy, "gpu_joules") : NULL;
     if (cJSON_IsNumber(joules)) s->gpu_joules += joules->valuedouble;
@@ -209,8 +254,8 @@ static br_status record_end(serve_state *s, serve_db *db, long id, br_status st,
     printf("serve: job %ld %s in %.2f s%s%s\n", id, serve_state_names[state], br_now() - t0,
            state == SERVE_FAILED ? ": " : "", state == SERVE_FAILED ? error : "");
     fflush(stdout);
+    running_remove(s, id);
     pthread_mutex_lock(&s->lock);
-    s->running_id = 0, s->cancel_running = 0;
     s->jobs_run += state == SERVE_DONE;
     s->seconds_running += br_now() - t0;
     pthread_mutex_unlock(&s->lock);
@@ -221,59 +266,126 @@ static br_status record_end(serve_state *s, serve_db *db, long id, br_status st,
     return rec;
 }
 
-// Every rank: one job's run with the kept blocks (rank 0 watches it).
-static br_status run_order(br_comm *comm, br_backend *be, serve_order *o, br_run_keep *keep,
-                           const br_run_hooks *hooks) {
-    char *argv[SERVE_MAX_WORDS + 1];
-    br_run_args *a = malloc(sizeof *a);
-    br_status st = a ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
-    serve_words_argv(&o->words, argv);
-    if (st == BR_OK) st = br_run_parse(o->words.argc, argv, a);
-    if ((st = br_comm_agree(comm, st)) == BR_OK) {
-        a->opts.keep = keep, a->opts.hooks = hooks;
-        // every rank has the words: the prompts as text are theirs
-        a->opts.prompts = a->prompt_words, a->opts.n_prompts = a->n_prompt_words;
-        st = br_run(comm, be, &a->opts);
-    }
-    free(a);
-    return st;
+// The loop's state on every rank: the jobs in flight, in the order they started (slots keep
+// their places: a run points into its slot).
+typedef struct {
+    br_comm *comm;
+    br_backend *be;
+    serve_state *s;
+    serve_db *db;          // rank 0
+    br_run_keep *keep;
+    serve_slot *slots;     // [max_jobs]
+    serve_slot *flight[SERVE_MAX_JOBS];
+    int n_flight;
+    int wait_for_end;      // rank 0: a job could not start beside the others; none starts
+                           // until one of them ends
+    int rank;
+} serve_loop;
+
+// Rank 0: a job that could not start: failed, or (it needs what the jobs in flight hold) back
+// in the queue until one of them ends.
+static br_status not_started(serve_loop *L, long id, br_status st, double t0) {
+    if (st != BR_EBUSY || L->n_flight == 0) return record_end(L->s, L->db, id, st, t0);
+    printf("serve: job %ld waits for a job in flight to end: %s\n", id, br_error());
+    fflush(stdout);
+    br_clear_error();
+    running_remove(L->s, id);
+    L->wait_for_end = 1;
+    return serve_db_put_back(L->db, id);
 }
 
-// Every rank: orders until quit. Only a failure of the server itself (its queue, MPI) ends it;
-// a job's failure is that job's.
-static br_status serve_jobs(br_comm *comm, br_backend *be, serve_state *s, serve_db *db) {
-    const int rank = br_comm_rank(comm), n = br_comm_size(comm);
-    br_run_keep *keep = br_run_keep_new();
+// Every rank: the start of job o (collective), beside the jobs in flight. Only a failure of the
+// server itself (its queue) is returned; a job's failure is that job's.
+static br_status start_job(serve_loop *L, const serve_order *o) {
+    serve_slot *slot = L->slots;
+    while (slot->used) slot++; // (fewer than max_jobs are in flight)
+    memset(slot, 0, sizeof *slot);
+    slot->order = *o;
+    slot->t0 = br_now();
+    slot->watch = (watch_ctx){L->s, L->db, o->id};
+    slot->hooks = (br_run_hooks){&slot->watch, on_step, cancelled};
+    char *argv[SERVE_MAX_WORDS + 1];
+    serve_words_argv(&slot->order.words, argv);
+    br_run_args *a = &slot->args;
+    br_status st = br_comm_agree(L->comm, br_run_parse(o->words.argc, argv, a));
+    if (st == BR_OK) {
+        a->opts.keep = L->keep, a->opts.hooks = L->rank == 0 ? &slot->hooks : NULL;
+        snprintf(slot->label, sizeof slot->label, "job %ld", o->id);
+        a->opts.label = slot->label;
+        // every rank has the words: the prompts as text are theirs
+        a->opts.prompts = a->prompt_words, a->opts.n_prompts = a->n_prompt_words;
+        for (int i = 0; i < L->n_flight; i++)
+            a->opts.others_bytes += br_run_loop_bytes(L->flight[i]->run);
+        if (L->rank == 0) {
+            running_add(L->s, o->id);
+            printf("serve: job %ld starts%s\n", o->id, L->n_flight ? " beside the jobs in flight" : "");
+            fflush(stdout);
+        }
+        st = br_run_start(L->comm, L->be, &a->opts, &slot->run);
+    }
+    br_status rec = BR_OK;
+    if (st == BR_OK) slot->used = 1, L->flight[L->n_flight++] = slot;
+    else if (L->rank == 0) rec = not_started(L, o->id, st, slot->t0);
+    br_clear_error();
+    return rec;
+}
+
+// Every rank: one step of each job in flight (their batons follow each other through the
+// ranks), then the advance of each whose loop has issued its steps: its next stage, or its end.
+static br_status step_jobs(serve_loop *L) {
+    for (int i = 0; i < L->n_flight; i++)
+        if (br_run_stepping(L->flight[i]->run)) br_run_step(L->flight[i]->run);
+    br_status rec = BR_OK;
+    for (int i = 0; i < L->n_flight; i++) {
+        serve_slot *slot = L->flight[i];
+        if (br_run_stepping(slot->run)) continue;
+        int done;
+        const br_status st = br_run_advance(slot->run, &done);
+        if (!done) continue;
+        if (L->rank == 0 && rec == BR_OK) rec = record_end(L->s, L->db, slot->order.id, st, slot->t0);
+        br_clear_error();
+        br_run_free(slot->run);
+        slot->used = 0;
+        memmove(&L->flight[i], &L->flight[i + 1], (size_t)(L->n_flight - i - 1) * sizeof *L->flight);
+        L->n_flight--, i--;
+        L->wait_for_end = 0;
+    }
+    return rec;
+}
+
+// Every rank: rounds until quit. Each round rank 0 hands out the jobs that start (RUN orders),
+// then ROUND; the jobs in flight step once. Only a failure of the server itself (its queue, MPI)
+// ends it. At a quit the jobs in flight stay running in the queue: the next server resumes them.
+static br_status serve_jobs(serve_loop *L) {
+    const int n = br_comm_size(L->comm);
     serve_order *o = malloc(sizeof *o);
-    br_status st = keep && o ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
+    br_status st = o ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
     for (;;) {
-        if (rank == 0) {
-            if (st == BR_OK) st = next_order(s, db, o);
+        if (L->rank == 0) {
+            if (st == BR_OK) st = next_order(L->s, L->db, L->n_flight, L->wait_for_end, o);
             if (st != BR_OK) o->kind = ORDER_QUIT; // the others must hear it
             for (int r = 1; r < n; r++) {
-                const br_status sent = br_comm_send_bytes(comm, o, sizeof *o, r);
+                const br_status sent = br_comm_send_bytes(L->comm, o, sizeof *o, r);
                 if (st == BR_OK) st = sent;
             }
-        } else if ((st = receive_order(comm, o)) != BR_OK) {
+        } else if ((st = receive_order(L->comm, L->n_flight == 0, o)) != BR_OK) {
             break;
         }
         if (o->kind == ORDER_QUIT) break;
-        watch_ctx w = {s, db, o->id};
-        const br_run_hooks hooks = {&w, on_step, cancelled};
         const double t0 = br_now();
-        if (rank == 0) {
-            pthread_mutex_lock(&s->lock);
-            s->running_id = o->id, s->cancel_running = 0;
-            pthread_mutex_unlock(&s->lock);
-            printf("serve: job %ld starts\n", o->id);
-            fflush(stdout);
+        br_status rec = o->kind == ORDER_RUN ? start_job(L, o) : step_jobs(L);
+        if (L->rank == 0) {
+            if (st == BR_OK) st = rec;
+            pthread_mutex_lock(&L->s->lock);
+            L->s->seconds_in_flight += L->n_flight || o->kind == ORDER_ROUND ? br_now() - t0 : 0;
+            pthread_mutex_unlock(&L->s->lock);
         }
-        br_clear_error();
-        const br_status job = run_order(comm, be, o, keep, rank == 0 ? &hooks : NULL);
-        if (rank == 0) st = record_end(s, db, o->id, job, t0);
-        br_clear_error();
     }
-    br_run_keep_free(keep);
+    for (int i = 0; i < L->n_flight; i++) {
+        if (L->rank == 0) printf("serve: job %ld stays running in the queue\n", L->flight[i]->order.id);
+        br_run_free(L->flight[i]->run);
+    }
+    L->n_flight = 0;
     free(o);
     return st;
 }
@@ -289,9 +401,15 @@ br_status br_serve(br_comm *comm, br_backend *be, const serve_config *cfg) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    serve_db *db = NULL;
-    br_status st = br_comm_agree(comm, br_comm_rank(comm) == 0 ? start_rank0(s, &db) : BR_OK);
-    if (st == BR_OK) st = serve_jobs(comm, be, s, db);
+    serve_loop L = {.comm = comm, .be = be, .s = s, .rank = br_comm_rank(comm)};
+    L.keep = br_run_keep_new();
+    L.slots = calloc((size_t)cfg->max_jobs, sizeof *L.slots);
+    br_status st = L.keep && L.slots ? BR_OK : br_fail(BR_ENOMEM, "out of memory");
+    if (st == BR_OK && L.rank == 0) st = start_rank0(s, &L.db);
+    if ((st = br_comm_agree(comm, st)) == BR_OK) st = serve_jobs(&L);
+    br_run_keep_free(L.keep);
+    free(L.slots);
+    serve_db *db = L.db;
     serve_http_stop(s);
     serve_db_close(db);
     sigaction(SIGINT, &old_int, NULL);

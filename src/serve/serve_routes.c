@@ -229,7 +229,8 @@ static enum MHD_Result cancel_job(serve_state *s, struct MHD_Connection *c, long
     if (state == SERVE_QUEUED) serve_drop_uploads(s, s->http_db, id);
     if (state == SERVE_RUNNING) {
         pthread_mutex_lock(&s->lock);
-        if (s->running_id == id) s->cancel_running = 1;
+        for (int i = 0; i < s->n_running; i++)
+            if (s->running[i] == id) s->cancel[i] = 1;
         pthread_mutex_unlock(&s->lock);
     }
     cJSON *o = cJSON_CreateObject();
@@ -272,11 +273,11 @@ static enum MHD_Result health(serve_state *s, struct MHD_Connection *c) {
     cJSON_AddBoolToObject(o, "ok", 1);
     cJSON_AddNumberToObject(o, "ranks", s->n_ranks);
     cJSON_AddStringToObject(o, "model", s->cfg.model);
+    cJSON *running = cJSON_AddArrayToObject(o, "running");
     pthread_mutex_lock(&s->lock);
-    const long running = s->running_id;
+    for (int i = 0; i < s->n_running; i++)
+        cJSON_AddItemToArray(running, cJSON_CreateNumber((double)s->running[i]));
     pthread_mutex_unlock(&s->lock);
-    if (running) cJSON_AddNumberToObject(o, "running", (double)running);
-    else cJSON_AddNullToObject(o, "running");
     return serve_reply_json(c, 200, o);
 }
 
@@ -297,15 +298,17 @@ static enum MHD_Result metrics(serve_state *s, struct MHD_Connection *c) {
     pthread_mutex_lock(&s->lock);
     OUT("# HELP brigade_jobs_done_total Jobs this server finished.\n"
         "# TYPE brigade_jobs_done_total counter\nbrigade_jobs_done_total %d\n", s->jobs_run);
-    OUT("# HELP brigade_rank_busy_fraction Of each rank's denoising time, the part spent "
-        "computing (jobs this server ran).\n# TYPE brigade_rank_busy_fraction gauge\n");
+    OUT("# HELP brigade_rank_busy_fraction Of the time jobs were in flight, the part each rank "
+        "spent computing their steps (jobs this server finished).\n"
+        "# TYPE brigade_rank_busy_fraction gauge\n");
     for (int r = 0; r < s->n_ranks && r < SERVE_MAX_RANKS; r++)
         OUT("brigade_rank_busy_fraction{rank=\"%d\"} %.4f\n", r,
-            s->loop_seconds[r] > 0 ? s->busy_seconds[r] / s->loop_seconds[r] : 0.0);
+            s->seconds_in_flight > 0 ? fmin(s->busy_seconds[r] / s->seconds_in_flight, 1) : 0.0);
     OUT("# HELP brigade_gpu_energy_joules_total GPU energy of the jobs run (metered GPUs).\n"
         "# TYPE brigade_gpu_energy_joules_total counter\nbrigade_gpu_energy_joules_total %.1f\n",
         s->gpu_joules);
-    OUT("# HELP brigade_job_seconds_total Seconds spent running jobs.\n"
+    OUT("# HELP brigade_job_seconds_total Seconds from each job's start to its end, summed "
+        "(jobs in flight together each count).\n"
         "# TYPE brigade_job_seconds_total counter\nbrigade_job_seconds_total %.3f\n",
         s->seconds_running);
     OUT("# HELP brigade_uptime_seconds Seconds since the server started.\n"
