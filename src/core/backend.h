@@ -148,6 +148,10 @@ struct br_backend {
     int n_q8_errors, cap_q8_errors;
     // Bytes this device could still give (the default --mem-limit); NULL: unknown.
     size_t (*free_bytes)(br_backend *be);
+    // Device bytes a product with a [rows, cols] matrix takes beside its operands (its weights
+    // widened for fp32 arithmetic), held from the first such product on; NULL: none.
+    size_t (*product_scratch)(const br_backend *be, size_t rows, size_t cols);
+    size_t most_scratch;   // a counting backend: the most that any matrix adopted takes
     void *impl; // the backend's own state
 };
 

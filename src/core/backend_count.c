@@ -1,6 +1,7 @@
 // backend_count.c: a backend that only counts what would be allocated (the memory plan). Every
 // alloc and adopt adds its bytes to bytes_in_use and peak_bytes: matrices in the storage type of
-// the backend it stands for, everything else fp32. It moves no data: loaders see counts_only and
+// the backend it stands for, everything else fp32; and the largest scratch its products would
+// take (most_scratch). It moves no data: loaders see counts_only and
 // read no weights; alloc hands out zeroed host memory that nothing computes on (calloc maps no
 // page until one is written, so even a large workspace costs nothing); uploads and downloads do
 // nothing. Only memory is in its table of ops.
@@ -33,6 +34,8 @@ static float *count_adopt_vector(br_backend *be, float *host, size_t n, const ch
 static void *count_adopt_matrix(br_backend *be, float *host, size_t rows, size_t cols,
                                 const char *purpose) {
     free(host);
+    const size_t scratch = be->product_scratch ? be->product_scratch(be, rows, cols) : 0;
+    if (scratch > be->most_scratch) be->most_scratch = scratch;
     return counted(be, 1, br_matrix_bytes(be->storage, rows, cols), purpose);
 }
 static void count_release_matrix(br_backend *be, void *p) { count_release(be, p); }
@@ -53,7 +56,7 @@ br_backend *br_backend_counting(const br_backend *like) {
     be->adopt_vector = count_adopt_vector, be->adopt_matrix = count_adopt_matrix;
     be->release_matrix = count_release_matrix, be->sync = count_sync;
     be->wait_hook = NULL, be->free_bytes = NULL;
-    be->bytes_in_use = be->peak_bytes = 0, be->counts_only = 1, be->impl = s;
+    be->bytes_in_use = be->peak_bytes = 0, be->counts_only = 1, be->impl = s, be->most_scratch = 0;
     return be;
 }
 

@@ -214,6 +214,14 @@ enum { LT_WORKSPACE = 32 << 20 }; // what cuBLASLt may use for split-K and the l
 // y^T = w^T(as stored) x^T: matmul(op(A) = T on w, op(B) = N on x, m = n_out, n = rows).
 enum { Q8_CHUNK_ROWS = 1024 }; // int8 rows widened per product (not the whole matrix)
 
+// The widened weights of weights_f32 and sgemm_q8 (the memory plan counts them).
+static size_t cuda_product_scratch(const br_backend *be, size_t rows, size_t cols) {
+    if (be->storage == BR_STORAGE_INT8)
+        return (rows < Q8_CHUNK_ROWS ? rows : Q8_CHUNK_ROWS) * cols * sizeof(float);
+    const int widened = be->storage != BR_STORAGE_FP32 && be->compute == BR_COMPUTE_FP32;
+    return widened ? rows * cols * sizeof(float) : 0;
+}
+
 // The product on int8 weights: a chunk of output channels widened into scratch, then SGEMM into
 // those columns of y (column-major: rows o0.. of y^T, leading dimension n_out).
 static void sgemm_q8(br_backend *be, float *y, const float *x, const void *w, const float *bias,
@@ -441,6 +449,7 @@ static size_t cuda_free_bytes(br_backend *be) {
 static const br_backend cuda_template = {
     .name = "cuda",
     .free_bytes = cuda_free_bytes,
+    .product_scratch = cuda_product_scratch,
     .alloc = cuda_alloc,
     .release = cuda_release,
     .upload = cuda_upload,

@@ -82,6 +82,8 @@ static br_status plan_rank(run_state *run, run_mem_plan *plan) {
     for (int s = 0; st == BR_OK && s < run->plan.n_stages; s++)
         st = plan_stage(run, cb, s, &plan->denoise);
     run->be = real;
+    plan->scratch = (double)cb->most_scratch;
+    plan->denoise.workspace += plan->scratch;
     br_stage_free(&stage);
     br_backend_counting_free(cb);
     const run_mem_row *d = &plan->denoise;
