@@ -398,12 +398,12 @@ br_status run_loop_begin(run_state *run) {
     run->loop_step = loop_first(&run->plan);
     run->returns_seen = (long)run->loop_step * run->plan.n_micro;
     run->loop_failure = BR_OK;
-    run->in_loop = 1;
+    run->in_loop = 1, run->loop_cut = 0;
     return BR_OK;
 }
 
 int run_loop_stepping(const run_state *run) {
-    return run->in_loop && run->loop_step < loop_end(&run->plan);
+    return run->in_loop && !run->loop_cut && run->loop_step < loop_end(&run->plan);
 }
 
 br_status run_loop_step(run_state *run) {
@@ -415,7 +415,8 @@ br_status run_loop_step(run_state *run) {
 
 // st: the steps' status on this rank (a transfer that failed).
 br_status run_loop_end(run_state *run, br_status st) {
-    const long all = (long)loop_end(&run->plan) * run->plan.n_micro;
+    const int issued = run->loop_cut ? run->loop_step : loop_end(&run->plan); // steps
+    const long all = (long)issued * run->plan.n_micro;
     if (st == BR_OK && run->rank == 0) st = receive_returns(run, all);
     st = settle_returns(run, st); // (the watchdog also watches these waits)
     run_watchdog_stop();
@@ -424,6 +425,16 @@ br_status run_loop_end(run_state *run, br_status st) {
     if (st == BR_OK && run->loop_failure != BR_OK) // its own message, whatever came since
         br_clear_error(), st = br_fail(run->loop_failure, "%s", run->loop_error);
     return br_comm_agree(run->comm, st);
+}
+
+void run_loop_abandon(run_state *run) {
+    if (!run->in_loop) return;
+    // Every step issued so far has its return messages sent: rank 0 takes them in (their steps
+    // complete: progress, checkpoints), the last rank's sends complete.
+    const long issued = (long)run->loop_step * run->plan.n_micro;
+    settle_returns(run, run->rank == 0 ? receive_returns(run, issued) : BR_OK);
+    run_watchdog_stop();
+    run->in_loop = 0;
 }
 
 br_status run_denoise(run_state *run) {

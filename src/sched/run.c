@@ -779,14 +779,17 @@ br_status br_run_advance(br_inflight *run, int *done) {
     return st;
 }
 
+int br_run_failing(const br_inflight *run) { return run->in_loop && run->failed_seen; }
+
+void br_run_cut(br_inflight *run) { run->loop_cut = 1; }
+
 double br_run_loop_bytes(const br_inflight *run) {
-    return run->mem.denoise.activations + run->mem.denoise.workspace;
+    return run->mem.denoise.activations + run->mem.denoise.workspace - run->mem.scratch;
 }
 
 void br_run_free(br_inflight *run) {
     if (!run) return;
-    if (run->in_loop) // a run abandoned in its loop (a failed start after it began)
-        run_watchdog_stop(), run->in_loop = 0;
+    run_loop_abandon(run); // (a server that quits with jobs in flight)
     run_stop_end(run);
     br_energy_stop(run->meter, &(br_energy_reading){0}); // a failed run reports no cost
     run_free(run);

@@ -87,6 +87,11 @@ int br_run_stepping(const br_inflight *run);
 void br_run_step(br_inflight *run);
 br_status br_run_advance(br_inflight *run, int *done);
 void br_run_free(br_inflight *run);
+// Rank 0: a failure was seen in the run's loop (a cancel, a rank's failure): its later steps
+// would only pass skipping batons. Every rank, at the same point of the sequence: the loop
+// issues no more steps (its advance then says the failure).
+int br_run_failing(const br_inflight *run);
+void br_run_cut(br_inflight *run);
 // Device bytes this rank's buffers of the run's loop hold (its memory plan's): what another run
 // started beside it must leave (br_run_opts.others_bytes).
 double br_run_loop_bytes(const br_inflight *run);

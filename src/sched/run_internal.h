@@ -58,6 +58,8 @@ typedef struct {
                                  // --decode-tile; activations 0 when untiled: not planned)
     double limit;                // --mem-limit (or the device's free bytes)
     double block;                // the weights of one of its blocks (the automatic split's unit)
+    double scratch;              // the backend's for its products (widened weights), in the
+                                 // workspace; held once for every run on the rank
     int blocks;                  // how many it holds
 } run_mem_plan;
 
@@ -134,6 +136,7 @@ struct br_inflight {
     br_comm_request **return_req; // rank 0 and last rank: [M] the pending receive or send of each
     long returns_seen;            // rank 0: return messages received (step * M + micro)
     int in_loop, loop_step;       // the current stage's loop begun; the next step it issues
+    int loop_cut;                 // the loop issues no more steps (br_run_cut)
     br_status loop_failure;       // this rank's first failure in the loop (the batons skip after;
     char loop_error[1024];        // rank 0: a checkpoint that could not be written, a cancel),
                                   // its message kept for the loop's end
@@ -213,6 +216,7 @@ br_status run_loop_begin(run_state *run);  // collective
 int run_loop_stepping(const run_state *run); // steps left to issue
 br_status run_loop_step(run_state *run);   // the next step's micro-batches on this rank
 br_status run_loop_end(run_state *run, br_status st); // collective: the rest of the returns
+void run_loop_abandon(run_state *run); // a loop left before its end: what it issued completes
 // decode.c
 br_status run_decode(run_state *run);
 // run_checkpoint.c (rank 0)

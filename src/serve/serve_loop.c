@@ -30,7 +30,9 @@ enum { ORDER_RUN = 1, ORDER_ROUND = 2, ORDER_QUIT = 3, QUIT_WAIT_S = 10 };
 typedef struct {
     int kind;
     long id;
-    serve_words words;
+    int n_cut;                 // ROUND: jobs whose loops end now (cancelled, or a rank failed:
+    long cut[SERVE_MAX_JOBS];  // their batons would only skip)
+    serve_words words;         // RUN: the job's words of `brigade run`
 } serve_order;
 
 static volatile sig_atomic_t stop_signal; // SIGINT or SIGTERM between jobs
@@ -331,8 +333,12 @@ static br_status start_job(serve_loop *L, const serve_order *o) {
 }
 
 // Every rank: one step of each job in flight (their batons follow each other through the
-// ranks), then the advance of each whose loop has issued its steps: its next stage, or its end.
-static br_status step_jobs(serve_loop *L) {
+// ranks), then the advance of each whose loop has issued its steps (or was cut): its next stage,
+// or its end.
+static br_status step_jobs(serve_loop *L, const serve_order *round) {
+    for (int i = 0; i < L->n_flight; i++)
+        for (int k = 0; k < round->n_cut; k++)
+            if (round->cut[k] == L->flight[i]->order.id) br_run_cut(L->flight[i]->run);
     for (int i = 0; i < L->n_flight; i++)
         if (br_run_stepping(L->flight[i]->run)) br_run_step(L->flight[i]->run);
     br_status rec = BR_OK;
@@ -364,6 +370,9 @@ static br_status serve_jobs(serve_loop *L) {
         if (L->rank == 0) {
             if (st == BR_OK) st = next_order(L->s, L->db, L->n_flight, L->wait_for_end, o);
             if (st != BR_OK) o->kind = ORDER_QUIT; // the others must hear it
+            o->n_cut = 0;
+            for (int i = 0; o->kind == ORDER_ROUND && i < L->n_flight; i++)
+                if (br_run_failing(L->flight[i]->run)) o->cut[o->n_cut++] = L->flight[i]->order.id;
             for (int r = 1; r < n; r++) {
                 const br_status sent = br_comm_send_bytes(L->comm, o, sizeof *o, r);
                 if (st == BR_OK) st = sent;
@@ -373,7 +382,7 @@ static br_status serve_jobs(serve_loop *L) {
         }
         if (o->kind == ORDER_QUIT) break;
         const double t0 = br_now();
-        br_status rec = o->kind == ORDER_RUN ? start_job(L, o) : step_jobs(L);
+        br_status rec = o->kind == ORDER_RUN ? start_job(L, o) : step_jobs(L, o);
         if (L->rank == 0) {
             if (st == BR_OK) st = rec;
             pthread_mutex_lock(&L->s->lock);
