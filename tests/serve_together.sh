@@ -46,6 +46,10 @@ expect "job 2 started and ended while job 1 ran" python3 -c 'import sys
 t = {int(l.split()[0]): [float(x) for x in l.split()[1:]] for l in open(sys.argv[1])}
 assert t[1][0] < t[2][0] < t[2][1] < t[1][1], t' "$WORK/times"
 grep -q "job 2 starts beside the jobs in flight" "$WORK/serve.log" && pass "the log says job 2 started beside job 1" || fail "the log says job 2 started beside job 1"
+SHARES=$(python3 -c 'import json, sys
+print(*[json.load(open(f"{sys.argv[1]}/jobs/{i}/run.json"))["energy"].get("share_of_devices", 1) for i in (1, 2)])' "$STATE_DIR")
+expect "each job's cost is its share of the devices (job 1, job 2 beside it: $SHARES)" python3 -c 'import sys
+a, b = map(float, sys.argv[1:3]); assert 0.8 < a < 1 and 0.25 < b < 0.6' $SHARES
 stop_server
 expect "job 1 = brigade run of it alone (bits)" alone 1 --model "$LTX" --embeddings "$WORK/inputs/prompts.safetensors" \
     --height 256 --width 384 --frames 17 --steps 400 --seed 1

@@ -26,6 +26,9 @@ typedef struct {
     void (*on_step)(void *ctx, int done, int steps, double step_seconds);
     // Nonzero: stop at the next step boundary; the run then fails with BR_ECANCELED.
     int (*cancelled)(void *ctx);
+    // NULL, or the run's share (0..1] of the devices over its life, when other runs shared them
+    // (a server's jobs in flight together): its energy and cost are that share of the metered.
+    double (*share)(void *ctx);
 } br_run_hooks;
 
 typedef struct {

@@ -1,7 +1,9 @@
 // run_cost.c: what a run cost. Each rank meters its GPU's energy over the whole run (NVML, see
 // core/energy.h); rank 0 adds the GPUs up (each GPU once, also when ranks share one), adds the
 // hosts' share as an estimate (--host-watts per host, times the wall time), and prices the sum
-// at --price-kwh. Per job is the run's share: the jobs run together in the pipeline.
+// at --price-kwh. Per job is the run's share: the jobs run together in the pipeline. A server's
+// runs in flight together share the devices: each takes its share of the metered energy (the
+// hooks' share: its part of the wall time, split evenly among the runs in flight).
 #include <stdio.h>
 #include <string.h>
 
@@ -40,7 +42,11 @@ run_cost run_cost_sum(const run_state *run, const run_rank_report *all, double s
             snprintf(c.not_measured, sizeof c.not_measured, "rank %d: %s", r, e->method);
         }
     }
-    c.host_joules = run->opts->host_watts * c.hosts * seconds;
+    const br_run_hooks *h = run->opts->hooks;
+    c.share = h && h->share ? h->share(h->ctx) : 1;
+    c.share = c.share > 0 && c.share < 1 ? c.share : 1;
+    c.gpu_joules_metered = c.gpu_joules, c.gpu_joules *= c.share;
+    c.host_joules = run->opts->host_watts * c.hosts * seconds * c.share;
     c.kwh = (c.gpu_joules + c.host_joules) / JOULES_PER_KWH;
     c.cost = c.kwh * run->opts->price_kwh;
     return c;
@@ -55,6 +61,10 @@ cJSON *run_cost_json(const run_state *run, const run_cost *c) {
     if (c->gpus_metered) cJSON_AddNumberToObject(j, "gpu_joules", c->gpu_joules);
     else cJSON_AddNullToObject(j, "gpu_joules"); // not measured is not zero
     if (c->not_measured[0]) cJSON_AddStringToObject(j, "not_measured", c->not_measured);
+    if (c->share < 1) { // the devices were shared with other runs
+        cJSON_AddNumberToObject(j, "share_of_devices", c->share);
+        if (c->gpus_metered) cJSON_AddNumberToObject(j, "gpu_joules_metered", c->gpu_joules_metered);
+    }
     cJSON_AddNumberToObject(j, "hosts", c->hosts);
     cJSON_AddNumberToObject(j, "host_watts", run->opts->host_watts);
     cJSON_AddNumberToObject(j, "host_joules_estimate", c->host_joules);
@@ -87,7 +97,11 @@ void run_cost_line(const run_state *run, const run_cost *c, char *line, size_t s
     else
         snprintf(parts, sizeof parts, "GPUs not measured; %d host(s) at %.0f W estimated",
                  c->hosts, watts);
-    snprintf(line, size, "energy: %.4g kWh (%s) = %.4g at %.3f/kWh; per job %.1f s, %.4g kWh, "
-             "%.4g", c->kwh, parts, c->cost, run->opts->price_kwh, c->seconds / jobs,
+    char shared[80] = "";
+    if (c->share < 1)
+        snprintf(shared, sizeof shared, " (its %.0f%% share of the devices, used by other jobs too)",
+                 100 * c->share);
+    snprintf(line, size, "energy: %.4g kWh (%s)%s = %.4g at %.3f/kWh; per job %.1f s, %.4g kWh, "
+             "%.4g", c->kwh, parts, shared, c->cost, run->opts->price_kwh, c->seconds / jobs,
              c->kwh / jobs, c->cost / jobs);
 }

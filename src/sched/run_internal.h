@@ -95,7 +95,8 @@ typedef struct {
 typedef struct {
     double seconds;                     // the run's wall time
     int gpus, gpus_metered, hosts;      // each GPU counted once, also when ranks share it
-    double gpu_joules, host_joules;     // measured; estimated from --host-watts
+    double gpu_joules, host_joules;     // measured; estimated from --host-watts (the run's share)
+    double share, gpu_joules_metered;   // the run's share of the devices (hooks), what they took
     double kwh, cost;
     char not_measured[200];             // the first GPU not metered: its rank and why
 } run_cost;

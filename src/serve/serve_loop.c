@@ -166,15 +166,22 @@ static br_status receive_order(br_comm *comm, int poll, serve_order *o) {
     }
 }
 
+typedef struct serve_loop serve_loop;
+
+// Rank 0's view of a job: its row, its share of the devices (the wall time since its start,
+// each stretch split evenly among the jobs then in flight, see account).
 typedef struct {
     serve_state *s;
     serve_db *db;
     long id;
+    const serve_loop *loop;
+    double t0, share_seconds;
 } watch_ctx;
 
 // A job in flight, on every rank: its words and options (the run's point into them), its run.
 typedef struct {
-    int used;
+    int used;            // in flight
+    int sharing;         // in flight or starting: its share of the devices counts (rank 0)
     serve_order order;
     br_run_args args;
     br_inflight *run;
@@ -270,7 +277,7 @@ static br_status record_end(serve_state *s, serve_db *db, long id, br_status st,
 
 // The loop's state on every rank: the jobs in flight, in the order they started (slots keep
 // their places: a run points into its slot).
-typedef struct {
+struct serve_loop {
     br_comm *comm;
     br_backend *be;
     serve_state *s;
@@ -282,7 +289,30 @@ typedef struct {
     int wait_for_end;      // rank 0: a job could not start beside the others; none starts
                            // until one of them ends
     int rank;
-} serve_loop;
+    double t_accounted;    // rank 0: the devices' time shared out until then (account)
+};
+
+// Rank 0, before the jobs sharing the devices change: the time since the last account, split
+// evenly among them.
+static void account(serve_loop *L) {
+    const double now = br_now();
+    int n = 0;
+    for (int i = 0; i < L->s->cfg.max_jobs; i++) n += L->slots[i].sharing;
+    for (int i = 0; i < L->s->cfg.max_jobs; i++)
+        if (L->slots[i].sharing) L->slots[i].watch.share_seconds += (now - L->t_accounted) / n;
+    L->t_accounted = now;
+}
+
+// The hook: the job's share of the devices since it started (to now; it is one of them).
+static double device_share(void *ctx) {
+    const watch_ctx *w = ctx;
+    const serve_loop *L = w->loop;
+    const double now = br_now();
+    int n = 0;
+    for (int i = 0; i < L->s->cfg.max_jobs; i++) n += L->slots[i].sharing;
+    const double mine = w->share_seconds + (now - L->t_accounted) / (n ? n : 1);
+    return now > w->t0 ? mine / (now - w->t0) : 1;
+}
 
 // Rank 0: a job that could not start: failed, or (it needs what the jobs in flight hold) back
 // in the queue until one of them ends.
@@ -304,8 +334,9 @@ static br_status start_job(serve_loop *L, const serve_order *o) {
     memset(slot, 0, sizeof *slot);
     slot->order = *o;
     slot->t0 = br_now();
-    slot->watch = (watch_ctx){L->s, L->db, o->id};
-    slot->hooks = (br_run_hooks){&slot->watch, on_step, cancelled};
+    slot->watch = (watch_ctx){L->s, L->db, o->id, L, slot->t0, 0};
+    slot->hooks = (br_run_hooks){&slot->watch, on_step, cancelled, device_share};
+    if (L->rank == 0) account(L), slot->sharing = 1;
     char *argv[SERVE_MAX_WORDS + 1];
     serve_words_argv(&slot->order.words, argv);
     br_run_args *a = &slot->args;
@@ -327,7 +358,7 @@ static br_status start_job(serve_loop *L, const serve_order *o) {
     }
     br_status rec = BR_OK;
     if (st == BR_OK) slot->used = 1, L->flight[L->n_flight++] = slot;
-    else if (L->rank == 0) rec = not_started(L, o->id, st, slot->t0);
+    else if (L->rank == 0) account(L), slot->sharing = 0, rec = not_started(L, o->id, st, slot->t0);
     br_clear_error();
     return rec;
 }
@@ -351,7 +382,8 @@ static br_status step_jobs(serve_loop *L, const serve_order *round) {
         if (L->rank == 0 && rec == BR_OK) rec = record_end(L->s, L->db, slot->order.id, st, slot->t0);
         br_clear_error();
         br_run_free(slot->run);
-        slot->used = 0;
+        if (L->rank == 0) account(L);
+        slot->used = slot->sharing = 0;
         memmove(&L->flight[i], &L->flight[i + 1], (size_t)(L->n_flight - i - 1) * sizeof *L->flight);
         L->n_flight--, i--;
         L->wait_for_end = 0;
