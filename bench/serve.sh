@@ -31,17 +31,20 @@ w = sys.argv[1:]; s = {w[i][2:]: w[i + 1] for i in range(0, len(w), 2)}
 s["embeddings"] = "prompts.safetensors"; s["seed"] = 12345
 print(json.dumps(s).replace("12345", "{job}"))' "${SIZE[@]}")
 
-serve_rep() { # STATE JOBS CLIENTS MAX_JOBS -> the load JSON on stdout
+start_server() { # STATE MAX_JOBS: a server in the background (SERVER), listening on PORT
     "${MPI[@]}" "$B" serve --backend "$BACKEND" --model "$MODEL" --state "$WORK/$1" \
-        --inputs "$WORK/inputs" --listen 127.0.0.1:0 --max-jobs "$4" >"$WORK/$1.log" 2>&1 &
+        --inputs "$WORK/inputs" --listen 127.0.0.1:0 --max-jobs "$2" >"$WORK/$1.log" 2>&1 &
     SERVER=$!
-    local port=
-    until [ -n "$port" ]; do
+    PORT=
+    until [ -n "$PORT" ]; do
         sleep 0.1
-        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/$1.log")
+        PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/$1.log")
         kill -0 $SERVER || { cat "$WORK/$1.log" >&2; exit 1; }
     done
-    python3 bench/serve_load.py "http://127.0.0.1:$port" "$3" "$(($2 / $3))" "$JOB"
+}
+serve_rep() { # STATE JOBS CLIENTS MAX_JOBS -> the load JSON on stdout
+    start_server "$1" "$4"
+    python3 bench/serve_load.py "http://127.0.0.1:$PORT" "$3" "$(($2 / $3))" "$JOB"
     kill -TERM $SERVER
     wait $SERVER || true
 }
@@ -57,15 +60,8 @@ one_by_one() { # OUT JOBS -> seconds
 
 # One short job sent while a long one (LONG_STEPS) runs: seconds until it is done.
 short_during_long() { # STATE MAX_JOBS -> seconds
-    "${MPI[@]}" "$B" serve --backend "$BACKEND" --model "$MODEL" --state "$WORK/$1" \
-        --inputs "$WORK/inputs" --listen 127.0.0.1:0 --max-jobs "$2" >"$WORK/$1.log" 2>&1 &
-    SERVER=$!
-    local port=
-    until [ -n "$port" ]; do
-        sleep 0.1
-        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$WORK/$1.log")
-    done
-    python3 - "http://127.0.0.1:$port" "$JOB" "$LONG_STEPS" <<'PY'
+    start_server "$1" "$2"
+    python3 - "http://127.0.0.1:$PORT" "$JOB" "$LONG_STEPS" <<'PY'
 import json, sys, time, urllib.request
 url, job, long_steps = sys.argv[1], sys.argv[2], sys.argv[3]
 def call(method, path, body=None):
