@@ -45,10 +45,7 @@ br_status br_cmd_encode(br_comm *comm, int argc, char **argv) {
     const char *words[BR_MAX_PROMPT_WORDS], *file = NULL, *max_tokens = "1024", *repeat = "0";
     int n_words = 0;
     const br_option options[] = {
-        {"backend", &dev.backend, NULL},
-        {"compute", &dev.compute, NULL},
-        {"storage", &dev.storage, NULL},
-        {"share-gpus", NULL, &dev.share_gpus},
+        BR_CLI_DEVICE_OPTIONS(&dev),
         {"model", &opts.model_dir, NULL},
         {"prompt", words, NULL, &n_words, BR_MAX_PROMPT_WORDS},
         {"prompts", &file, NULL},

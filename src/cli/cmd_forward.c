@@ -85,9 +85,7 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
     br_cli_device dev = BR_CLI_DEVICE_DEFAULTS;
     const char *check = "first", *repeat = "0";
     const br_option options[] = {
-        {"backend", &dev.backend, NULL},
-        {"compute", &dev.compute, NULL},
-        {"storage", &dev.storage, NULL},
+        BR_CLI_DEVICE_OPTIONS(&dev),
         {"check", &check, NULL},
         {"repeat", &repeat, NULL},
         {"json", &opts.json_path, NULL},
@@ -95,7 +93,6 @@ br_status br_cmd_forward(br_comm *comm, int argc, char **argv) {
         {"inputs", opts.inputs, NULL, &opts.n_inputs, 4},
         {"out", &opts.out_path, NULL},
         {"dump-blocks", NULL, &opts.dump_blocks},
-        {"share-gpus", NULL, &dev.share_gpus},
         {"split", &opts.split, NULL},
         {"mode", &opts.mode, NULL},
     };

@@ -12,6 +12,10 @@ typedef struct {
 } br_cli_device;
 
 #define BR_CLI_DEVICE_DEFAULTS {"auto", "auto", "auto", 0}
+// The four options as entries of a command's option table (args.h), for the device at d.
+#define BR_CLI_DEVICE_OPTIONS(d)                                                               \
+    {"backend", &(d)->backend, NULL}, {"compute", &(d)->compute, NULL},                        \
+        {"storage", &(d)->storage, NULL}, {"share-gpus", NULL, &(d)->share_gpus}
 
 // Collective, after a command parsed its words (st: how that went): agrees on st (every rank
 // parsed the same words: the error prints once), opens this rank's backend, agrees again and
