@@ -724,8 +724,9 @@ static br_status advance(run_state *run, int *done) {
     br_status st = br_comm_agree(run->comm, first ? next_stage(run, s) : BR_OK);
     if (st != BR_OK) return st;
     run->stats.peak_between = fmax(run->stats.peak_between, (double)run->be->peak_bytes);
-    *done = 0;
-    return stage_begin(run, s + 1);
+    st = stage_begin(run, s + 1);
+    *done = st != BR_OK; // (a next stage that could not begin ends the run)
+    return st;
 }
 
 br_status br_run_check(const br_model *model, const br_run_opts *opts) {
