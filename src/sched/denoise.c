@@ -436,10 +436,3 @@ void run_loop_abandon(run_state *run) {
     run_watchdog_stop();
     run->in_loop = 0;
 }
-
-br_status run_denoise(run_state *run) {
-    BR_TRY(run_loop_begin(run));
-    br_status st = BR_OK;
-    while (st == BR_OK && run_loop_stepping(run)) st = run_loop_step(run);
-    return run_loop_end(run, st);
-}

@@ -114,95 +114,6 @@ static br_status check_settings(const br_run_opts *o) {
     return BR_OK;
 }
 
-struct br_run_keep {
-    int open, loaded;             // the model opened; this rank's blocks loaded (stage)
-    int model_users, stage_users; // runs in progress that use them (a server's jobs in flight)
-    int text_job;                 // the model was set up for prompts as text (text_projected)
-    run_text_keep text;           // the text encoder, kept between jobs with prompts as text
-    char dir[4200];               // what the model was opened from (--transformer)
-    br_model model;
-    br_stage stage;               // its model points at model
-    int first[RUN_MAX_RANKS + 1]; // the split the blocks were loaded for
-};
-
-br_run_keep *br_run_keep_new(void) { return calloc(1, sizeof(br_run_keep)); }
-
-static void keep_clear(br_run_keep *k) {
-    if (k->loaded) br_stage_free(&k->stage);
-    if (k->open) br_model_close(&k->model);
-    k->open = k->loaded = 0;
-}
-
-run_text_keep *run_keep_text(run_state *run) {
-    return run->opts->keep ? &run->opts->keep->text : NULL;
-}
-
-void br_run_keep_free(br_run_keep *k) {
-    if (k) keep_clear(k), run_text_keep_clear(&k->text);
-    free(k);
-}
-
-// The model: the kept one when it was opened from the same folder for prompts of the same
-// kind (as text, the transformer takes the text encoder's projections: model.text_projected);
-// another replaces it unless runs in progress use it. A run's model is its own copy of the
-// kept one (a run adjusts it: run_prompts.c), the weights shared.
-static br_status open_model(run_state *run, const char *dir) {
-    br_run_keep *k = run->opts->keep;
-    const int text_job = run->opts->n_prompts > 0;
-    if (k && k->open && !strcmp(k->dir, dir) && k->text_job == text_job) {
-        run->model = k->model, run->model_borrowed = 1, k->model_users++;
-        return BR_OK;
-    }
-    if (k && k->model_users)
-        return br_fail(BR_EBUSY, "the transformer is loaded for prompts %s, which the runs in "
-                       "progress use", k->text_job ? "as text" : "as embeddings");
-    if (k) keep_clear(k);
-    BR_TRY(br_model_open(dir, &run->model));
-    if (k) {
-        snprintf(k->dir, sizeof k->dir, "%s", dir);
-        k->model = run->model, k->open = 1, k->text_job = text_job;
-        run->model_borrowed = 1, k->model_users++;
-    }
-    return BR_OK;
-}
-
-// This rank's blocks: the kept ones when they were loaded for the same split; others replace
-// them unless runs in progress use them.
-static br_status load_stage(run_state *run) {
-    br_run_keep *k = run->opts->keep;
-    if (k && k->loaded &&
-        !memcmp(k->first, run->first, (size_t)(run->n_ranks + 1) * sizeof *run->first)) {
-        run->stage = k->stage, run->stage.model = &run->model;
-        run->stage_borrowed = 1, k->stage_users++;
-        return BR_OK;
-    }
-    if (k && k->stage_users)
-        return br_fail(BR_EBUSY, "rank %d: the blocks are loaded for another split, which the "
-                       "runs in progress use", run->rank);
-    if (k && k->loaded) br_stage_free(&k->stage), k->loaded = 0;
-    run->be->n_q8_errors = 0; // a fresh load: its own matrices' errors
-    return br_stage_load(&run->stage, run->be, &run->model, run->rank, run->n_ranks, run->first);
-}
-
-// Blocks this run loaded whole (every rank) go to the keeper at once, for the runs beside it.
-static void keep_stage(run_state *run) {
-    br_run_keep *k = run->opts->keep;
-    if (!k || run->stage_borrowed) return;
-    k->stage = run->stage, k->stage.model = &k->model, k->loaded = 1;
-    memcpy(k->first, run->first, sizeof k->first);
-    run->stage_borrowed = 1, k->stage_users++;
-}
-
-// At the run's end: what it borrowed goes back; what it owns is freed.
-static void release_model(run_state *run) {
-    br_run_keep *k = run->opts->keep;
-    if (run->stage_borrowed) k->stage_users--;
-    else br_stage_free(&run->stage);
-    if (run->model_borrowed) k->model_users--;
-    else if (run->model.family) br_model_close(&run->model);
-    run->stage_borrowed = run->model_borrowed = 0;
-}
-
 // The settings against the opened model: its recipe, the family's defaults filled in, the
 // ranges, the decoder and images, the scheduler's config.
 static br_status check_model_settings(run_state *run) {
@@ -247,7 +158,7 @@ static const char *inputs_name(const run_state *run) {
 }
 
 static br_status open_models(run_state *run) {
-    BR_TRY(open_model(run, run->settings.transformer_dir));
+    BR_TRY(run_open_model(run, run->settings.transformer_dir));
     return check_model_settings(run);
 }
 
@@ -547,7 +458,7 @@ static br_status alloc_buffers(run_state *run) {
 
 // The weights of this rank's blocks, once for every stage; the buffers of the whole run.
 static br_status load_weights(run_state *run) {
-    BR_TRY(load_stage(run));
+    BR_TRY(run_load_stage(run));
     if (!run->x && (run->rank == 0 || run->rank == run->last) &&
         !(run->x = malloc(run_latent_bytes(&run->plan))))
         return br_fail(BR_ENOMEM, "out of host memory for the latents");
@@ -602,7 +513,7 @@ static void run_free(run_state *run) {
     // The blocks' errors stay with the blocks a server keeps; the decoder's go with it.
     if (run->stage_loaded && run->be->n_q8_errors > run->q8_after_load)
         run->be->n_q8_errors = run->q8_after_load;
-    release_model(run);
+    run_release_model(run);
     free(run->events);
     free(run->placement);
     free(run->mem_all);
@@ -677,9 +588,7 @@ static br_status run_begin(run_state *run) {
     run->settings.height = run->plan.height, run->settings.width = run->plan.width;
     run->settings.frames = run->plan.frames, run->settings.frame_rate = run->plan.frame_rate;
     st = br_split_parse(run->opts->split, run->model.layers, run->n_ranks, run->first);
-    const br_run_keep *k = run->opts->keep;
-    if (st == BR_OK && !run->opts->split && k && k->stage_users) // the blocks runs in progress
-        memcpy(run->first, k->first, sizeof run->first), run->split_kept = 1; // use
+    if (st == BR_OK) run_keep_split(run);
     if ((st = br_comm_agree(comm, st)) != BR_OK) return st;
     // Before any load (agreed inside); without --split it may move blocks off a rank that
     // the balanced split does not fit.
@@ -693,7 +602,7 @@ static br_status run_begin(run_state *run) {
     BR_TRY(br_placement_report(comm, run->be, run->first, hop, step, &run->placement));
     if ((st = br_comm_agree(comm, load_weights(run))) != BR_OK) return st;
     run->stage_loaded = 1;
-    keep_stage(run);
+    run_keep_stage(run);
     run->q8_after_load = run->be->n_q8_errors; // (a decoder's matrices come after)
     BR_TRY(run_int8_say(run));
     return stage_begin(run, run_first_stage(p));

@@ -176,6 +176,15 @@ typedef struct {
     br_backend *be;               // what they live on
     const br_recipe *recipe;      // whose sink it is
 } run_text_keep;
+// run_keep.c: the model and this rank's blocks, borrowed from opts->keep where it holds them
+// (a server), else opened and loaded for the run (a fresh load goes to the keeper at once:
+// run_keep_stage, after every rank loaded); the kept blocks' split for a run without --split
+// while runs in progress use them; at the end, what was borrowed goes back, the rest is freed.
+br_status run_open_model(run_state *run, const char *dir);
+br_status run_load_stage(run_state *run);
+void run_keep_stage(run_state *run);
+void run_keep_split(run_state *run);
+void run_release_model(run_state *run);
 // The run's kept text encoder (NULL: no server, nothing kept); freeing one (run_prompts.c).
 run_text_keep *run_keep_text(run_state *run);
 void run_text_keep_clear(run_text_keep *k);
@@ -212,7 +221,7 @@ br_status run_int8_tables(run_state *run, cJSON **tables);
 // denoise.c
 br_status run_encode_prompts(run_state *run); // run_prompts.c: --prompt, before plan_run
 br_status run_project_prompts(run_state *run);
-br_status run_denoise(run_state *run); // the loop of the current stage: the three below
+// The loop of the current stage, in pieces (a server interleaves the steps of its runs):
 br_status run_loop_begin(run_state *run);  // collective
 int run_loop_stepping(const run_state *run); // steps left to issue
 br_status run_loop_step(run_state *run);   // the next step's micro-batches on this rank
