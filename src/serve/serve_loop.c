@@ -187,7 +187,6 @@ typedef struct {
     br_inflight *run;
     watch_ctx watch;     // rank 0's view of it: progress, cancel
     br_run_hooks hooks;
-    double t0;
     char label[32];      // "job ID", before its progress lines
 } serve_slot;
 
@@ -292,25 +291,28 @@ struct serve_loop {
     double t_accounted;    // rank 0: the devices' time shared out until then (account)
 };
 
+// Rank 0: the jobs sharing the devices now (in flight, or starting).
+static int sharing(const serve_loop *L) {
+    int n = 0;
+    for (int i = 0; i < L->s->cfg.max_jobs; i++) n += L->slots[i].sharing;
+    return n;
+}
+
 // Rank 0, before the jobs sharing the devices change: the time since the last account, split
 // evenly among them.
 static void account(serve_loop *L) {
-    const double now = br_now();
-    int n = 0;
-    for (int i = 0; i < L->s->cfg.max_jobs; i++) n += L->slots[i].sharing;
+    const int n = sharing(L);
+    const double now = br_now(), each = (now - L->t_accounted) / (n ? n : 1);
     for (int i = 0; i < L->s->cfg.max_jobs; i++)
-        if (L->slots[i].sharing) L->slots[i].watch.share_seconds += (now - L->t_accounted) / n;
+        if (L->slots[i].sharing) L->slots[i].watch.share_seconds += each;
     L->t_accounted = now;
 }
 
 // The hook: the job's share of the devices since it started (to now; it is one of them).
 static double device_share(void *ctx) {
     const watch_ctx *w = ctx;
-    const serve_loop *L = w->loop;
-    const double now = br_now();
-    int n = 0;
-    for (int i = 0; i < L->s->cfg.max_jobs; i++) n += L->slots[i].sharing;
-    const double mine = w->share_seconds + (now - L->t_accounted) / (n ? n : 1);
+    const double now = br_now(), n = sharing(w->loop);
+    const double mine = w->share_seconds + (now - w->loop->t_accounted) / (n ? n : 1);
     return now > w->t0 ? mine / (now - w->t0) : 1;
 }
 
@@ -333,8 +335,7 @@ static br_status start_job(serve_loop *L, const serve_order *o) {
     while (slot->used) slot++; // (fewer than max_jobs are in flight)
     memset(slot, 0, sizeof *slot);
     slot->order = *o;
-    slot->t0 = br_now();
-    slot->watch = (watch_ctx){L->s, L->db, o->id, L, slot->t0, 0};
+    slot->watch = (watch_ctx){L->s, L->db, o->id, L, br_now(), 0};
     slot->hooks = (br_run_hooks){&slot->watch, on_step, cancelled, device_share};
     if (L->rank == 0) account(L), slot->sharing = 1;
     char *argv[SERVE_MAX_WORDS + 1];
@@ -358,7 +359,7 @@ static br_status start_job(serve_loop *L, const serve_order *o) {
     }
     br_status rec = BR_OK;
     if (st == BR_OK) slot->used = 1, L->flight[L->n_flight++] = slot;
-    else if (L->rank == 0) account(L), slot->sharing = 0, rec = not_started(L, o->id, st, slot->t0);
+    else if (L->rank == 0) account(L), slot->sharing = 0, rec = not_started(L, o->id, st, slot->watch.t0);
     br_clear_error();
     return rec;
 }
@@ -379,7 +380,7 @@ static br_status step_jobs(serve_loop *L, const serve_order *round) {
         int done;
         const br_status st = br_run_advance(slot->run, &done);
         if (!done) continue;
-        if (L->rank == 0 && rec == BR_OK) rec = record_end(L->s, L->db, slot->order.id, st, slot->t0);
+        if (L->rank == 0 && rec == BR_OK) rec = record_end(L->s, L->db, slot->order.id, st, slot->watch.t0);
         br_clear_error();
         br_run_free(slot->run);
         if (L->rank == 0) account(L);
